@@ -1,0 +1,51 @@
+"""The base of every ruleset model, and the small value types they share."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+# A vocabulary name: an event type, attribute, fact, role, purpose or recipient.
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+# A ruleset, rule or source identifier.
+Ident = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=128)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+def _strict_date(value: Any) -> Any:
+    # Only YYYY-MM-DD text: pydantic would otherwise read a number as a Unix time.
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD, e.g. 2019-06-03")
+
+
+Day = Annotated[date, BeforeValidator(_strict_date)]
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+# A list of names that may also be written as a single name (`role: supervisor`).
+NameList = Annotated[list[Name], BeforeValidator(_one_or_many), Field(min_length=1)]
+
+
+class Effect(StrEnum):
+    MUST = "must"
+    MAY = "may"
+    MUST_NOT = "must_not"
+
+
+class PolicyModel(BaseModel):
+    """Strict: unknown keys are errors (a typo must never be silently ignored)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, str_strip_whitespace=True,
+        validate_default=False, use_enum_values=False,
+    )

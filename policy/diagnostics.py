@@ -1,0 +1,125 @@
+"""Diagnostics: what is wrong with a ruleset file, where, and how to fix it.
+
+Codes are stable (tools and docs refer to them); messages may be reworded.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Stable diagnostic codes. Never renumber; retire a code instead of reusing it.
+CODES: dict[str, str] = {
+    # Reading the file
+    "BWC001": "file cannot be read",
+    "BWC002": "file too large",
+    "BWC003": "not valid UTF-8 text",
+    "BWC004": "YAML syntax error",
+    "BWC005": "tab used for indentation",
+    "BWC006": "duplicate key",
+    "BWC007": "nesting too deep",
+    "BWC008": "too many values after expanding aliases",
+    "BWC009": "YAML tag not allowed",
+    "BWC010": "merge key not supported",
+    "BWC011": "key is not plain text",
+    "BWC012": "document is not a mapping",
+    "BWC013": "more than one YAML document",
+    # Shape of the ruleset
+    "BWC101": "unknown key",
+    "BWC102": "required key missing",
+    "BWC103": "wrong type of value",
+    "BWC104": "value not allowed",
+    "BWC105": "invalid duration",
+    "BWC106": "invalid date",
+    "BWC107": "invalid version",
+    "BWC108": "invalid time zone",
+    "BWC109": "rule must state exactly one obligation",
+    "BWC110": "invalid condition",
+    "BWC111": "invalid identifier",
+    "BWC112": "invalid value",
+    # Names checked against the vocabulary
+    "BWC201": "unknown event type",
+    "BWC202": "unknown event attribute",
+    "BWC203": "unknown fact",
+    "BWC204": "value of the wrong type",
+    "BWC205": "value not in the allowed list",
+    "BWC206": "comparison not allowed for this type",
+    "BWC207": "unknown role, purpose or recipient",
+    "BWC208": "cite names an unknown source",
+    "BWC209": "duplicate rule id",
+    "BWC210": "overrides an unknown rule",
+    "BWC211": "duplicate source id",
+    "BWC212": "declared name clashes with the vocabulary",
+    "BWC213": "unknown vocabulary",
+    "BWC214": "dates out of order",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in one file, with its position (1-based line and column)."""
+
+    code: str
+    message: str
+    file: str
+    line: int | None = None
+    column: int | None = None
+    hint: str | None = None
+    rule: str | None = None
+    severity: Severity = Severity.ERROR
+    path: tuple[str | int, ...] = field(default=(), compare=False)
+
+    def location(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = str(self.severity)
+        data["path"] = list(self.path)
+        data["title"] = CODES.get(self.code, "")
+        return data
+
+    def __str__(self) -> str:
+        where = f" (rule {self.rule})" if self.rule else ""
+        text = f"{self.location()}: {self.severity} {self.code}{where}: {self.message}"
+        return text + (f"\n    hint: {self.hint}" if self.hint else "")
+
+
+class RulesetError(Exception):
+    """Raised when a file cannot be turned into a valid model; carries every problem found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=sort_key)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.file, d.line or 0, d.column or 0, d.code)
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The valid name a drafter most likely meant, if any is close enough."""
+    matches = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str], noun: str = "names") -> str:
+    """A fix hint: the closest valid name, or else the list of valid names."""
+    pool = sorted(candidates)
+    best = closest(name, pool)
+    if best is not None:
+        return f"did you mean `{best}`?"
+    if len(pool) <= 12:
+        return f"valid {noun}: " + ", ".join(pool)
+    return f"see docs/vocabulary.md for the valid {noun}"

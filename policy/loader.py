@@ -1,0 +1,415 @@
+"""Loading rulesets: YAML file → validated `Ruleset`, or every problem with its position.
+
+Structure is checked by the pydantic model; names and types by `policy.validate`. When the
+structure is broken, each rule is still checked on its own, so one run reports every problem.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from policy import validate
+from policy.base import Name
+from policy.conditions import CONDITION_KEYS, Comparison, Condition
+from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
+from policy.model import Declarations, Rule, Ruleset, Source
+from policy.obligations import OBLIGATION_KEYS
+from policy.source import SourceDocument, read_yaml_file, read_yaml_text
+from policy.vocabulary import Vocabulary, known_vocabularies
+
+RULESET_SUFFIXES = (".yaml", ".yml")
+
+_FIELD_HINTS = {
+    "ruleset": "start the file with `ruleset: <id>`, e.g. `ruleset: illinois-50-ilcs-706-10-20`",
+    "version": "add `version: 1.0.0`",
+    "title": "add a `title:` a reader will recognise",
+    "status": "add `status:` draft, proposed, adopted, superseded or repealed",
+    "effective": "add `effective: {from: YYYY-MM-DD}`",
+    "from": "add `from: YYYY-MM-DD`, the first day in force",
+    "timezone": "add `timezone:` with an IANA name such as America/Chicago",
+    "drafted_by": "add `drafted_by:` naming who wrote the policy",
+    "sources": "list the documents the rules cite under `sources:`",
+    "rules": "add `rules:` with at least one rule",
+    "id": "give it an `id:` made of lower-case letters, digits and `-`",
+    "summary": "add a one-sentence `summary:` in plain words",
+    "cite": "every rule says where it comes from: add `cite: <source id> <clause>`",
+    "effect": "add `effect:` must, may or must_not",
+    "role": "add `role:` naming who may (or may not) view the footage",
+    "to": "add `to:` naming the recipient, e.g. public",
+    "within": "add `within:` with a duration such as P45D",
+    "after": "add `after:` with the event the time is counted from (or `incident`)",
+    "title ": "",
+}
+
+_DURATION_HINT = ("write an ISO 8601 duration: P90D (90 days), P2Y (2 years), P1Y6M, PT72H (72 hours), "
+                  "or `10 business days`")
+
+_CODES_BY_TYPE = {
+    "missing": "BWC102",
+    "extra_forbidden": "BWC101",
+    "enum": "BWC104",
+    "literal_error": "BWC104",
+    "duration": "BWC105",
+    "duration_type": "BWC105",
+    "date_from_datetime_parsing": "BWC106",
+    "date_parsing": "BWC106",
+    "date_type": "BWC106",
+    "date_from_datetime_inexact": "BWC106",
+    "version": "BWC107",
+    "version_type": "BWC107",
+    "version_range": "BWC107",
+    "timezone": "BWC108",
+    "obligation_count": "BWC109",
+    "condition_kind": "BWC110",
+    "union_tag_invalid": "BWC110",
+    "union_tag_not_found": "BWC110",
+    "where_without_on": "BWC110",
+    "comparison_shape": "BWC110",
+    "comparison_operator": "BWC110",
+    "comparison_list": "BWC110",
+    "comparison_null": "BWC110",
+    "comparison_value": "BWC110",
+    "string_pattern_mismatch": "BWC111",
+    "date_order": "BWC214",
+}
+
+_TYPE_WORDS = {
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "list_type": "a list (lines starting with `- `)",
+    "dict_type": "a mapping (`key: value` lines)", "model_type": "a mapping (`key: value` lines)",
+    "model_attributes_type": "a mapping (`key: value` lines)", "int_from_float": "a whole number",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of checking one file."""
+
+    file: str
+    ruleset: Ruleset | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.ruleset is not None and not any(d.severity == "error" for d in self.diagnostics)
+
+
+def load_ruleset(path: Path | str) -> Ruleset:
+    """Load and validate one ruleset file; raises RulesetError with every problem found."""
+    return load_document(read_yaml_file(path))
+
+
+def load_ruleset_text(text: str, file: str = "<text>") -> Ruleset:
+    return load_document(read_yaml_text(text, file))
+
+
+def check_file(path: Path | str) -> CheckResult:
+    try:
+        return CheckResult(str(path), load_ruleset(path), [])
+    except RulesetError as exc:
+        return CheckResult(str(path), None, exc.diagnostics)
+
+
+def ruleset_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """The ruleset files named, or found under the folders named (skipping scenario `tests/` folders)."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p).parts
+                if f.suffix in RULESET_SUFFIXES and f.is_file() and not any(
+                    part == "tests" or part.startswith(".") for part in rel[:-1]
+                ):
+                    yield f
+        else:
+            yield p
+
+
+def check_paths(paths: Iterable[Path | str]) -> list[CheckResult]:
+    return [check_file(f) for f in ruleset_files(paths)]
+
+
+def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
+    """The vocabulary a (valid) ruleset is checked against: its base vocabulary plus its declarations."""
+    vocab = known_vocabularies()[ruleset.vocabulary]
+    d = ruleset.declare
+    return vocab.extended(d.facts, d.events, d.attributes)
+
+
+def load_document(doc: SourceDocument) -> Ruleset:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise RulesetError([Diagnostic("BWC012", "a ruleset file is a mapping of keys (`ruleset:`, `version:`, "
+                                       "…, `rules:`)", doc.file, 1, 1, "see docs/language.md for an example")])
+    diagnostics: list[Diagnostic] = []
+    ruleset: Ruleset | None = None
+    try:
+        ruleset = Ruleset.model_validate(data)
+    except ValidationError as exc:
+        diagnostics.extend(_from_pydantic(exc.errors(), doc))
+
+    findings: list[validate.Finding] = []
+    if ruleset is not None:
+        declare, sources = ruleset.declare, ruleset.sources
+        rules = [(i, validate.RuleParts.of(r)) for i, r in enumerate(ruleset.rules)]
+        vocab_ref: Any = ruleset.vocabulary
+    else:
+        declare = _part(Declarations, data.get("declare", {})) or Declarations()
+        sources = _part(list[Source], data.get("sources"))
+        raw_rules = data.get("rules")
+        rules = [(i, _rule_parts(raw)) for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else [])]
+        vocab_ref = data.get("vocabulary", "bwc-core@1")
+
+    vocabularies = known_vocabularies()
+    base = vocabularies.get(vocab_ref) if isinstance(vocab_ref, str) else None
+    if base is None:
+        findings.append(validate.Finding(("vocabulary",), "BWC213", f"unknown vocabulary `{vocab_ref}`",
+                                         did_you_mean(str(vocab_ref), vocabularies, "vocabularies")))
+    else:
+        findings += validate.declarations(declare, base)
+        vocab = base.extended(declare.facts, declare.events, declare.attributes)
+        findings += validate.rules(rules, vocab, None if sources is None else [s.id for s in sources])
+    if sources is not None:
+        findings += validate.sources(sources)
+    findings += validate.rule_ids(data.get("rules"), layered=isinstance(data.get("extends"), dict))
+    diagnostics.extend(_from_finding(f, doc) for f in findings)
+    if diagnostics or ruleset is None:
+        raise RulesetError(_dedupe(diagnostics))
+    return ruleset
+
+
+def _part(kind: Any, raw: Any) -> Any:
+    try:
+        return TypeAdapter(kind).validate_python(raw)
+    except ValidationError:
+        return None
+
+
+def _rule_parts(raw: Any) -> validate.RuleParts:
+    """Whatever parts of a broken rule are valid on their own, so that they are still checked."""
+    rule = _part(Rule, raw)
+    if rule is not None:
+        return validate.RuleParts.of(rule)
+    if not isinstance(raw, dict):
+        return validate.RuleParts()
+    kinds = [k for k in OBLIGATION_KEYS if raw.get(k) is not None]
+    kind = kinds[0] if len(kinds) == 1 else None
+    return validate.RuleParts(
+        cite=_part(str, raw.get("cite")),
+        on=_part(Name, raw.get("on")),
+        where=_part(dict[Name, Comparison], raw.get("where", {})),
+        when=_part(Condition, raw.get("when")),
+        unless=_part(Condition, raw.get("unless")),
+        kind=kind,
+        obligation=_part(Rule.model_fields[kind].annotation, raw[kind]) if kind else None,
+    )
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.line, d.column, d.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _rule_id(doc: SourceDocument, path: tuple[Any, ...]) -> str | None:
+    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+        rules = doc.data.get("rules")
+        if isinstance(rules, list) and path[1] < len(rules) and isinstance(rules[path[1]], dict):
+            rid = rules[path[1]].get("id")
+            return rid if isinstance(rid, str) else None
+    return None
+
+
+def _from_finding(f: validate.Finding, doc: SourceDocument) -> Diagnostic:
+    line, col = doc.position(f.path, key=f.at_key) or (None, None)
+    return Diagnostic(f.code, f.message, doc.file, line, col, f.hint, _rule_id(doc, f.path), path=f.path)
+
+
+def _from_pydantic(errors: list[ErrorDetails], doc: SourceDocument) -> Iterator[Diagnostic]:
+    # A misspelt key shows up twice: as unknown, and as the missing key it was meant to be.
+    # Report it once, as the unknown key with its correction.
+    misspelt = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            model = _model_at(loc[:-1])
+            meant = closest(str(loc[-1]), _keys_of(model)) if model else None
+            if meant:
+                misspelt.add((*loc[:-1], meant))
+    for err in errors:
+        if err["type"] == "missing" and tuple(err["loc"]) in misspelt:
+            continue
+        loc = tuple(err["loc"])
+        etype = err["type"]
+        path = doc.known_prefix(loc)
+        at_key = False
+        code = _CODES_BY_TYPE.get(etype, "BWC103" if etype in _TYPE_WORDS else "BWC112")
+        message, hint = _words(err, loc)
+        if etype == "extra_forbidden":
+            path = doc.known_prefix(loc)
+            at_key = path == loc
+        line, col = doc.position(path, key=at_key) or (None, None)
+        yield Diagnostic(code, message, doc.file, line, col, hint, _rule_id(doc, path), path=path)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    for el in reversed(loc):
+        if (isinstance(el, str) and el not in CONDITION_KEYS) or (isinstance(el, str) and el == loc[-1]):
+            return el
+    return "value"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the text `{value}`" if len(value) < 60 else "a long text"
+    return f"`{value}`"
+
+
+def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
+    """Plain-words message and fix hint for one pydantic error."""
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    field = _field_name(loc)
+    value = err.get("input")
+    if etype == "missing":
+        return f"`{field}` is required here", _FIELD_HINTS.get(field) or f"add `{field}:`"
+    if etype == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        valid = _keys_of(model) if model else []
+        hint = did_you_mean(str(loc[-1]), valid, "keys here") if valid else None
+        where = f" of {_what(model)}" if model else ""
+        return f"`{loc[-1]}` is not a known key{where}", hint
+    if etype in ("enum", "literal_error"):
+        choices = [c.strip(" '") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+        return (f"{_show(value)} is not allowed for `{field}`",
+                did_you_mean(str(value), [c for c in choices if c], "values"))
+    if etype in ("duration", "duration_type"):
+        return f"`{field}`: {err['msg']}", _DURATION_HINT
+    if etype.startswith("date") or (etype == "value_error" and field in ("from", "until", "date")):
+        return (f"`{field}` must be a real date written YYYY-MM-DD; {_show(value)} is not one",
+                "check the month (01-12) and the day of that month, e.g. 2021-07-06")
+    if etype == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if "_" in pattern and "." not in pattern:
+            return (f"{_show(value)} is not a valid name for `{field}`",
+                    "names use lower-case letters, digits and `_`, starting with a letter (e.g. use_of_force)")
+        return (f"{_show(value)} is not a valid id for `{field}`",
+                "ids use lower-case letters, digits, `-`, `_` and `.` (e.g. record-traffic-stops)")
+    if etype in ("string_too_short", "too_short"):
+        if isinstance(value, list | dict):
+            return f"`{field}` must not be empty", None
+        return f"`{field}` must not be empty", f"write a value for `{field}`"
+    if etype == "too_long":
+        return f"`{field}` has too many items", None
+    if etype in _TYPE_WORDS:
+        return f"`{field}` must be {_TYPE_WORDS[etype]}, not {_show(value)}", None
+    if etype.startswith("url"):
+        return f"`{field}` must be a web address starting with https:// or http://", None
+    msg = err["msg"].removeprefix("Value error, ")
+    return (f"`{field}`: {msg}" if field != "value" else msg), None
+
+
+# --- finding the model class at an error location (for "did you mean" on unknown keys) --------------
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    ann: Any = Ruleset
+    for el in loc:
+        ann = _step(ann, el)
+        if ann is None:
+            return None
+    ann = _unwrap(ann, None)
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def _unwrap(ann: Any, el: Any) -> Any:
+    while True:
+        origin = get_origin(ann)
+        if origin is typing.Annotated:
+            ann = get_args(ann)[0]
+        elif origin in (Union, types.UnionType):
+            members = [m for m in get_args(ann) if m is not type(None)]
+            tagged = {_tag(m): m for m in members}
+            if el in tagged:
+                return tagged[el]
+            models = [m for m in members if _is_container(m)]
+            if len(models) != 1:
+                return ann
+            ann = models[0]
+        else:
+            return ann
+
+
+def _tag(member: Any) -> Any:
+    for meta in getattr(member, "__metadata__", ()):
+        tag = getattr(meta, "tag", None)
+        if tag is not None:
+            return tag
+    return None
+
+
+def _is_container(ann: Any) -> bool:
+    inner = get_args(ann)[0] if get_origin(ann) is typing.Annotated else ann
+    return get_origin(inner) in (list, dict) or (isinstance(inner, type) and issubclass(inner, BaseModel))
+
+
+def _step(ann: Any, el: Any) -> Any:
+    before = ann
+    ann = _unwrap(ann, el)
+    if ann is not before and _tag(_annotated_member(before, el)) == el:
+        return ann  # the element was a union tag: consumed
+    origin = get_origin(ann)
+    if origin is list and isinstance(el, int):
+        return get_args(ann)[0]
+    if origin is dict and isinstance(el, str):
+        return get_args(ann)[1]
+    if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(el, str):
+        for name, info in ann.model_fields.items():
+            if el in (name, info.alias):
+                return info.annotation if not info.metadata else typing.Annotated[info.annotation, *info.metadata]
+    return None
+
+
+def _annotated_member(ann: Any, el: Any) -> Any:
+    while get_origin(ann) is typing.Annotated:
+        ann = get_args(ann)[0]
+    if get_origin(ann) in (Union, types.UnionType):
+        for m in get_args(ann):
+            if _tag(m) == el:
+                return m
+    return None
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _what(model: type[BaseModel]) -> str:
+    names = {"Ruleset": "a ruleset", "Rule": "a rule", "WindowObligation": "`record`/`notify`",
+             "RetainObligation": "`retain`", "DeleteObligation": "`delete`", "AccessObligation": "`access`",
+             "ReleaseObligation": "`release`", "DelayAllowance": "a `may_delay` entry",
+             "EventCondition": "an `event` condition", "SequenceCondition": "a `sequence`",
+             "Effective": "`effective`", "Source": "a source", "Extends": "`extends`",
+             "Declarations": "`declare`", "Spec": "a fact or attribute declaration",
+             "EventSpec": "an event type declaration"}
+    return names.get(model.__name__, f"`{model.__name__}`")

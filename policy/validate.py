@@ -1,0 +1,317 @@
+"""Checking a structurally valid ruleset against its vocabulary and itself.
+
+Every name a rule uses must exist (with a suggestion of the closest valid name when it does not),
+every compared value must have the attribute's type, every cite must name a declared source, and
+rule ids must be unique. Findings carry the path of the offending value in the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from policy.conditions import (
+    ORDERING,
+    AllCondition,
+    AnyCondition,
+    Comparison,
+    EventCondition,
+    FactsCondition,
+    NotCondition,
+    Operator,
+    SequenceCondition,
+)
+from policy.diagnostics import did_you_mean
+from policy.model import Declarations, Rule, Source
+from policy.obligations import (
+    INCIDENT,
+    AccessObligation,
+    DeleteObligation,
+    ReleaseObligation,
+    RetainObligation,
+    WindowObligation,
+)
+from policy.vocabulary import NUMERIC, Spec, ValueType, Vocabulary
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    code: str
+    message: str
+    hint: str | None = None
+    at_key: bool = False
+
+
+def declarations(declare: Declarations, vocab: Vocabulary) -> list[Finding]:
+    """Declared names must be new, and attributes must extend known event types."""
+    out: list[Finding] = []
+    for name in declare.facts:
+        if name in vocab.facts:
+            out.append(Finding(("declare", "facts", name), "BWC212",
+                               f"fact `{name}` is already in the vocabulary {vocab.ref}",
+                               "remove the declaration and use the vocabulary's fact", at_key=True))
+    for name in declare.events:
+        if name in vocab.events:
+            out.append(Finding(("declare", "events", name), "BWC212",
+                               f"event type `{name}` is already in the vocabulary {vocab.ref}",
+                               "remove the declaration, or declare extra attributes under `declare: attributes:`",
+                               at_key=True))
+    for event, attrs in declare.attributes.items():
+        if event not in vocab.events and event not in declare.events:
+            out.append(Finding(("declare", "attributes", event), "BWC201", f"unknown event type `{event}`",
+                               did_you_mean(event, [*vocab.events, *declare.events], "event types"), at_key=True))
+            continue
+        for attr in attrs:
+            if attr in vocab.attributes_of(event):
+                out.append(Finding(("declare", "attributes", event, attr), "BWC212",
+                                   f"`{event}` already has an attribute `{attr}`", None, at_key=True))
+    return out
+
+
+def sources(items: Sequence[Source]) -> list[Finding]:
+    seen: set[str] = set()
+    out = []
+    for i, s in enumerate(items):
+        if s.id in seen:
+            out.append(Finding(("sources", i, "id"), "BWC211", f"source id `{s.id}` is used twice",
+                               "give each source its own id"))
+        seen.add(s.id)
+    return out
+
+
+def rule_ids(raw_rules: Any, *, layered: bool) -> list[Finding]:
+    """Unique ids, and `overrides` that name rules of this ruleset (or of the layer below)."""
+    if not isinstance(raw_rules, list):
+        return []
+    out: list[Finding] = []
+    first: dict[str, int] = {}
+    for i, rule in enumerate(raw_rules):
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        if not isinstance(rid, str):
+            continue
+        if rid in first:
+            out.append(Finding(("rules", i, "id"), "BWC209",
+                               f"rule id `{rid}` is already used by rule number {first[rid] + 1}",
+                               "rule ids must be unique in a ruleset: rename one of them"))
+        else:
+            first[rid] = i
+    for i, rule in enumerate(raw_rules):
+        targets = rule.get("overrides") if isinstance(rule, dict) else None
+        if not isinstance(targets, list):
+            continue
+        for j, target in enumerate(targets):
+            if not isinstance(target, str):
+                continue
+            if target == rule.get("id"):
+                out.append(Finding(("rules", i, "overrides", j), "BWC210", "a rule cannot override itself"))
+            elif target not in first and not layered:
+                out.append(Finding(("rules", i, "overrides", j), "BWC210", f"no rule `{target}` in this ruleset",
+                                   did_you_mean(target, first, "rule ids")))
+    return out
+
+
+@dataclass(frozen=True)
+class RuleParts:
+    """The parts of a rule that passed structural validation (all of them for a valid rule)."""
+
+    cite: str | None = None
+    on: str | None = None
+    where: dict[str, Comparison] | None = None
+    when: Any = None
+    unless: Any = None
+    kind: str | None = None
+    obligation: Any = None
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleParts:
+        return cls(rule.cite, rule.on, rule.where, rule.when, rule.unless, rule.kind, rule.obligation)
+
+
+def rules(indexed: Iterable[tuple[int, RuleParts]], vocab: Vocabulary,
+          source_ids: Iterable[str] | None) -> list[Finding]:
+    checker = _RuleChecker(vocab, None if source_ids is None else set(source_ids))
+    out: list[Finding] = []
+    for i, parts in indexed:
+        out.extend(checker.rule(parts, ("rules", i)))
+    return out
+
+
+class _RuleChecker:
+    def __init__(self, vocab: Vocabulary, source_ids: set[str] | None) -> None:
+        self.vocab = vocab
+        self.source_ids = source_ids
+
+    def rule(self, rule: RuleParts, path: Path) -> Iterator[Finding]:
+        if rule.cite is not None and self.source_ids is not None:
+            source_id = rule.cite.split(maxsplit=1)[0] if rule.cite.strip() else ""
+            if source_id not in self.source_ids:
+                yield Finding((*path, "cite"), "BWC208",
+                              f"the cite starts with `{source_id}`, which is not the id of a source",
+                              "write `cite: <source id> <clause>`; "
+                              + did_you_mean(source_id, self.source_ids, "source ids"))
+        if rule.on is not None:
+            if self.event_known(rule.on):
+                yield from self.tests(rule.where or {}, self.vocab.attributes_of(rule.on), (*path, "where"),
+                                      rule.on)
+            else:
+                yield self.unknown_event(rule.on, (*path, "on"))
+        for key in ("when", "unless"):
+            cond = getattr(rule, key)
+            if cond is not None:
+                yield from self.condition(cond, (*path, key))
+        if rule.kind is not None and rule.obligation is not None:
+            yield from self.obligation(rule.obligation, rule.on, (*path, rule.kind))
+
+    # --- names -------------------------------------------------------------------------------------
+
+    def event_known(self, name: str) -> bool:
+        return name in self.vocab.events
+
+    def unknown_event(self, name: str, path: Path) -> Finding:
+        return Finding(path, "BWC201", f"unknown event type `{name}`",
+                       did_you_mean(name, self.vocab.events, "event types"))
+
+    def anchor(self, name: str | None, path: Path) -> Iterator[Finding]:
+        if name is not None and name != INCIDENT and not self.event_known(name):
+            f = self.unknown_event(name, path)
+            yield Finding(path, f.code, f.message + " (an anchor is an event type, or `incident`)", f.hint)
+
+    def names(self, names: Iterable[str], kind: ValueType, path: Path) -> Iterator[Finding]:
+        allowed = self.vocab.names_of(kind)
+        for j, name in enumerate(names):
+            if name not in allowed:
+                yield Finding((*path, j), "BWC207", f"unknown {kind} `{name}`", did_you_mean(name, allowed, f"{kind}s"))
+
+    # --- conditions --------------------------------------------------------------------------------
+
+    def condition(self, cond: Any, path: Path) -> Iterator[Finding]:
+        if isinstance(cond, AllCondition | AnyCondition):
+            key = "all" if isinstance(cond, AllCondition) else "any"
+            for j, sub in enumerate(getattr(cond, key)):
+                yield from self.condition(sub, (*path, key, j))
+        elif isinstance(cond, NotCondition):
+            yield from self.condition(cond.not_, (*path, "not"))
+        elif isinstance(cond, FactsCondition):
+            for name, test in cond.facts.items():
+                spec = self.vocab.facts.get(name)
+                if spec is None:
+                    yield Finding((*path, "facts", name), "BWC203", f"unknown fact `{name}`",
+                                  did_you_mean(name, self.vocab.facts, "facts"), at_key=True)
+                else:
+                    yield from self.test(test, spec, (*path, "facts", name), f"fact `{name}`")
+        elif isinstance(cond, EventCondition):
+            yield from self.event_condition(cond, path)
+        elif isinstance(cond, SequenceCondition):
+            for j, step in enumerate(cond.sequence):
+                yield from self.event_condition(step, (*path, "sequence", j))
+            if cond.within is not None and cond.within.is_zero:
+                yield Finding((*path, "within"), "BWC105", "`within` must be longer than zero")
+
+    def event_condition(self, cond: EventCondition, path: Path) -> Iterator[Finding]:
+        if not self.event_known(cond.event):
+            yield self.unknown_event(cond.event, (*path, "event"))
+            return
+        yield from self.tests(cond.where, self.vocab.attributes_of(cond.event), (*path, "where"), cond.event)
+
+    def tests(self, where: dict[str, Comparison], attrs: dict[str, Spec], path: Path, event: str) -> Iterator[Finding]:
+        for name, test in where.items():
+            spec = attrs.get(name)
+            if spec is None:
+                known = sorted(attrs)
+                yield Finding((*path, name), "BWC202", f"`{event}` events have no attribute `{name}`",
+                              did_you_mean(name, known, f"attributes of `{event}`") if known
+                              else f"`{event}` has no attributes of its own; declare one under "
+                                   "`declare: attributes:`", at_key=True)
+            else:
+                yield from self.test(test, spec, (*path, name), f"`{event}.{name}`")
+
+    def test(self, test: Comparison, spec: Spec, path: Path, what: str) -> Iterator[Finding]:
+        if test.op is Operator.EXISTS:
+            return
+        if test.op in ORDERING and not _ordered(spec):
+            yield Finding(path, "BWC206", f"{what} is {spec.describe()}, which has no order, so `{test.op}` "
+                          "cannot compare it", "use `equals`, `in` or `not_in`")
+            return
+        values = test.value if isinstance(test.value, list) else [test.value]
+        for j, value in enumerate(values):
+            vpath = (*path, test.op.value, j) if isinstance(test.value, list) else (
+                path if test.op is Operator.EQUALS else (*path, test.op.value))
+            yield from self.value(value, spec, vpath, what)
+
+    def value(self, value: Any, spec: Spec, path: Path, what: str) -> Iterator[Finding]:
+        allowed = self.vocab.allowed_values(spec)
+        if allowed is not None:
+            if not isinstance(value, str):
+                yield Finding(path, "BWC204", f"{what} is {spec.type}, so `{value}` cannot match it",
+                              "write one of: " + ", ".join(allowed))
+            elif value not in allowed:
+                yield Finding(path, "BWC205", f"`{value}` is not a value of {what}",
+                              did_you_mean(value, allowed, "values"))
+            return
+        ok = {
+            ValueType.BOOLEAN: isinstance(value, bool),
+            ValueType.INTEGER: isinstance(value, int) and not isinstance(value, bool),
+            ValueType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
+            ValueType.TEXT: isinstance(value, str),
+            ValueType.DATE: isinstance(value, str) and _is_date(value),
+        }[spec.type]
+        if not ok:
+            example = {ValueType.BOOLEAN: "true or false", ValueType.INTEGER: "a whole number",
+                       ValueType.NUMBER: "a number", ValueType.TEXT: "text",
+                       ValueType.DATE: "a date such as 2021-07-06"}[spec.type]
+            yield Finding(path, "BWC204", f"{what} is {spec.type}, so `{_show(value)}` cannot match it",
+                          f"write {example}")
+        elif spec.type in NUMERIC and (
+            (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum)
+        ):
+            yield Finding(path, "BWC205", f"{what} is {spec.describe()}; `{value}` is out of range")
+
+    # --- obligations -------------------------------------------------------------------------------
+
+    def obligation(self, ob: Any, on: str | None, path: Path) -> Iterator[Finding]:
+        if isinstance(ob, WindowObligation):
+            yield from self.anchor(ob.from_, (*path, "from"))
+            yield from self.anchor(ob.until, (*path, "until"))
+            if ob.from_ is None and on is None:
+                yield Finding(path, "BWC102", "the window needs a start: add `from: <event type>` or a trigger "
+                              "`on: <event type>` to the rule")
+        elif isinstance(ob, RetainObligation):
+            yield from self.anchor(ob.after, (*path, "after"))
+            yield from self.anchor(ob.until, (*path, "until"))
+        elif isinstance(ob, DeleteObligation):
+            yield from self.anchor(ob.after, (*path, "after"))
+        elif isinstance(ob, AccessObligation):
+            yield from self.names(ob.role, ValueType.ROLE, (*path, "role"))
+            if ob.purpose is not None:
+                yield from self.names([ob.purpose], ValueType.PURPOSE, (*path, "purpose"))
+            yield from self.anchor(ob.after, (*path, "after"))
+            yield from self.anchor(ob.before, (*path, "before"))
+        elif isinstance(ob, ReleaseObligation):
+            yield from self.names(ob.to, ValueType.RECIPIENT, (*path, "to"))
+            yield from self.anchor(ob.after, (*path, "after"))
+            for j, delay in enumerate(ob.may_delay):
+                dpath = (*path, "may_delay", j)
+                yield from self.anchor(delay.after, (*dpath, "after"))
+                if delay.only_if is not None:
+                    yield from self.condition(delay.only_if, (*dpath, "only_if"))
+
+
+def _ordered(spec: Spec) -> bool:
+    return spec.type in NUMERIC or spec.type is ValueType.DATE or (spec.type is ValueType.ENUM and spec.ordered)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _show(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
