@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
+from engine.api import Library, Policy, SelectionError
+from engine.explain import render_text
+from engine.incident import IncidentError, Problem
 from engine.output import write_text_atomic
+from engine.render import render_decision
 from policy.canonical import digest
-from policy.diagnostics import Diagnostic, Severity
+from policy.diagnostics import Diagnostic, RulesetError, Severity
 from policy.loader import check_paths
 from policy.schema import ruleset_schema_json
 from policy.vocabulary import core, to_markdown
@@ -59,7 +65,7 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
             click.echo("no ruleset files found (looked for *.yaml and *.yml)", err=True)
         problems = sum(len(r.diagnostics) for r in failed)
         summary = f"{len(results)} file(s) checked, {len(failed)} with errors ({problems} problem(s))"
-        click.echo(click.style(summary, fg="red" if failed else "green"), err=bool(failed))
+        click.echo(click.style(summary, fg="red" if failed else "green"))
     if failed or not results:
         sys.exit(1)
 
@@ -85,6 +91,114 @@ def vocabulary(fmt: str) -> None:
         click.echo(vocab.model_dump_json(indent=2, exclude_defaults=True))
     else:
         click.echo(to_markdown(vocab), nl=False)
+
+
+def _policy(rulesets: tuple[Path, ...], ref: str, backend: str) -> Policy:
+    try:
+        return Library.load(*rulesets).select(ref, backend=backend)  # type: ignore[arg-type]
+    except RulesetError as exc:
+        for d in exc.diagnostics:
+            _echo_diagnostic(d)
+        raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
+    except SelectionError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _incidents(path: Path) -> Iterator[tuple[str, Any]]:
+    """(label, data) for each incident in a .json file, or each line of a .jsonl file."""
+    stream = sys.stdin if str(path) == "-" else None
+    try:
+        text = stream.read() if stream else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if path.suffix == ".jsonl" or (stream is None and path.suffix == ".ndjson"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                yield f"{path}:{n}", _json(line, f"{path}:{n}")
+    else:
+        yield str(path), _json(text, str(path))
+
+
+class _BadJSON:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _BadJSON(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+
+
+_RULESETS = click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
+                         default=[Path("rulesets")], show_default=True, help="Folder(s) of rulesets.")
+_POLICY = click.option("--policy", "ref", required=True, help="Ruleset id, optionally @version.")
+_AS_OF = click.option("--as-of", "as_of", default=None,
+                      help="Decide as of this time (ISO 8601 with offset, or `now`); default: the last event.")
+_BACKEND = click.option("--backend", type=click.Choice(["native", "rete"]), default="native", show_default=True)
+
+
+@main.command()
+@_RULESETS
+@_POLICY
+@click.argument("incidents", type=click.Path(path_type=Path, allow_dash=True))
+@_AS_OF
+@_BACKEND
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: str | None, backend: str,
+           fmt: str) -> None:
+    """Decide the obligations of an incident (.json) or of many (.jsonl, one per line).
+
+    JSON output is one decision per line. A bad incident is reported on standard error with its
+    line number; the others are still decided, and the exit code is 1.
+    """
+    policy = _policy(rulesets, ref, backend)
+    failures = 0
+    for label, data in _incidents(incidents):
+        try:
+            if isinstance(data, _BadJSON):
+                raise IncidentError([Problem("?", "(json)", data.message)])
+            decision = policy.decide(data, as_of)
+        except IncidentError as exc:
+            failures += 1
+            for p in exc.problems:
+                click.echo(click.style(f"{label}: ", bold=True) + str(p), err=True)
+            continue
+        if fmt == "json":
+            click.echo(decision.to_json())
+        else:
+            click.echo(render_decision(decision))
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@_RULESETS
+@_POLICY
+@click.argument("incident", type=click.Path(path_type=Path, allow_dash=True))
+@_AS_OF
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: str | None, fmt: str) -> None:
+    """Explain, rule by rule, why each obligation applies to an incident or why it does not."""
+    policy = _policy(rulesets, ref, "native")
+    failures = 0
+    for label, data in _incidents(incident):
+        try:
+            if isinstance(data, _BadJSON):
+                raise IncidentError([Problem("?", "(json)", data.message)])
+            explanations = policy.explain(data, as_of)
+        except IncidentError as exc:
+            failures += 1
+            for p in exc.problems:
+                click.echo(click.style(f"{label}: ", bold=True) + str(p), err=True)
+            continue
+        if fmt == "json":
+            click.echo(json.dumps([e.to_dict() for e in explanations], ensure_ascii=False))
+        else:
+            click.echo(render_text(explanations))
+    if failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -33,7 +33,12 @@ def _one_or_many(value: Any) -> Any:
 
 
 # A list of names that may also be written as a single name (`role: supervisor`).
-NameList = Annotated[list[Name], BeforeValidator(_one_or_many), Field(min_length=1)]
+NameList = Annotated[
+    list[Name], BeforeValidator(_one_or_many), Field(min_length=1),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": NAME_PATTERN},
+                              {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN},
+                               "minItems": 1}]}),
+]
 
 
 class Effect(StrEnum):

@@ -71,8 +71,6 @@ class Comparison(PolicyModel):
     def _from_yaml(cls, data: Any) -> Any:
         if isinstance(data, Comparison):
             return data
-        if isinstance(data, dict) and set(data) == {"op", "value"}:
-            return data
         if isinstance(data, dict):
             if len(data) != 1:
                 raise PydanticCustomError(

@@ -164,7 +164,7 @@ class Ruleset(PolicyModel):
     holidays: list[Day] = Field(default_factory=list, description="Days that are not business days.")
     notes: Text | None = None
     declare: Declarations = Field(default_factory=Declarations)
-    rules: list[Rule]
+    rules: Annotated[list[Rule], Field(min_length=1)]
 
     @property
     def ref(self) -> str:

@@ -1,0 +1,462 @@
+"""Decisions: the obligations an incident carries under one ruleset version, as of a time.
+
+`build_decision` turns a backend's firings (which rule fired, on which trigger event) into
+obligations with concrete windows, dates and deadlines, then settles precedence (explicit
+`overrides`, legal holds) and reports what nothing settled. It is pure: the same program,
+incident, firings and as-of give the same Decision, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.incident import Event, Incident
+from engine.native import Context, compile_test, find_sequence
+from engine.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
+from policy.base import Effect
+from policy.duration import Duration
+from policy.obligations import (
+    INCIDENT,
+    AccessObligation,
+    DeleteObligation,
+    ReleaseObligation,
+    RetainObligation,
+    WindowObligation,
+)
+
+Kind = Literal["record", "notify", "retain", "delete", "access", "release"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class EventRef(_Out):
+    """An event of the incident: its type, time and position in the input."""
+
+    type: str
+    at: str
+    index: int
+
+
+class Moment(_Out):
+    """A point in time: an event that happened (`at`), or one that has not happened yet (`pending`)."""
+
+    event: str | None = Field(default=None, description="The event type that marks this point.")
+    at: str | None = Field(default=None, description="When it happened (ISO 8601).")
+    pending: bool = Field(default=False, description="True when the event has not happened as of the decision.")
+
+
+class Window(_Out):
+    from_: Moment | None = Field(default=None, alias="from", description="Opens here; open-ended if absent.")
+    until: Moment | None = Field(default=None, description="Closes here; open-ended if absent.")
+
+
+class Pending(_Out):
+    """A date that cannot be known yet: `then` after an event that has not happened."""
+
+    pending: str = Field(description="The event type awaited.")
+    then: str = Field(default="P0D", description="The duration counted from that event.")
+
+
+DateOrPending = date | Literal["indefinite"] | Pending
+
+
+class Delay(_Out):
+    """A permitted delay of a release."""
+
+    until: DateOrPending
+    available: bool = Field(description="Whether its condition (`only_if`) holds as of the decision.")
+    requires: list[str] = Field(default_factory=list)
+    reassess_every: str | None = None
+
+
+class Matched(_Out):
+    events: list[EventRef] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+
+
+class Obligation(_Out):
+    kind: Kind
+    effect: Effect
+    rule: str
+    cite: str
+    summary: str
+    confidence: str | None = None
+    trigger: EventRef | None = None
+    matched: Matched = Field(default_factory=Matched)
+    window: Window | None = None
+    retain_until: DateOrPending | None = None
+    legal_hold: bool | None = None
+    delete_by: DateOrPending | None = None
+    role: list[str] | None = None
+    purpose: str | None = None
+    to: list[str] | None = None
+    by: DateOrPending | None = None
+    delays: list[Delay] | None = None
+    redact: list[str] | None = None
+    unedited: bool | None = None
+    overridden_by: str | None = Field(default=None, description="The rule that took precedence over this one.")
+
+
+class RetentionSummary(_Out):
+    minimum: DateOrPending | None = Field(default=None, description="Keep at least until (the latest minimum).")
+    minimum_rules: list[str] = Field(default_factory=list)
+    pending: list[Pending] = Field(default_factory=list, description="Minimums whose anchor has not happened.")
+    maximum: date | None = Field(default=None, description="Delete no later than (the earliest maximum).")
+    maximum_rules: list[str] = Field(default_factory=list)
+    legal_hold: bool = False
+
+
+class ReleaseDeadline(_Out):
+    by: date
+    rules: list[str]
+
+
+class Summary(_Out):
+    retention: RetentionSummary
+    release: dict[str, ReleaseDeadline] = Field(description="The earliest release deadline per recipient.")
+
+
+class Conflict(_Out):
+    kind: Literal["effect", "retention"]
+    rules: list[str] = Field(description="The two rules that contradict each other.")
+    detail: str
+    resolution: Literal["overrides", "legal_hold", "unresolved"]
+    winner: str | None = None
+
+
+class RulesetRef(_Out):
+    id: str
+    version: str
+    digest: str
+
+
+class Decision(_Out):
+    decision_id: str
+    incident_id: str
+    as_of: str
+    ruleset: RulesetRef
+    obligations: list[Obligation]
+    summary: Summary
+    conflicts: list[Conflict]
+
+    def to_json(self) -> str:
+        """Canonical JSON: identical bytes for identical inputs."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True),
+                          sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- building ------------------------------------------------------------------------------------
+
+def _ref(e: Event) -> EventRef:
+    return EventRef.model_construct(type=e.type, at=e.at.isoformat(), index=e.index)
+
+
+class _Builder:
+    def __init__(self, program: Program, incident: Incident, ctx: Context) -> None:
+        self.program = program
+        self.incident = incident
+        self.ctx = ctx
+        self.holidays = frozenset(program.ruleset.holidays)
+
+    def anchor(self, name: str | None, trigger: Event | None, *, counted: bool = False) -> Event | None:
+        """The event an anchor names.
+
+        `incident` is the first event. A name equal to the trigger's type is the trigger itself.
+        Otherwise: for a time counted from an event (`after:` of retain, delete, release, delays),
+        the earliest such event of the incident; for a window's edge, the first such event at or
+        after the trigger (or at or after the window's opening, for its closing edge).
+        """
+        if name is None:
+            return trigger
+        if name == INCIDENT:
+            return self.incident.events[0] if self.incident.events else None
+        if trigger is not None and trigger.type == name:
+            return trigger
+        candidates = self.incident.by_type.get(name, ())
+        if counted:
+            return candidates[0] if candidates else None
+        start = trigger.position if trigger is not None else -1
+        return next((e for e in candidates if e.position >= start), None)
+
+    def moment(self, name: str | None, trigger: Event | None) -> Moment | None:
+        if name is None and trigger is None:
+            return None
+        e = self.anchor(name, trigger)
+        if e is None:
+            return Moment.model_construct(event=name, at=None, pending=True)
+        return Moment.model_construct(event=e.type, at=e.at.isoformat(), pending=False)
+
+    def day(self, duration: Duration | None, anchor_name: str | None, trigger: Event | None) -> DateOrPending:
+        e = self.anchor(anchor_name, trigger, counted=True)
+        d = duration or Duration()
+        if e is None:
+            return Pending.model_construct(pending=anchor_name or "", then=str(d))
+        return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
+
+    def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
+        r = rule.rule
+        ob = r.obligation
+        fields: dict[str, Any] = {
+            "kind": r.kind, "rule": r.id, "cite": r.cite, "summary": r.summary,
+            "confidence": r.confidence.value if r.confidence else None,
+            "trigger": _ref(trigger) if trigger is not None else None,
+            "matched": evidence(rule.condition, self.ctx),
+            "effect": Effect.MUST,
+        }
+        if isinstance(ob, WindowObligation):
+            start = self.anchor(ob.from_, trigger)
+            fields["effect"] = ob.effect
+            from_ = self.moment(ob.from_, trigger)
+            until = None
+            if ob.until is not None:
+                until = (Moment.model_construct(event=ob.until, at=None, pending=True) if start is None
+                         else self.moment(ob.until, _opening(start)))
+            fields["window"] = Window.model_construct(from_=from_, until=until)
+        elif isinstance(ob, RetainObligation):
+            if ob.indefinitely:
+                fields["retain_until"] = "indefinite"
+            elif ob.at_least is not None:
+                fields["retain_until"] = self.day(ob.at_least, ob.after, trigger)
+            elif ob.until is not None:
+                fields["retain_until"] = self.day(None, ob.until, trigger)
+            else:
+                fields["legal_hold"] = True
+                fields["retain_until"] = self.day(None, "legal_hold_released", trigger)
+        elif isinstance(ob, DeleteObligation):
+            fields["delete_by"] = self.day(ob.within, ob.after, trigger)
+        elif isinstance(ob, AccessObligation):
+            opening = self.anchor(ob.after, trigger) if ob.after else trigger
+            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window.model_construct(
+                from_=self.moment(ob.after, trigger) if ob.after else None,
+                until=self.moment(ob.before, _opening(opening)) if ob.before else None))
+        elif isinstance(ob, ReleaseObligation):
+            fields.update(effect=ob.effect, to=list(ob.to), redact=list(ob.redact) or None,
+                          unedited=ob.unedited or None)
+            if ob.within is not None:
+                fields["by"] = self.day(ob.within, ob.after, trigger)
+            if ob.may_delay:
+                fields["delays"] = [
+                    Delay.model_construct(
+                        until="indefinite" if d.up_to == "indefinitely" else self.day(
+                            d.up_to if isinstance(d.up_to, Duration) else None, d.after or ob.after, trigger),
+                        available=_collect(cond, self.ctx, {}, {}),
+                        requires=list(d.requires),
+                        reassess_every=str(d.reassess_every) if d.reassess_every else None,
+                    )
+                    for d, cond in zip(ob.may_delay, rule.delay_conditions, strict=True)
+                ]
+        return Obligation.model_construct(**fields)
+
+
+def _opening(e: Event | None) -> Event | None:
+    """A stand-in trigger for finding a window's closing edge: any type, at the opening's place."""
+    return None if e is None else Event("", e.at, {}, e.index, e.position)
+
+
+def decision_id(program: Program, incident: Incident, as_of: datetime) -> str:
+    payload = json.dumps([program.digest, incident.to_json(), as_of.isoformat()], sort_keys=True,
+                         separators=(",", ":"), ensure_ascii=False)
+    return "dec-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def build_decision(program: Program, incident: Incident, known: Incident, ctx: Context,
+                   firings: Iterable[tuple[int, int | None]], as_of: datetime) -> Decision:
+    """`incident` is the full input (for the id); `known` is what had happened by `as_of`."""
+    builder = _Builder(program, known, ctx)
+    obligations = [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
+                   for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))]
+    conflicts = settle(program, obligations, known)
+    rs = program.ruleset
+    return Decision.model_construct(
+        decision_id=decision_id(program, incident, as_of),
+        incident_id=incident.id,
+        as_of=as_of.isoformat(),
+        ruleset=RulesetRef.model_construct(id=rs.ruleset, version=rs.version, digest=program.digest),
+        obligations=obligations,
+        summary=summarise(obligations, known),
+        conflicts=conflicts,
+    )
+
+
+# --- evidence: which events and facts satisfied a condition ------------------------------------
+
+def evidence(cond: Cond, ctx: Context) -> Matched:
+    events: dict[int, Event] = {}
+    facts: dict[str, Any] = {}
+    _collect(cond, ctx, events, facts)
+    return Matched.model_construct(events=[_ref(e) for _, e in sorted(events.items())], facts=facts)
+
+
+def _collect(cond: Cond, ctx: Context, events: dict[int, Event], facts: dict[str, Any]) -> bool:
+    if isinstance(cond, Const):
+        return cond.value
+    if isinstance(cond, FactTest):
+        ok = compile_test(cond.test)(ctx.facts)
+        if ok and cond.test.name in ctx.facts:
+            facts[cond.test.name] = ctx.facts[cond.test.name]
+        return ok
+    if isinstance(cond, And):
+        return all([_collect(c, ctx, events, facts) for c in cond.items])
+    if isinstance(cond, Or):
+        return any(_collect(c, ctx, events, facts) for c in cond.items)
+    if isinstance(cond, EventAtom):
+        checks = [compile_test(t) for t in cond.tests]
+        match = next((e for e in ctx.by_type.get(cond.type, ()) if all(c(e.attributes) for c in checks)), None)
+        if match is not None and not cond.negated:
+            events[match.position] = match
+        return (match is None) == cond.negated
+    if isinstance(cond, SequenceAtom):
+        steps = [(s.type, _checks(s)) for s in cond.steps]
+        chain = find_sequence(ctx, steps, cond.within)
+        if chain is not None and not cond.negated:
+            events.update((e.position, e) for e in chain)
+        return (chain is None) == cond.negated
+    raise TypeError(cond)
+
+
+def _checks(atom: EventAtom) -> Any:
+    checks = [compile_test(t) for t in atom.tests]
+    return (lambda d: all(c(d) for c in checks)) if checks else None
+
+
+
+
+# --- precedence and conflicts --------------------------------------------------------------------
+
+_FAR = "9999-12-31T23:59:59+00:00"
+
+
+def _span(w: Window | None) -> tuple[str, str] | None:
+    """The window as comparable UTC bounds, or None when it has not opened."""
+    if w is None:
+        return ("", _FAR)
+    if w.from_ is not None and w.from_.pending:
+        return None
+    start = _utc(w.from_.at) if w.from_ is not None and w.from_.at else ""
+    end = _utc(w.until.at) if w.until is not None and w.until.at else _FAR
+    return (start, end)
+
+
+def _utc(text: str) -> str:
+    return datetime.fromisoformat(text).astimezone(UTC).isoformat()
+
+
+def _overlap(a: Obligation, b: Obligation) -> bool:
+    sa, sb = _span(a.window), _span(b.window)
+    if sa is None or sb is None:
+        return False
+    return sa[0] <= sb[1] and sb[0] <= sa[1]
+
+
+def _same_subject(a: Obligation, b: Obligation) -> bool:
+    if a.kind == "access":
+        return bool(set(a.role or ()) & set(b.role or ())) and (
+            a.purpose is None or b.purpose is None or a.purpose == b.purpose)
+    if a.kind == "release":
+        return bool(set(a.to or ()) & set(b.to or ()))
+    return True
+
+
+def _contradict(a: Obligation, b: Obligation) -> bool:
+    effects = {a.effect, b.effect}
+    if Effect.MUST_NOT not in effects or len(effects) == 1:
+        return False
+    return a.kind == "access" or Effect.MAY not in effects
+
+
+def settle(program: Program, obligations: list[Obligation], incident: Incident) -> list[Conflict]:
+    """Apply `overrides` and legal holds; return every contradiction and how it was settled."""
+    overrides = {r.id: r.overrides for r in program.rules}
+    conflicts: list[Conflict] = []
+
+    def winner(a: Obligation, b: Obligation) -> Obligation | None:
+        if b.rule in overrides.get(a.rule, ()):
+            return a
+        if a.rule in overrides.get(b.rule, ()):
+            return b
+        return None
+
+    windowed = [o for o in obligations if o.kind in ("record", "notify", "access", "release")]
+    for i, a in enumerate(windowed):
+        for b in windowed[i + 1:]:
+            if a.kind != b.kind or a.rule == b.rule or not _same_subject(a, b) or not _overlap(a, b):
+                continue
+            w = winner(a, b)
+            if w is not None:
+                loser = b if w is a else a
+                loser.overridden_by = w.rule
+            if _contradict(a, b):
+                conflicts.append(Conflict.model_construct(
+                    kind="effect", rules=[a.rule, b.rule],
+                    detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
+                    resolution="overrides" if w else "unresolved", winner=w.rule if w else None))
+
+    retains = [o for o in obligations if o.kind == "retain"]
+    deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
+    holds = [o for o in retains if o.legal_hold and isinstance(o.retain_until, Pending)]
+    for d in deletes:
+        assert isinstance(d.delete_by, date)
+        for r in retains:
+            keep = r.retain_until
+            if not (keep == "indefinite" or (isinstance(keep, date) and keep > d.delete_by)
+                    or (r in holds)):
+                continue
+            if r in holds:
+                d.overridden_by = r.rule
+                conflicts.append(Conflict.model_construct(
+                    kind="retention", rules=[r.rule, d.rule],
+                    detail=f"a legal hold (`{r.rule}`) blocks deletion by {d.delete_by} (`{d.rule}`)",
+                    resolution="legal_hold", winner=r.rule))
+                continue
+            w = winner(r, d)
+            if w is not None:
+                (d if w is r else r).overridden_by = w.rule
+            conflicts.append(Conflict.model_construct(
+                kind="retention", rules=[r.rule, d.rule],
+                detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
+                resolution="overrides" if w else "unresolved", winner=w.rule if w else None))
+    return conflicts
+
+
+def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
+    live = [o for o in obligations if o.overridden_by is None]
+    ret = RetentionSummary.model_construct(minimum=None, minimum_rules=[], pending=[], maximum=None,
+                                           maximum_rules=[], legal_hold=False)
+    for o in live:
+        if o.kind == "retain":
+            keep = o.retain_until
+            if o.legal_hold and isinstance(keep, Pending):
+                ret.legal_hold = True
+            if isinstance(keep, Pending):
+                if not o.legal_hold:
+                    ret.pending.append(keep)
+                continue
+            if keep == ret.minimum:
+                ret.minimum_rules.append(o.rule)
+            elif ret.minimum is None or keep == "indefinite" or (
+                    ret.minimum != "indefinite" and isinstance(keep, date) and isinstance(ret.minimum, date)
+                    and keep > ret.minimum):
+                ret.minimum, ret.minimum_rules = keep, [o.rule]
+        elif o.kind == "delete" and isinstance(o.delete_by, date):
+            if o.delete_by == ret.maximum:
+                ret.maximum_rules.append(o.rule)
+            elif ret.maximum is None or o.delete_by < ret.maximum:
+                ret.maximum, ret.maximum_rules = o.delete_by, [o.rule]
+    release: dict[str, ReleaseDeadline] = {}
+    for o in live:
+        if o.kind == "release" and o.effect is Effect.MUST and isinstance(o.by, date):
+            for to in o.to or ():
+                cur = release.get(to)
+                if cur is None or o.by < cur.by:
+                    release[to] = ReleaseDeadline.model_construct(by=o.by, rules=[o.rule])
+                elif o.by == cur.by and o.rule not in cur.rules:
+                    cur.rules.append(o.rule)
+    return Summary.model_construct(retention=ret, release=dict(sorted(release.items())))
