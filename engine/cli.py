@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
+from engine import scenarios
 from engine.api import Library, Policy, SelectionError
+from engine.decision import Decision
 from engine.explain import render_text
 from engine.incident import IncidentError, Problem
 from engine.output import write_text_atomic
@@ -73,9 +75,15 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
 @main.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the schema to this file instead of standard output.")
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of ruleset files (for editors: see docs/editors.md)."""
-    text = ruleset_schema_json()
+@click.option("--kind", type=click.Choice(["ruleset", "scenarios", "decision"]), default="ruleset",
+              show_default=True, help="Ruleset files, scenario test files, or decisions.")
+def schema(output: Path | None, kind: str) -> None:
+    """Print a JSON Schema: of ruleset files (for editors: see docs/editors.md), scenario files or decisions."""
+    if kind == "ruleset":
+        text = ruleset_schema_json()
+    else:
+        model = scenarios.ScenarioFile if kind == "scenarios" else Decision
+        text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -198,6 +206,52 @@ def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: str | N
         else:
             click.echo(render_text(explanations))
     if failures:
+        sys.exit(1)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Folder(s) of rulesets (default: the paths given).")
+@click.option("--coverage", is_flag=True, help="Report the rules no scenario exercised, per ruleset.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+def test_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], coverage: bool, fmt: str) -> None:
+    """Run the scenario tests of rulesets (the `tests/*.yaml` files beside them).
+
+    Exits 1 if any scenario fails, if a test file is invalid, or (with --coverage) if a rule is
+    exercised by no scenario.
+    """
+    try:
+        report = scenarios.run(paths or [Path("rulesets")], rulesets or None)
+    except RulesetError as exc:
+        for d in exc.diagnostics:
+            _echo_diagnostic(d)
+        raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
+    uncovered = coverage and any(c.missing for c in report.coverage)
+    if fmt == "json":
+        click.echo(scenarios.to_json(report))
+    elif fmt == "junit":
+        click.echo(scenarios.to_junit(report), nl=False)
+    else:
+        for d in report.problems:
+            _echo_diagnostic(d)
+        for o in report.outcomes:
+            mark = click.style("pass", fg="green") if o.passed else click.style("FAIL", fg="red", bold=True)
+            click.echo(f"{mark}  {o.ruleset}  {o.scenario}  [{o.cite}]")
+            for f in o.failures:
+                click.echo(f"      {f}")
+        if coverage:
+            click.echo("")
+            for c in report.coverage:
+                colour = "green" if not c.missing else "red"
+                click.echo(click.style(f"{c.percent:5.1f}%", fg=colour) + f"  {c.ruleset}  "
+                           f"({len(c.rules) - len(c.missing)}/{len(c.rules)} rules exercised)")
+                for rule in c.missing:
+                    click.echo(f"        not exercised: {rule}")
+        failed = sum(not o.passed for o in report.outcomes)
+        click.echo(click.style(f"{len(report.outcomes)} scenarios, {len(report.outcomes) - failed} passed, "
+                               f"{failed} failed", fg="red" if failed else "green"))
+    if not report.ok or uncovered or not report.outcomes:
         sys.exit(1)
 
 

@@ -143,6 +143,8 @@ class Decision(_Out):
     incident_id: str
     as_of: str
     ruleset: RulesetRef
+    in_force: bool = Field(description="Whether the ruleset was in effect on the incident's first day; "
+                                       "when it was not, no obligations are decided.")
     obligations: list[Obligation]
     summary: Summary
     conflicts: list[Conflict]
@@ -271,8 +273,11 @@ def build_decision(program: Program, incident: Incident, known: Incident, ctx: C
                    firings: Iterable[tuple[int, int | None]], as_of: datetime) -> Decision:
     """`incident` is the full input (for the id); `known` is what had happened by `as_of`."""
     builder = _Builder(program, known, ctx)
+    start = incident.start
+    in_force = start is not None and program.ruleset.effective.covers(start.astimezone(ctx.zone).date())
     obligations = [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
-                   for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))]
+                   for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
+                   ] if in_force else []
     conflicts = settle(program, obligations, known)
     rs = program.ruleset
     return Decision.model_construct(
@@ -280,6 +285,7 @@ def build_decision(program: Program, incident: Incident, known: Incident, ctx: C
         incident_id=incident.id,
         as_of=as_of.isoformat(),
         ruleset=RulesetRef.model_construct(id=rs.ruleset, version=rs.version, digest=program.digest),
+        in_force=in_force,
         obligations=obligations,
         summary=summarise(obligations, known),
         conflicts=conflicts,

@@ -56,6 +56,8 @@ def render_decision(decision: Decision, width: int = 120) -> str:
     console = Console(width=width, record=True, force_terminal=False, color_system=None, file=io.StringIO())
     rs = decision.ruleset
     console.print(f"Incident {decision.incident_id} under {rs.id}@{rs.version} as of {decision.as_of}")
+    if not decision.in_force:
+        console.print("This ruleset was not in effect on the incident's first day: nothing is decided under it.")
     table = Table(show_lines=False, expand=False)
     for col in ("kind", "effect", "obligation", "rule", "cite"):
         table.add_column(col, overflow="fold")
