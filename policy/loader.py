@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from policy import validate
 from policy.base import Name
-from policy.conditions import CONDITION_KEYS, Comparison, Condition
+from policy.conditions import CONDITION_KEYS, Comparison, Condition, Operator
 from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
 from policy.model import Declarations, Rule, Ruleset, Source
 from policy.obligations import OBLIGATION_KEYS
@@ -147,8 +147,11 @@ def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
 def load_document(doc: SourceDocument) -> Ruleset:
     data = doc.data
     if not isinstance(data, dict):
-        raise RulesetError([Diagnostic("BWC012", "a ruleset file is a mapping of keys (`ruleset:`, `version:`, "
-                                       "…, `rules:`)", doc.file, 1, 1, "see docs/language.md for an example")])
+        line, col = doc.position(()) or (1, 1)
+        raise RulesetError([Diagnostic("BWC012", f"a ruleset file is a mapping of keys (`ruleset:`, `version:`, "
+                                       f"…, `rules:`), not {_show(data)}", doc.file, line, col,
+                                       "write `key: value` lines starting at the left margin; "
+                                       "see docs/language.md for an example")])
     diagnostics: list[Diagnostic] = []
     ruleset: Ruleset | None = None
     try:
@@ -260,7 +263,9 @@ def _from_pydantic(errors: list[ErrorDetails], doc: SourceDocument) -> Iterator[
         message, hint = _words(err, loc)
         if etype == "extra_forbidden":
             path = doc.known_prefix(loc)
-            at_key = path == loc
+            at_key = bool(path) and path[-1] == loc[-1]
+        elif etype == "date_order":
+            path = doc.known_prefix((*loc, "until"))
         line, col = doc.position(path, key=at_key) or (None, None)
         yield Diagnostic(code, message, doc.file, line, col, hint, _rule_id(doc, path), path=path)
 
@@ -306,6 +311,9 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
                 did_you_mean(str(value), [c for c in choices if c], "values"))
     if etype in ("duration", "duration_type"):
         return f"`{field}`: {err['msg']}", _DURATION_HINT
+    if etype == "date_order":
+        return (f"`effective`: the last day in force, `until` ({ctx.get('until')}), is before the first, "
+                f"`from` ({ctx.get('start')})", "check both dates; `until` must be the same day as `from` or later")
     if etype.startswith("date") or (etype == "value_error" and field in ("from", "until", "date")):
         return (f"`{field}` must be a real date written YYYY-MM-DD; {_show(value)} is not one",
                 "check the month (01-12) and the day of that month, e.g. 2021-07-06")
@@ -318,16 +326,82 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
                 "ids use lower-case letters, digits, `-`, `_` and `.` (e.g. record-traffic-stops)")
     if etype in ("string_too_short", "too_short"):
         if isinstance(value, list | dict):
-            return f"`{field}` must not be empty", None
+            return f"`{field}` must not be empty", f"add at least one item under `{field}`"
         return f"`{field}` must not be empty", f"write a value for `{field}`"
-    if etype == "too_long":
-        return f"`{field}` has too many items", None
+    if etype in ("too_long", "string_too_long"):
+        limit = ctx.get("max_length")
+        return f"`{field}` is too long", (f"keep it to {limit} items or characters" if limit else None)
     if etype in _TYPE_WORDS:
-        return f"`{field}` must be {_TYPE_WORDS[etype]}, not {_show(value)}", None
+        return f"`{field}` must be {_TYPE_WORDS[etype]}, not {_show(value)}", _TYPE_HINTS.get(etype, "").format(
+            field=field, value=value)
     if etype.startswith("url"):
-        return f"`{field}` must be a web address starting with https:// or http://", None
+        return (f"`{field}` must be a web address starting with https:// or http://",
+                "e.g. https://www.ilga.gov/legislation/ilcs/ilcs.asp")
     msg = err["msg"].removeprefix("Value error, ")
-    return (f"`{field}`: {msg}" if field != "value" else msg), None
+    if etype == "timezone":
+        msg = f"`{ctx.get('name')}` is not an IANA time zone name"
+    # Rule-level problems (a location ending in a rule's number) need no field name in front.
+    named = isinstance(loc[-1], str) if loc else False
+    return (f"`{field}`: {msg}" if named and f"`{field}`" not in msg else msg), _hint(etype, ctx, value, loc)
+
+
+_TYPE_HINTS = {
+    "string_type": "write text after `{field}:`; put it in quotes if it looks like a number or a date, "
+                   "e.g. {field}: \"{value}\"",
+    "bool_type": "write `true` or `false`", "bool_parsing": "write `true` or `false`",
+    "int_type": "write a whole number such as 3", "int_parsing": "write a whole number such as 3",
+    "int_from_float": "write a whole number such as 3",
+    "float_type": "write a number such as 2.5", "float_parsing": "write a number such as 2.5",
+    "list_type": "write the items on lines starting with `- `, or as [a, b]",
+    "dict_type": "write `key: value` lines indented under `{field}:`",
+    "model_type": "write `key: value` lines indented under `{field}:`",
+    "model_attributes_type": "write `key: value` lines indented under `{field}:`",
+}
+
+_OBLIGATION_EXAMPLES = {
+    "retain": "keep one way, e.g. `retain: {at_least: P90D, after: incident}` or `retain: {indefinitely: true}`",
+    "release": "e.g. `release: {effect: must, to: public, within: P21D, after: records_request}`",
+}
+
+
+def _hint(etype: str, ctx: dict[str, Any], value: Any, loc: tuple[Any, ...]) -> str | None:
+    """The fix hint for an error raised by a validator of the model."""
+    if etype == "timezone":
+        hint = str(ctx.get("hint", ""))
+        return hint if hint.startswith("did you mean") else (
+            "write the IANA name of the zone, such as America/Chicago or America/New_York")
+    if etype in ("version", "version_type"):
+        return "write three numbers separated by dots, such as 1.0.0 or 2021.1.0 (a bare 1.0 is read as a number)"
+    if etype == "version_range":
+        return "e.g. `>=1.0.0 <2.0.0`"
+    if etype == "obligation_count":
+        if ctx.get("found") == "none":
+            return "add what the rule requires: one of record, notify, retain, delete, access or release"
+        return "split it into one rule per obligation, each with its own id, summary and cite"
+    if etype == "where_without_on":
+        return ("add `on: <event type>` for the event that triggers the rule, or test another event with "
+                "`when: {event: <event type>, where: {...}}`")
+    if etype in ("condition_kind", "union_tag_invalid", "union_tag_not_found"):
+        first = next(iter(value), None) if isinstance(value, dict) else None
+        meant = closest(str(first), CONDITION_KEYS) if first is not None else None
+        return f"did you mean `{meant}`?" if meant else "e.g. `when: {facts: {in_uniform: true}}` or " \
+            "`when: {event: use_of_force}`; see docs/language.md"
+    if etype == "comparison_operator":
+        return did_you_mean(str(ctx.get("key")), [o.value for o in Operator], "operators")
+    if etype == "comparison_shape":
+        return "write one operator per test, e.g. `{at_least: 2}`; to test two things use `all: [...]`"
+    if etype == "comparison_list":
+        return "e.g. `{in: [patrol, traffic]}`"
+    if etype == "comparison_null":
+        return "write a value after the `:`, or `{exists: false}`"
+    if etype == "comparison_value":
+        return "e.g. `{in: [a, b]}`, `{at_least: 2}` or `{exists: true}`"
+    if etype == "value_error":
+        kind = next((el for el in reversed(loc) if el in _OBLIGATION_EXAMPLES), None)
+        if kind is not None:
+            return _OBLIGATION_EXAMPLES[str(kind)]
+        return "see docs/language.md for an example"
+    return None
 
 
 # --- finding the model class at an error location (for "did you mean" on unknown keys) --------------
@@ -349,6 +423,9 @@ def _unwrap(ann: Any, el: Any) -> Any:
             ann = get_args(ann)[0]
         elif origin in (Union, types.UnionType):
             members = [m for m in get_args(ann) if m is not type(None)]
+            if len(members) == 1:  # `X | None`
+                ann = members[0]
+                continue
             tagged = {_tag(m): m for m in members}
             if el in tagged:
                 return tagged[el]
@@ -397,6 +474,9 @@ def _annotated_member(ann: Any, el: Any) -> Any:
         for m in get_args(ann):
             if _tag(m) == el:
                 return m
+            found = _annotated_member(m, el) if m is not type(None) else None
+            if found is not None:
+                return found
     return None
 
 

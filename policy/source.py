@@ -59,6 +59,12 @@ class _TooDeep(Exception):
         self.mark = node_mark
 
 
+class _SelfAlias(Exception):
+    def __init__(self, anchor: str, node_mark: Any) -> None:
+        self.anchor = anchor
+        self.mark = node_mark
+
+
 class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
     def __init__(self, text: str) -> None:
         Reader.__init__(self, text)
@@ -67,14 +73,27 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
         Composer.__init__(self)
         _CoreResolver.__init__(self)
         self._depth = 0
+        self._open_anchors: set[str] = set()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         # Composing is recursive: refuse deep input before Python's own recursion limit does.
         self._depth += 1
         try:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             if self._depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return Composer.compose_node(self, parent, index)
+                raise _TooDeep(event.start_mark)
+            anchor = getattr(event, "anchor", None)
+            if isinstance(event, yaml.AliasEvent):
+                if anchor in self._open_anchors:  # `&a [*a]`: a value that contains itself never ends
+                    raise _SelfAlias(str(anchor), event.start_mark)
+                return Composer.compose_node(self, parent, index)
+            if anchor is None or not isinstance(event, yaml.CollectionStartEvent):
+                return Composer.compose_node(self, parent, index)
+            self._open_anchors.add(anchor)
+            try:
+                return Composer.compose_node(self, parent, index)
+            finally:
+                self._open_anchors.discard(anchor)
         finally:
             self._depth -= 1
 
@@ -104,13 +123,19 @@ class SourceDocument:
     def known_prefix(self, loc: tuple[Any, ...]) -> Path_:
         """Map a validator's error location onto the longest path that exists in the file.
 
-        Elements that are not in the data (union tags, validator names) are skipped.
+        Elements that are not in the data (union tags, validator names) are skipped. A union tag
+        can also be a key of the data (`event` in `{event: arrived, were: ...}`): it is skipped when
+        the element after it exists only without it.
         """
         path: Path_ = ()
-        for element in loc:
+        for j, element in enumerate(loc):
             candidate = (*path, element)
-            if candidate in self.positions:
-                path = candidate
+            if candidate not in self.positions:
+                continue
+            if j + 1 < len(loc) and (*candidate, loc[j + 1]) not in self.positions \
+                    and (*path, loc[j + 1]) in self.positions:
+                continue
+            path = candidate
         return path
 
 
@@ -132,6 +157,10 @@ class _Builder:
 
     def build(self, node: Node, path: Path_) -> Any:
         self.count += 1
+        if len(path) > MAX_DEPTH:  # aliases can stack nesting deeper than the text shows
+            raise _error(self.file, "BWC007", f"values are nested more than {MAX_DEPTH} levels deep "
+                         "(counting the values that aliases `*name` stand for)", node.start_mark,
+                         "a ruleset never needs this; write the values out instead of using anchors and aliases")
         if self.count > MAX_VALUES:
             raise _error(
                 self.file, "BWC008",
@@ -202,40 +231,86 @@ def _decode(raw: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        # the column counts characters, as an editor does, not bytes
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
         raise RulesetError([Diagnostic(
             "BWC003", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8 text", file, line, column,
             "save the file as UTF-8 (most editors have this under 'Save with encoding')",
         )]) from None
 
 
+_BRACKETS = {"while parsing a flow sequence": ("[", "]"), "while parsing a flow mapping": ("{", "}")}
+
+
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> RulesetError:
+    """A YAML syntax error in plain words, placed where the drafter has to look."""
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "the YAML could not be read"
+    context = exc.context or ""
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "the end of the file"
     if "'\\t'" in problem or "\t" in problem:
         return _error(file, "BWC005", "a tab character is used for indentation", mark,
                       "YAML needs spaces for indentation: replace the tab with spaces")
-    hint = "check the indentation and the `:` after each key on this line and the line before"
+    if context in _BRACKETS and exc.context_mark is not None:
+        opening, closing = _BRACKETS[context]
+        return _error(file, "BWC004", f"the `{opening}` here is not closed by a matching `{closing}` "
+                      f"(reading stopped at {where})", exc.context_mark,
+                      f"add the missing `{closing}`; text containing `,` `[` `]` `{{` or `}}` must be put in quotes")
+    if "quoted scalar" in context and "end of stream" in problem and exc.context_mark is not None:
+        return _error(file, "BWC004", "the quote that starts here is never closed", exc.context_mark,
+                      "add the closing quote at the end of the text")
+    if "unknown escape character" in problem:
+        return _error(file, "BWC004", "a backslash `\\` inside double quotes must start a known escape such as "
+                      "`\\n`", mark, "use single quotes around text that contains a backslash")
     if "could not find expected ':'" in problem:
-        hint = "a key needs `:` after it; text with `: ` inside must be in quotes"
-    elif "mapping values are not allowed" in problem:
-        hint = "text containing `: ` must be put in quotes, e.g. summary: \"Rule: ...\""
-    elif "found undefined alias" in problem:
-        hint = "an alias `*name` needs an anchor `&name` earlier in the file"
-    elif "found character" in problem and "that cannot start any token" in problem:
-        hint = "put the value in quotes"
-    return _error(file, "BWC004", f"YAML syntax: {problem}", mark, hint)
+        return _error(file, "BWC004", "this line has no `:` after its key", exc.context_mark or mark,
+                      "a key needs `:` after it, e.g. `cite: crs (1)`; a line that continues the text "
+                      "above must be indented further")
+    if "mapping values are not allowed" in problem:
+        return _error(file, "BWC004", "YAML does not expect a `:` here", mark,
+                      "text containing `: ` must be put in quotes, e.g. summary: \"Rule: ...\"; "
+                      "otherwise check that this line is indented like the keys next to it")
+    stray = next((c for c in "]}" if problem.endswith(f"found '{c}'")), None)
+    if stray is not None:
+        opening = "[" if stray == "]" else "{"
+        return _error(file, "BWC004", f"this `{stray}` closes nothing: there is no `{opening}` open before it", mark,
+                      f"remove the extra `{stray}`, or put the text in quotes if the `{stray}` belongs to it")
+    if "expected <block end>" in problem or "did not find expected key" in problem \
+            or "did not find expected '-'" in problem:
+        return _error(file, "BWC004", "this line is not indented like the lines around it", mark,
+                      "keys of one mapping, and the `- ` items of one list, must start in the same column")
+    if "sequence entries are not allowed here" in problem:
+        return _error(file, "BWC004", "a list item `- ` cannot start here", mark,
+                      "start the list on a new line, indented under its key")
+    if "found undefined alias" in problem:
+        return _error(file, "BWC004", "an alias `*name` is used, but no anchor `&name` comes before it", mark,
+                      "an alias `*name` needs an anchor `&name` earlier in the file; or write the value out")
+    if "found character" in problem and "that cannot start any token" in problem:
+        return _error(file, "BWC004", f"a value cannot start with the character {problem.split()[2]}", mark,
+                      "put the value in quotes")
+    return _error(file, "BWC004", f"the YAML cannot be read here ({problem})", mark,
+                  "check the indentation and the `:` after each key on this line and the line before")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 def read_yaml_text(text: str, file: str) -> SourceDocument:
     """Parse YAML text into plain data with positions; raises RulesetError on any problem."""
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         try:
             root = loader.get_single_node()
         except _TooDeep as deep:
             raise _error(file, "BWC007", f"values are nested more than {MAX_DEPTH} levels deep",
                          deep.mark, "a ruleset never needs this; check for runaway brackets") from None
+        except _SelfAlias as loop:
+            raise _error(file, "BWC008", f"the alias `*{loop.anchor}` is used inside the value that "
+                         f"`&{loop.anchor}` names, so that value would never end", loop.mark,
+                         "write the values out; an alias may only repeat a value that is complete") from None
         except yaml.composer.ComposerError as exc:
             if "expected a single document" in str(exc.context):
                 raise _error(file, "BWC013", "the file holds more than one YAML document (`---`)",
@@ -243,13 +318,17 @@ def read_yaml_text(text: str, file: str) -> SourceDocument:
             raise _syntax_error(exc, file) from None
         except yaml.MarkedYAMLError as exc:
             raise _syntax_error(exc, file) from None
-        except yaml.reader.ReaderError as exc:
-            raise RulesetError([Diagnostic(
-                "BWC003", f"the file contains a character that YAML does not allow (code {exc.character!r})",
-                file, None, None, "remove control characters from the file",
-            )]) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _position(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise RulesetError([Diagnostic(
+            "BWC003", f"the file contains an invisible control character (code {code:#04x}) that YAML "
+            "does not allow", file, line, column,
+            "delete the character (it often comes from copying text out of a PDF or a word processor)",
+        )]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     builder = _Builder(file)
     if root is None:
         raise RulesetError([Diagnostic("BWC012", "the file is empty", file, 1, 1,
@@ -267,7 +346,8 @@ def read_yaml_file(path: Path | str, *, max_bytes: int = MAX_BYTES) -> SourceDoc
     try:
         size = p.stat().st_size
         if p.is_dir():
-            raise RulesetError([Diagnostic("BWC001", "this is a folder, not a file", file)])
+            raise RulesetError([Diagnostic("BWC001", "this is a folder, not a file", file, None, None,
+                                           "name a ruleset file ending in .yaml")])
         if size > max_bytes:
             raise RulesetError([Diagnostic(
                 "BWC002", f"the file is {size:,} bytes; the limit is {max_bytes:,}", file, None, None,
@@ -276,7 +356,11 @@ def read_yaml_file(path: Path | str, *, max_bytes: int = MAX_BYTES) -> SourceDoc
         with p.open("rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise RulesetError([Diagnostic("BWC001", f"cannot read the file: {exc.strerror or exc}", file)]) from None
+        raise RulesetError([Diagnostic(
+            "BWC001", f"cannot read the file: {exc.strerror or exc}", file, None, None,
+            "check the file name and folder, and that you are allowed to read it",
+        )]) from None
     if len(raw) > max_bytes:  # the file grew after stat
-        raise RulesetError([Diagnostic("BWC002", f"the file is over the {max_bytes:,}-byte limit", file)])
+        raise RulesetError([Diagnostic("BWC002", f"the file is over the {max_bytes:,}-byte limit", file, None, None,
+                                       "split the ruleset, or check that this is the file you meant")])
     return read_yaml_text(_decode(raw, file), file)

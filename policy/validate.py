@@ -69,7 +69,8 @@ def declarations(declare: Declarations, vocab: Vocabulary) -> list[Finding]:
         for attr in attrs:
             if attr in vocab.attributes_of(event):
                 out.append(Finding(("declare", "attributes", event, attr), "BWC212",
-                                   f"`{event}` already has an attribute `{attr}`", None, at_key=True))
+                                   f"`{event}` already has an attribute `{attr}`",
+                                   "remove the declaration and use the vocabulary's attribute", at_key=True))
     return out
 
 
@@ -108,7 +109,8 @@ def rule_ids(raw_rules: Any, *, layered: bool) -> list[Finding]:
             if not isinstance(target, str):
                 continue
             if target == rule.get("id"):
-                out.append(Finding(("rules", i, "overrides", j), "BWC210", "a rule cannot override itself"))
+                out.append(Finding(("rules", i, "overrides", j), "BWC210", "a rule cannot override itself",
+                                   "remove the rule's own id from `overrides`"))
             elif target not in first and not layered:
                 out.append(Finding(("rules", i, "overrides", j), "BWC210", f"no rule `{target}` in this ruleset",
                                    did_you_mean(target, first, "rule ids")))
@@ -210,7 +212,8 @@ class _RuleChecker:
             for j, step in enumerate(cond.sequence):
                 yield from self.event_condition(step, (*path, "sequence", j))
             if cond.within is not None and cond.within.is_zero:
-                yield Finding((*path, "within"), "BWC105", "`within` must be longer than zero")
+                yield Finding((*path, "within"), "BWC105", "`within` must be longer than zero",
+                              "write a duration such as P1Y (one year) or P30D (30 days)")
 
     def event_condition(self, cond: EventCondition, path: Path) -> Iterator[Finding]:
         if not self.event_known(cond.event):
@@ -247,7 +250,7 @@ class _RuleChecker:
         allowed = self.vocab.allowed_values(spec)
         if allowed is not None:
             if not isinstance(value, str):
-                yield Finding(path, "BWC204", f"{what} is {spec.type}, so `{value}` cannot match it",
+                yield Finding(path, "BWC204", f"{what} is {spec.describe()}, so `{_show(value)}` cannot match it",
                               "write one of: " + ", ".join(allowed))
             elif value not in allowed:
                 yield Finding(path, "BWC205", f"`{value}` is not a value of {what}",
@@ -269,7 +272,8 @@ class _RuleChecker:
         elif spec.type in NUMERIC and (
             (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum)
         ):
-            yield Finding(path, "BWC205", f"{what} is {spec.describe()}; `{value}` is out of range")
+            yield Finding(path, "BWC205", f"{what} is {spec.describe()}; `{value}` is out of range",
+                          f"write a value from {_show(spec.minimum)} to {_show(spec.maximum)}")
 
     # --- obligations -------------------------------------------------------------------------------
 
@@ -278,8 +282,9 @@ class _RuleChecker:
             yield from self.anchor(ob.from_, (*path, "from"))
             yield from self.anchor(ob.until, (*path, "until"))
             if ob.from_ is None and on is None:
-                yield Finding(path, "BWC102", "the window needs a start: add `from: <event type>` or a trigger "
-                              "`on: <event type>` to the rule")
+                yield Finding(path, "BWC102", "the window has no start: it needs `from: <event type>`, or a "
+                              "trigger `on: <event type>` in the rule",
+                              "add `from: <event type>`, e.g. `from: arrived`")
         elif isinstance(ob, RetainObligation):
             yield from self.anchor(ob.after, (*path, "after"))
             yield from self.anchor(ob.until, (*path, "until"))
@@ -314,4 +319,6 @@ def _is_date(text: str) -> bool:
 
 
 def _show(value: Any) -> str:
-    return "true" if value is True else "false" if value is False else str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "true" if value is True else "false" if value is False else "any" if value is None else str(value)
