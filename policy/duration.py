@@ -20,9 +20,10 @@ from pydantic_core import PydanticCustomError, core_schema
 
 _ISO = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$",
+    re.ASCII,  # digits 0-9 only, as in the JSON schema's PATTERN (not `P٣D`)
 )
-_BUSINESS = re.compile(r"^(?P<n>\d+) business days?$")
+_BUSINESS = re.compile(r"^(?P<n>\d+) business days?$", re.ASCII)
 PATTERN = r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|\d+ business days?)$"
 _MAX_PART = 100_000  # refuse absurd values (P99999999Y) before date arithmetic overflows
 
@@ -83,6 +84,13 @@ class Duration:
         """The moment this duration after `start`, counted on `start`'s own calendar and zone."""
         if self.business_days:
             return _add_business_days(start, self.business_days, holidays)
+        elapsed = timedelta(hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+        if not (self.years or self.months or self.weeks or self.days):
+            # No calendar part: keep `start` itself (with its fold: the second 01:30 of a night when
+            # the clocks go back stays the second one).
+            if not elapsed or start.tzinfo is None:
+                return start + elapsed
+            return (start.astimezone(UTC) + elapsed).astimezone(start.tzinfo)
         total_months = start.month - 1 + self.months + 12 * self.years
         year = start.year + total_months // 12
         month = total_months % 12 + 1
@@ -93,7 +101,6 @@ class Duration:
         local = (shifted.replace(tzinfo=None) + timedelta(weeks=self.weeks, days=self.days)).replace(
             tzinfo=start.tzinfo, fold=0
         )
-        elapsed = timedelta(hours=self.hours, minutes=self.minutes, seconds=self.seconds)
         if not elapsed or local.tzinfo is None:
             return local + elapsed
         utc = local.astimezone(UTC) + elapsed

@@ -9,7 +9,8 @@ import semver
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-_COMPARATOR = re.compile(r"^(>=|<=|>|<|=|==)?\s*(\S+)$")
+_COMPARATOR = re.compile(r"^(>=|<=|==|>|<|=)?\s*(\S+)$")
+_OPERATOR_SPACE = re.compile(r"(>=|<=|==|>|<|=)\s+")
 
 
 def parse(text: str) -> semver.Version:
@@ -44,7 +45,8 @@ SemVer = Annotated[
 
 def comparators(spec: str) -> list[tuple[str, semver.Version]]:
     """`>=1.0.0 <2.0.0` as [(">=", 1.0.0), ("<", 2.0.0)]; raises ValueError."""
-    parts = spec.replace(",", " ").split()
+    # `>= 1.0.0` is `>=1.0.0`: join each operator to the version after it before splitting.
+    parts = _OPERATOR_SPACE.sub(r"\1", spec.replace(",", " ")).split()
     if not parts:
         raise ValueError(spec)
     out: list[tuple[str, semver.Version]] = []
