@@ -88,7 +88,9 @@ class Duration:
         if not (self.years or self.months or self.weeks or self.days):
             # No calendar part: keep `start` itself (with its fold: the second 01:30 of a night when
             # the clocks go back stays the second one).
-            if not elapsed or start.tzinfo is None:
+            if not elapsed:
+                return start  # `start + timedelta(0)` would reset the fold
+            if start.tzinfo is None:
                 return start + elapsed
             return (start.astimezone(UTC) + elapsed).astimezone(start.tzinfo)
         total_months = start.month - 1 + self.months + 12 * self.years
