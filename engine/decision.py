@@ -77,6 +77,14 @@ class Delay(_Out):
     reassess_every: str | None = None
 
 
+class Suspension(_Out):
+    """A part of an obligation's window where an overriding rule takes precedence."""
+
+    from_: Moment | None = Field(default=None, alias="from")
+    until: Moment | None = None
+    rule: str
+
+
 class Matched(_Out):
     events: list[EventRef] = Field(default_factory=list)
     facts: dict[str, Any] = Field(default_factory=dict)
@@ -102,7 +110,10 @@ class Obligation(_Out):
     delays: list[Delay] | None = None
     redact: list[str] | None = None
     unedited: bool | None = None
-    overridden_by: str | None = Field(default=None, description="The rule that took precedence over this one.")
+    overridden_by: str | None = Field(default=None, description="The rule that took precedence over all of this "
+                                      "obligation (it is not in force).")
+    suspended: list[Suspension] | None = Field(
+        default=None, description="Parts of the window where another rule took precedence; the rest stays in force.")
 
 
 class RetentionSummary(_Out):
@@ -362,6 +373,25 @@ def _overlap(a: Obligation, b: Obligation) -> bool:
     return sa[0] <= sb[1] and sb[0] <= sa[1]
 
 
+def _precede(winner: Obligation, loser: Obligation) -> None:
+    """The winner takes precedence where the windows overlap: over all of the loser's window, or a part."""
+    ws, ls = _span(winner.window), _span(loser.window)
+    assert ws is not None and ls is not None
+    if ws[0] <= ls[0] and ls[1] <= ws[1]:
+        loser.overridden_by = winner.rule
+        return
+    wf = winner.window.from_ if winner.window else None
+    lf = loser.window.from_ if loser.window else None
+    wu = winner.window.until if winner.window else None
+    lu = loser.window.until if loser.window else None
+    part = Suspension.model_construct(
+        from_=wf if ws[0] >= ls[0] else lf,
+        until=wu if ws[1] <= ls[1] else lu,
+        rule=winner.rule,
+    )
+    loser.suspended = [*(loser.suspended or []), part]
+
+
 def _same_subject(a: Obligation, b: Obligation) -> bool:
     if a.kind == "access":
         return bool(set(a.role or ()) & set(b.role or ())) and (
@@ -397,8 +427,7 @@ def settle(program: Program, obligations: list[Obligation], incident: Incident) 
                 continue
             w = winner(a, b)
             if w is not None:
-                loser = b if w is a else a
-                loser.overridden_by = w.rule
+                _precede(w, b if w is a else a)
             if _contradict(a, b):
                 conflicts.append(Conflict.model_construct(
                     kind="effect", rules=[a.rule, b.rule],

@@ -197,6 +197,9 @@ class _Alias:
     deadlines: list[tuple[str, int]] = field(default_factory=list)  # (first alias, within index): ts <= dl
 
 
+_BELL = (1, 1, 2, 5, 15, 52, 203, 877, 4140, 21147)  # ways to partition n same-type slots
+
+
 def _partitions(items: list[int]) -> Iterator[list[list[int]]]:
     if not items:
         yield []
@@ -301,6 +304,13 @@ class _Translator:
         by_type: dict[str, list[int]] = {}
         for k, slot in enumerate(slots):
             by_type.setdefault(slot.type, []).append(k)
+        ways = 1
+        for ix in by_type.values():
+            ways *= _BELL[len(ix)] if len(ix) < len(_BELL) else MAX_RULES + 1
+        if ways > MAX_RULES:
+            raise ReteCapacityError(
+                f"a rule names so many events of one type ({max(map(len, by_type.values()))}) that durable-rules "
+                f"would need {ways:,} rules to match every way they can coincide (limit {MAX_RULES:,})")
         for choice in itertools.product(*(list(_partitions(ix)) for ix in by_type.values())):
             groups = [g for part in choice for g in part]
             owner = {k: gi for gi, g in enumerate(groups) for k in g}
@@ -449,6 +459,14 @@ def check_capacity(t: _Translation) -> None:
 
 # --- the backend ---------------------------------------------------------------------------------
 
+def _runtime_refusal(exc: Exception, incident: Incident) -> ReteCapacityError:
+    # durable-rules reports some limits only when data arrives: error 303 is its evaluation stack
+    # (MAX_STACK_SIZE), reached by rules that join many events.
+    return ReteCapacityError(
+        f"durable-rules could not evaluate incident {incident.id} under this program ({exc}); its rules join more "
+        "events than durable-rules can hold: use the native backend")
+
+
 class ReteBackend:
     """Evaluates a program with durable-rules: one ruleset and one session, reused for every incident."""
 
@@ -537,18 +555,24 @@ class ReteBackend:
         derived: list[dict[str, Any]] = []
         marker = {"id": f"g{run}", "r": run, "k": "g"}
         try:
-            self._assert(events)
+            try:
+                self._assert(events)
+            except durable_rules_engine.error as exc:
+                raise _runtime_refusal(exc, incident) from None
             if self.translation.negseqs:
                 self._assert([marker])
                 self._assert([marker], retract=True)
                 derived = [{"id": f"q{run}.{q}", "r": run, "k": "q", "q": q} for q in sorted(self._found)]
                 self._assert(derived)
-            self._assert([facts])  # last: every rule matches it first, so negations see the whole incident
+            try:
+                self._assert([facts])  # last: every rule matches it first, so negations see the whole incident
+            except durable_rules_engine.error as exc:
+                raise _runtime_refusal(exc, incident) from None
             return sorted(self._hits, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
         finally:
-            self._assert([facts], retract=True)
-            self._assert(derived, retract=True)
-            self._assert(events, retract=True)
+            for batch in ([facts], derived, events):
+                with contextlib.suppress(durable_rules_engine.error):
+                    self._assert(batch, retract=True)
 
     def session_facts(self) -> list[Mapping[str, Any]]:
         """The facts durable holds between incidents (none, when cleanup works)."""

@@ -31,6 +31,16 @@ class _Strict(BaseModel):
 Names = Annotated[list[str], Field(min_length=1)]
 
 
+class ExpectedDelay(_Strict):
+    until: str | None = None
+    available: bool | None = None
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        return v.isoformat() if isinstance(v, date) else v
+
+
 class ExpectedObligation(_Strict):
     """What a decided obligation must show; every key is optional and only given keys are checked."""
 
@@ -49,6 +59,9 @@ class ExpectedObligation(_Strict):
     window_until: str | None = Field(default=None, description="A time, `open` or `pending:<event>`.")
     trigger: str | None = Field(default=None, description="The trigger event's time.")
     overridden_by: str | None = None
+    overridden: bool | None = Field(default=None, description="false: in force (no rule took precedence over it).")
+    suspended_by: str | None = Field(default=None, description="A rule that suspends part of the window.")
+    delays: list[ExpectedDelay] | None = Field(default=None, description="Every permitted delay, in order.")
     delay_until: str | None = Field(default=None, description="The first permitted delay's last day.")
     delay_available: bool | None = None
 
@@ -63,10 +76,16 @@ class ExpectedObligation(_Strict):
         actual = _observed(o)
         out = []
         for key, want in self.model_dump(exclude_none=True).items():
-            got = actual.get(key)
+            got: Any = actual.get(key)
             if key in ("to", "role"):
                 want = [want] if isinstance(want, str) else want
                 ok = sorted(want) == sorted(got or [])
+            elif key == "suspended_by":
+                ok = want in got
+            elif key == "delays":
+                want = [{k: v for k, v in w.items() if v is not None} for w in want]
+                ok = len(want) == len(got) and all(
+                    all(g.get(k) == v for k, v in w.items()) for w, g in zip(want, got, strict=True))
             else:
                 ok = got == want
             if not ok:
@@ -94,6 +113,9 @@ def _observed(o: Obligation) -> dict[str, Any]:
         "window_from": _moment(o.window.from_, "open") if o.window else None,
         "window_until": _moment(o.window.until) if o.window else None,
         "trigger": o.trigger.at if o.trigger else None, "overridden_by": o.overridden_by,
+        "overridden": o.overridden_by is not None,
+        "suspended_by": [p.rule for p in o.suspended or []],
+        "delays": [{"until": _day(d.until), "available": d.available} for d in o.delays or []],
         "delay_until": _day(o.delays[0].until) if o.delays else None,
         "delay_available": o.delays[0].available if o.delays else None,
     }

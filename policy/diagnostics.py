@@ -61,6 +61,12 @@ CODES: dict[str, str] = {
     "BWC212": "declared name clashes with the vocabulary",
     "BWC213": "unknown vocabulary",
     "BWC214": "dates out of order",
+    # Rulesets checked against each other (a repository of several files)
+    "BWC301": "enacted versions in force on the same day",
+    "BWC302": "supersedes a version that is not in the repository",
+    "BWC303": "same id and version, different content",
+    "BWC304": "extends a ruleset that is not in the repository",
+    "BWC305": "no version satisfies the extends range",
 }
 
 

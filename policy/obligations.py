@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from policy.base import Effect, Name, NameList, PolicyModel, Text
 from policy.conditions import Condition
@@ -34,9 +34,9 @@ class RetainObligation(PolicyModel):
 
     at_least: Duration | None = None
     after: Name | None = None
-    indefinitely: bool = False
+    indefinitely: StrictBool = False
     until: Name | None = Field(default=None, description="Keep until this event happens (e.g. case_closed).")
-    legal_hold: bool = Field(default=False, description="Keep while a legal hold is in place.")
+    legal_hold: StrictBool = Field(default=False, description="Keep while a legal hold is in place.")
 
     @model_validator(mode="after")
     def _one_form(self) -> RetainObligation:
@@ -90,7 +90,7 @@ class ReleaseObligation(PolicyModel):
     after: Name | None = None
     may_delay: list[DelayAllowance] = Field(default_factory=list)
     redact: list[Text] = Field(default_factory=list)
-    unedited: bool = False
+    unedited: StrictBool = False
 
     @model_validator(mode="after")
     def _deadline_has_anchor(self) -> ReleaseObligation:

@@ -208,9 +208,32 @@ def test_overrides_settles_must_against_must_not() -> None:
         ev("encounter_ended", "2024-03-01T10:20:00-06:00"),
     ))
     must = next(o for o in d.obligations if o.rule == "record-stops")
-    assert must.overridden_by == "stop-on-victim-request"
+    # The duty to record stays in force from the stop until the request, and is suspended after it.
+    assert must.overridden_by is None
+    assert must.suspended and must.suspended[0].rule == "stop-on-victim-request"
+    assert must.suspended[0].from_ and must.suspended[0].from_.at == "2024-03-01T10:05:00-06:00"
+    assert must.suspended[0].until and must.suspended[0].until.at == "2024-03-01T10:20:00-06:00"
     (conflict,) = d.conflicts
     assert conflict.resolution == "overrides" and conflict.winner == "stop-on-victim-request"
+
+
+def test_an_override_covering_the_whole_window_takes_it_over() -> None:
+    rules = RECORD_STOPS + """
+  - id: no-recording-of-informants
+    summary: Do not record an informant.
+    cite: t 8
+    on: contact_initiated
+    where: {kind: traffic_stop}
+    when: {facts: {assignment: undercover}}
+    overrides: [record-stops]
+    record: {effect: must_not, until: encounter_ended}
+"""
+    d = policy(rules).decide(incident(
+        ev("contact_initiated", "2024-03-01T10:00:00-06:00", kind="traffic_stop"),
+        ev("encounter_ended", "2024-03-01T10:20:00-06:00"),
+        facts={"assignment": "undercover"}))
+    must = next(o for o in d.obligations if o.rule == "record-stops")
+    assert must.overridden_by == "no-recording-of-informants" and not must.suspended
 
 
 def test_conflict_without_precedence_is_unresolved() -> None:

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from policy.source import read_yaml_file
 
@@ -39,7 +39,7 @@ class Spec(BaseModel):
 
     type: ValueType
     values: tuple[str, ...] = Field(default=(), description="The allowed values of an enum.")
-    ordered: bool = Field(default=False, description="Whether enum values are listed from least to most.")
+    ordered: StrictBool = Field(default=False, description="Whether enum values are listed from least to most.")
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
@@ -72,7 +72,7 @@ class EventSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str = ""
-    action: bool = Field(default=False, description="An action taken on the footage, checked by audits.")
+    action: StrictBool = Field(default=False, description="An action taken on the footage, checked by audits.")
     attributes: dict[str, Spec] = Field(default_factory=dict)
 
 

@@ -1,0 +1,311 @@
+"""A repository of rulesets: every version of every ruleset under one or more folders.
+
+    repo = Repository.load("rulesets/")
+    repo.ids()                                   # ['boston-bpcat-draft', ...]
+    repo.versions("illinois-50-ilcs-706-10-20")  # ['2016.1.0', '2021.1.0'] (semver order)
+    repo.get("illinois-50-ilcs-706-10-20")       # the newest version
+    repo.in_effect("illinois-50-ilcs-706-10-20", date(2021, 6, 30))  # 2016.1.0
+    repo.resolve("illinois-50-ilcs-706-10-20@2016.1.0")
+
+Loading checks each file (as `bwc check` does) and then the files against each other; every problem
+found in any file is reported at once, in one `RulesetError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from policy import versions as semver_
+from policy.canonical import digest as canonical_digest
+from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
+from policy.loader import RULESET_SUFFIXES, load_document, load_ruleset, ruleset_files
+from policy.model import Ruleset, Status
+from policy.source import SourceDocument, read_yaml_file
+
+ENACTED = frozenset({Status.ADOPTED, Status.SUPERSEDED, Status.REPEALED})
+"""Statuses of versions that are, or once were, law. Only these can be "in effect" on a day.
+
+Draft and proposed versions were never in force: a proposal routinely carries the dates it would
+take effect on, overlapping the adopted version it would replace, so their dates are not checked.
+An enacted version (adopted, and later superseded or repealed) was in force on every day of its
+`effective` range; two enacted versions of one ruleset covering the same day would make "which rule
+applied on that day" ambiguous, which is why their ranges must not overlap (BWC301).
+"""
+
+
+class RulesetLookupError(LookupError):
+    """A ruleset, version or file that is not in the repository. The message says what is."""
+
+
+class UnknownRuleset(RulesetLookupError):
+    pass
+
+
+class UnknownVersion(RulesetLookupError):
+    pass
+
+
+class UnknownFile(RulesetLookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One version of one ruleset, and the file it was read from."""
+
+    ruleset: Ruleset
+    file: Path
+    digest: str
+    doc: SourceDocument = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.ruleset.ruleset
+
+    @property
+    def version(self) -> str:
+        return self.ruleset.version
+
+    @property
+    def ref(self) -> str:
+        return self.ruleset.ref
+
+
+def _version_key(version: str) -> tuple[Any, str]:
+    return (semver_.parse(version), version)
+
+
+def _overlaps(a: Ruleset, b: Ruleset) -> bool:
+    ea, eb = a.effective, b.effective
+    return (eb.until is None or ea.from_ <= eb.until) and (ea.until is None or eb.from_ <= ea.until)
+
+
+def _range(r: Ruleset) -> str:
+    if r.effective.until is None:
+        return f"from {r.effective.from_.isoformat()} with no end"
+    return f"{r.effective.from_.isoformat()} to {r.effective.until.isoformat()}"
+
+
+class Repository:
+    """Every version of every ruleset found under some folders, checked against each other."""
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._by_id: dict[str, dict[str, Entry]] = {}
+        for e in entries:
+            self._by_id.setdefault(e.id, {}).setdefault(e.version, e)
+
+    # --- loading --------------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, *paths: Path | str) -> Repository:
+        """Load every ruleset file named or found under the folders named (scenario `tests/` folders
+        are skipped). Raises RulesetError carrying every problem of every file, and every problem
+        between files: overlapping enacted versions (BWC301), `supersedes` naming a missing version
+        (BWC302), one id and version with two different contents (BWC303), `extends` naming a missing
+        ruleset (BWC304) or a range no version satisfies (BWC305)."""
+        diagnostics: list[Diagnostic] = []
+        entries: list[Entry] = []
+        broken: set[tuple[str, str | None]] = set()  # (id, version) of files that did not load
+        for path in ruleset_files(paths):
+            doc: SourceDocument | None = None
+            try:
+                doc = read_yaml_file(path)
+                ruleset = load_document(doc)
+            except RulesetError as exc:
+                diagnostics.extend(exc.diagnostics)
+                raw = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+                if isinstance(raw.get("ruleset"), str):
+                    version = raw.get("version")
+                    broken.add((raw["ruleset"], version if isinstance(version, str) else None))
+                continue
+            entries.append(Entry(ruleset, path, canonical_digest(ruleset), doc))
+        repo = cls()
+        for e in entries:
+            versions = repo._by_id.setdefault(e.id, {})
+            first = versions.get(e.version)
+            if first is None:
+                versions[e.version] = e
+            elif first.digest != e.digest:
+                diagnostics.append(_at(
+                    e, ("version",), "BWC303",
+                    f"`{e.ref}` is also in {first.file}, with different content",
+                    "two files may hold the same version only if they say the same thing: give this one "
+                    "a new `version`, or delete the copy that is out of date"))
+        diagnostics += repo._check(broken)
+        if diagnostics:
+            raise RulesetError(diagnostics)
+        return repo
+
+    def _check(self, broken: set[tuple[str, str | None]]) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        broken_ids = {i for i, _ in broken}
+        for rid in self.ids():
+            entries = [self._by_id[rid][v] for v in self.versions(rid)]
+            enacted = sorted((e for e in entries if e.ruleset.status in ENACTED),
+                             key=lambda e: (e.ruleset.effective.from_, _version_key(e.version)))
+            for i, a in enumerate(enacted):
+                for b in enacted[i + 1:]:
+                    if _overlaps(a.ruleset, b.ruleset):
+                        out.append(_at(
+                            b, ("effective",), "BWC301",
+                            f"`{b.ref}` ({b.ruleset.status}, in force {_range(b.ruleset)}) overlaps "
+                            f"`{a.ref}` ({a.ruleset.status}, in force {_range(a.ruleset)}; {a.file})",
+                            "enacted versions of one ruleset are in force one after another: end the "
+                            f"earlier one with `until:` the day before {b.ruleset.effective.from_}, or "
+                            "mark a version that was never in force `draft` or `proposed`"))
+            for e in entries:
+                sup = e.ruleset.supersedes
+                if sup is not None and sup not in self._by_id[rid] and (rid, sup) not in broken:
+                    others = [v for v in self.versions(rid) if v != e.version]
+                    best = closest(sup, others)
+                    out.append(_at(
+                        e, ("supersedes",), "BWC302",
+                        f"`supersedes: {sup}` names a version of `{rid}` that is not in the repository",
+                        f"did you mean `{best}`?" if best else
+                        f"add the file of `{rid}@{sup}`, or remove `supersedes` if no version came before"))
+                ext = e.ruleset.extends
+                if ext is None or ext.ruleset in broken_ids:
+                    continue
+                if ext.ruleset not in self._by_id:
+                    out.append(_at(
+                        e, ("extends", "ruleset"), "BWC304",
+                        f"`extends` names the ruleset `{ext.ruleset}`, which is not in the repository",
+                        _suggest(ext.ruleset, [i for i in self.ids() if i != rid])))
+                elif not self._satisfying(ext.ruleset, ext.version):
+                    out.append(_at(
+                        e, ("extends", "version"), "BWC305",
+                        f"no version of `{ext.ruleset}` satisfies `{ext.version}` "
+                        f"(versions: {', '.join(self.versions(ext.ruleset))})",
+                        "widen the range, or add the version it needs"))
+        return out
+
+    # --- queries --------------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Ruleset]:
+        for rid in self.ids():
+            for v in self.versions(rid):
+                yield self._by_id[rid][v].ruleset
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_id.values())
+
+    def __contains__(self, ruleset_id: object) -> bool:
+        return ruleset_id in self._by_id
+
+    def ids(self) -> list[str]:
+        """Every ruleset id, sorted."""
+        return sorted(self._by_id)
+
+    def versions(self, ruleset_id: str) -> list[str]:
+        """Every version of a ruleset, oldest first (semantic-version order)."""
+        return sorted(self._versions_of(ruleset_id), key=_version_key)
+
+    def entries(self, ruleset_id: str) -> list[Entry]:
+        """Every version of a ruleset with its file, oldest first."""
+        versions = self._versions_of(ruleset_id)
+        return [versions[v] for v in sorted(versions, key=_version_key)]
+
+    def get(self, ruleset_id: str, version: str | None = None) -> Ruleset:
+        """One version of a ruleset; the newest when `version` is None."""
+        return self._entry(ruleset_id, version).ruleset
+
+    def in_effect(self, ruleset_id: str, day: date) -> Ruleset | None:
+        """The enacted version (adopted, superseded or repealed) in force on `day`, or None.
+        Draft and proposed versions are never in effect."""
+        found = [e for e in self.entries(ruleset_id)
+                 if e.ruleset.status in ENACTED and e.ruleset.effective.covers(day)]
+        return found[-1].ruleset if found else None
+
+    def resolve(self, ref: str | Path) -> Ruleset:
+        """`id` (the newest version), `id@version`, or the path of a ruleset file.
+
+        A file that is not in the repository is loaded on its own (and may raise RulesetError)."""
+        text = str(ref)
+        if isinstance(ref, Path) or text.endswith(RULESET_SUFFIXES) or "/" in text or "\\" in text:
+            path = Path(text)
+            for e in self._all():
+                if _same_file(e.file, path):
+                    return e.ruleset
+            if path.is_file():
+                return load_ruleset(path)
+            raise UnknownFile(f"no ruleset file `{text}`")
+        rid, _, version = text.partition("@")
+        return self.get(rid, version or None)
+
+    def file_of(self, ruleset: Ruleset) -> Path:
+        """The file a ruleset of this repository was read from (the first one, for identical copies)."""
+        return self._entry(ruleset.ruleset, ruleset.version).file
+
+    def digest(self, ruleset: Ruleset) -> str:
+        """The content digest (`sha256:...`) of a ruleset."""
+        entry = self._by_id.get(ruleset.ruleset, {}).get(ruleset.version)
+        if entry is not None and entry.ruleset is ruleset:
+            return entry.digest
+        return canonical_digest(ruleset)
+
+    def base_of(self, ruleset: Ruleset) -> Ruleset | None:
+        """The ruleset that `ruleset` extends: the newest version satisfying its range; None when it
+        extends nothing. Raises UnknownRuleset or UnknownVersion when the repository has no match."""
+        ext = ruleset.extends
+        if ext is None:
+            return None
+        self._versions_of(ext.ruleset)
+        matching = self._satisfying(ext.ruleset, ext.version)
+        if not matching:
+            raise UnknownVersion(
+                f"no version of `{ext.ruleset}` satisfies `{ext.version}` "
+                f"(versions: {', '.join(self.versions(ext.ruleset))})")
+        return self.get(ext.ruleset, matching[-1])
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    def _all(self) -> Iterator[Entry]:
+        for rid in self.ids():
+            yield from self.entries(rid)
+
+    def _versions_of(self, ruleset_id: str) -> dict[str, Entry]:
+        versions = self._by_id.get(ruleset_id)
+        if versions is None:
+            partial = [i for i in self.ids() if ruleset_id and ruleset_id in i]
+            hint = (f"did you mean `{partial[0]}`?" if len(partial) == 1
+                    else did_you_mean(ruleset_id, self.ids(), "rulesets"))
+            raise UnknownRuleset(f"no ruleset `{ruleset_id}` in the repository; {hint}")
+        return versions
+
+    def _entry(self, ruleset_id: str, version: str | None) -> Entry:
+        versions = self._versions_of(ruleset_id)
+        if version is None:
+            return versions[max(versions, key=_version_key)]
+        entry = versions.get(version.strip())
+        if entry is None:
+            ordered = self.versions(ruleset_id)
+            best = closest(version, ordered)
+            hint = f"did you mean `{best}`?" if best else "versions: " + ", ".join(ordered)
+            raise UnknownVersion(f"`{ruleset_id}` has no version `{version}`; {hint}")
+        return entry
+
+    def _satisfying(self, ruleset_id: str, spec: str) -> list[str]:
+        return [v for v in self.versions(ruleset_id) if semver_.matches(spec, v)]
+
+
+def _suggest(ruleset_id: str, ids: list[str]) -> str:
+    best = closest(ruleset_id, ids)
+    if best is not None:
+        return f"did you mean `{best}`? If not, load the folder that holds `{ruleset_id}` too"
+    return f"load the folder that holds `{ruleset_id}` too"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _at(entry: Entry, path: tuple[str | int, ...], code: str, message: str, hint: str | None) -> Diagnostic:
+    line, col = entry.doc.position(path, key=True) or (None, None)
+    return Diagnostic(code, message, str(entry.file), line, col, hint, path=path)

@@ -1,0 +1,149 @@
+"""The repository: every version of every ruleset, checked against each other, and as-of lookups."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from policy.diagnostics import CODES, RulesetError
+from policy.repository import Repository, UnknownRuleset, UnknownVersion
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).parent / "corpus" / "repository"
+IL = "illinois-50-ilcs-706-10-20"
+
+
+@pytest.fixture(scope="module")
+def repo() -> Repository:
+    return Repository.load(ROOT / "rulesets")
+
+
+def _errors(folder: str) -> list[tuple[str, str, int | None]]:
+    with pytest.raises(RulesetError) as exc:
+        Repository.load(CORPUS / folder)
+    return [(d.code, Path(d.file).relative_to(CORPUS / folder).as_posix(), d.line) for d in exc.value.diagnostics]
+
+
+def test_bundled_rulesets_load(repo: Repository) -> None:
+    assert IL in repo.ids()
+    assert repo.versions(IL) == ["2016.1.0", "2021.1.0"]
+    assert repo.get(IL).version == "2021.1.0"
+    assert repo.get(IL, "2016.1.0").status == "superseded"
+    assert len(repo) == len(list(repo)) >= 7
+
+
+@pytest.mark.parametrize(("day", "version"), [
+    (date(2021, 6, 30), "2016.1.0"),
+    (date(2021, 7, 1), "2021.1.0"),
+    (date(2016, 1, 1), "2016.1.0"),
+    (date(2030, 1, 1), "2021.1.0"),
+    (date(2015, 12, 31), None),
+])
+def test_in_effect_illinois(repo: Repository, day: date, version: str | None) -> None:
+    found = repo.in_effect(IL, day)
+    assert (found.version if found else None) == version
+
+
+def test_draft_and_proposed_are_never_in_effect(repo: Repository) -> None:
+    assert repo.get("boston-bpcat-draft").status == "proposed"
+    assert repo.in_effect("boston-bpcat-draft", date(2020, 1, 1)) is None
+    ok = Repository.load(CORPUS / "ok")
+    assert ok.versions("testville") == ["1.0.0", "1.1.0", "2.0.0"]
+    assert ok.get("testville").version == "2.0.0"  # newest, even though it is a draft
+    found = ok.in_effect("testville", date(2025, 1, 1))
+    assert found is not None and found.version == "1.1.0"
+
+
+def test_resolve(repo: Repository) -> None:
+    assert repo.resolve(IL).version == "2021.1.0"
+    assert repo.resolve(f"{IL}@2016.1.0").version == "2016.1.0"
+    path = ROOT / "rulesets" / IL / "2016.1.0.yaml"
+    r = repo.resolve(path)
+    assert r.version == "2016.1.0"
+    assert r is repo.resolve(str(path))
+    assert repo.file_of(r).resolve() == path
+    assert repo.digest(r).startswith("sha256:")
+    # A file outside the repository is loaded on its own.
+    outside = CORPUS / "missing-supersedes" / "2.0.0.yaml"
+    assert repo.resolve(outside).ruleset == "testville"
+
+
+def test_lookup_errors_say_what_was_meant(repo: Repository) -> None:
+    with pytest.raises(UnknownRuleset, match="did you mean `illinois-50-ilcs-706-10-20`"):
+        repo.get("illinois-50-ilcs-706-10-2")
+    with pytest.raises(UnknownRuleset, match="did you mean `boston-rule-405`"):
+        repo.resolve("rule-405")
+    with pytest.raises(UnknownVersion, match=r"did you mean `2016\.1\.0`"):
+        repo.get(IL, "2016.1.1")
+    with pytest.raises(LookupError):
+        repo.resolve(f"{IL}@9.9.9")
+    with pytest.raises(LookupError):
+        repo.resolve("no/such/file.yaml")
+
+
+def test_base_of() -> None:
+    ok = Repository.load(CORPUS / "ok")
+    district = ok.get("testville-district")
+    base = ok.base_of(district)
+    assert base is not None and base.version == "1.1.0"  # newest in >=1.0.0 <2.0.0, not the 2.0.0 draft
+    assert ok.base_of(ok.get("testville")) is None
+
+
+def test_overlapping_enacted_versions() -> None:
+    # 1.0.0 (superseded, until 2021-12-31) and 2.0.0 (adopted from 2021-07-01) overlap; 3.0.0 is a
+    # proposal whose dates overlap 2.0.0, which is allowed.
+    assert _errors("overlap") == [("BWC301", "2.0.0.yaml", 5)]
+
+
+def test_supersedes_a_missing_version() -> None:
+    assert _errors("missing-supersedes") == [("BWC302", "2.0.0.yaml", 8)]
+
+
+def test_same_version_different_content() -> None:
+    assert _errors("duplicate-different") == [("BWC303", "b/1.0.0.yaml", 2)]
+
+
+def test_same_version_same_content_is_fine() -> None:
+    repo = Repository.load(CORPUS / "duplicate-same")
+    assert repo.versions("testville") == ["1.0.0"]
+    assert repo.file_of(repo.get("testville")).as_posix().endswith("a/1.0.0.yaml")
+
+
+def test_extends_a_missing_ruleset() -> None:
+    with pytest.raises(RulesetError) as exc:
+        Repository.load(CORPUS / "extends-missing")
+    (d,) = exc.value.diagnostics
+    assert (d.code, d.line) == ("BWC304", 8)
+    assert "testvile" in d.message
+    assert d.hint is not None and "testville-district" not in d.hint  # never suggests itself
+
+
+def test_extends_range_no_version_satisfies() -> None:
+    assert _errors("extends-range") == [("BWC305", "district-1.0.0.yaml", 8)]
+
+
+def test_extends_resolves_across_folders() -> None:
+    # The base is found when both folders are loaded together.
+    repo = Repository.load(CORPUS / "ok")
+    assert repo.base_of(repo.get("testville-district")) is not None
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(RulesetError) as exc:
+        Repository.load(CORPUS / "overlap", CORPUS / "extends-missing", CORPUS / "duplicate-different",
+                        ROOT / "tests" / "corpus" / "broken" / "bad-duration.yaml")
+    codes = {d.code for d in exc.value.diagnostics}
+    assert {"BWC301", "BWC304", "BWC303", "BWC105"} <= codes
+
+
+def test_new_codes_are_registered() -> None:
+    for code in ("BWC301", "BWC302", "BWC303", "BWC304", "BWC305"):
+        assert CODES[code]
+
+
+def test_policy_does_not_import_engine() -> None:
+    for name in ("repository.py", "diff.py", "describe.py"):
+        text = (ROOT / "policy" / name).read_text(encoding="utf-8")
+        assert "engine" not in "".join(line for line in text.splitlines() if line.startswith(("import", "from")))
