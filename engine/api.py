@@ -10,20 +10,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
-from engine.decision import Decision, Obligation, build_decision
+from engine.decision import Decision, Layer, Obligation, assemble, in_force, judging_date, obligations_for
 from engine.explain import Explainer, RuleExplanation
 from engine.incident import Event, Incident, IncidentError, IncidentReader, Problem, parse_time
 from engine.native import Context, Firing, NativeBackend
 from engine.program import Program, compile_ruleset
-from policy import versions
-from policy.diagnostics import RulesetError, did_you_mean
-from policy.loader import check_paths
 from policy.model import Ruleset
+from policy.repository import ENACTED, Repository, RulesetLookupError
 
 BackendName = Literal["native", "rete"]
 
@@ -48,77 +47,153 @@ class SelectionError(LookupError):
     pass
 
 
-@dataclass
 class Library:
-    """Every valid ruleset found under some folders, by id and version."""
+    """Every valid ruleset found under some folders (a `Repository`), ready to compile and decide."""
 
-    rulesets: dict[str, dict[str, Ruleset]] = field(default_factory=dict)
+    def __init__(self, repository: Repository, backend: BackendName = "native") -> None:
+        self.repository = repository
+        self.backend: BackendName = backend
+        self._policies: dict[tuple[str, str, str], Policy] = {}
 
     @classmethod
-    def load(cls, *paths: Path | str) -> Library:
-        """Load every ruleset under `paths`; raises RulesetError if any file has errors."""
-        lib = cls()
-        problems = []
-        for result in check_paths(paths):
-            if result.ruleset is None:
-                problems.extend(result.diagnostics)
-                continue
-            lib.rulesets.setdefault(result.ruleset.ruleset, {})[result.ruleset.version] = result.ruleset
-        if problems:
-            raise RulesetError(problems)
-        return lib
+    def load(cls, *paths: Path | str, backend: BackendName = "native") -> Library:
+        """Load every ruleset under `paths`; raises RulesetError if any file, or the set of them, has errors."""
+        return cls(Repository.load(*paths), backend)
 
-    def select(self, ref: str, version: str | None = None, *, backend: BackendName = "native") -> Policy:
+    @property
+    def rulesets(self) -> dict[str, dict[str, Ruleset]]:
+        return {rid: {v: self.repository.get(rid, v) for v in self.repository.versions(rid)}
+                for rid in self.repository.ids()}
+
+    def policy(self, ruleset: Ruleset, backend: BackendName | None = None) -> Policy:
+        """The compiled policy of one version, with the rulesets it extends as its base layers."""
+        key = (ruleset.ruleset, ruleset.version, backend or self.backend)
+        if key not in self._policies:
+            base_ruleset = self.repository.base_of(ruleset)
+            base = self.policy(base_ruleset, backend) if base_ruleset is not None else None
+            self._policies[key] = Policy(compile_ruleset(ruleset), backend or self.backend, base=base)
+        return self._policies[key]
+
+    def select(self, ref: str, version: str | None = None, *, backend: BackendName | None = None) -> Policy:
         """`ref` is `id` or `id@version`; without a version the newest is chosen."""
         rid, _, pinned = ref.partition("@")
-        version = version or pinned or None
-        found = self.rulesets.get(rid)
-        if not found:
-            raise SelectionError(f"no ruleset `{rid}` ({did_you_mean(rid, self.rulesets, 'rulesets')})")
-        if version is None:
-            version = max(found, key=versions.parse)
-        elif version not in found:
-            raise SelectionError(f"`{rid}` has no version {version} (versions: {', '.join(sorted(found))})")
-        return Policy(compile_ruleset(found[version]), backend)
+        try:
+            return self.policy(self.repository.get(rid, version or pinned or None), backend)
+        except RulesetLookupError as exc:
+            raise SelectionError(str(exc)) from None
+
+    def versions_of(self, ruleset_id: str, backend: BackendName | None = None) -> list[Policy]:
+        try:
+            return [self.policy(self.repository.get(ruleset_id, v), backend)
+                    for v in self.repository.versions(ruleset_id)]
+        except RulesetLookupError as exc:
+            raise SelectionError(str(exc)) from None
+
+    def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
+               *, backend: BackendName | None = None) -> Decision:
+        """Decide under the version in effect on the incident's date (or the pinned `id@version`).
+
+        Rules of the version in effect at `as_of` marked `applies_to_existing_footage` also apply.
+        """
+        rid, _, pinned = ref.partition("@")
+        if pinned:
+            return self.select(ref, backend=backend).decide(incident, as_of)
+        family = self.versions_of(rid, backend)
+        inc = family[-1].read(incident)
+        when = _as_of(as_of, inc)
+        chosen = choose_version(family, inc)
+        amendment = _amendment(family, chosen, inc, when)
+        return chosen.decide(inc, when, amendment=amendment)
+
+
+def choose_version(family: list[Policy], incident: Incident) -> Policy:
+    """The version in effect on the incident's date; else the last that had come into effect; else the first.
+
+    Only enacted versions (adopted, superseded, repealed) are chosen by date; a family of drafts and
+    proposals is judged by its newest version.
+    """
+    enacted = [p for p in family if p.program.ruleset.status in ENACTED]
+    if not enacted:
+        return family[-1]
+    started = []
+    for p in reversed(enacted):
+        day = judging_date(p.program, incident, p.zone)
+        if day is None:
+            continue
+        if p.program.ruleset.effective.covers(day):
+            return p
+        if p.program.ruleset.effective.from_ <= day:
+            started.append(p)
+    return started[0] if started else enacted[0]
+
+
+def _amendment(family: list[Policy], chosen: Policy, incident: Incident, as_of: datetime) -> Policy | None:
+    later = family[family.index(chosen) + 1:]
+    for p in reversed(later):
+        rs = p.program.ruleset
+        if rs.status in ENACTED and rs.effective.covers(as_of.astimezone(p.zone).date()):
+            return p if any(r.applies_to_existing_footage for r in rs.rules) else None
+    return None
 
 
 class Policy:
-    """One compiled ruleset version, ready to decide incidents."""
+    """One compiled ruleset version (with the rulesets it extends), ready to decide incidents."""
 
-    def __init__(self, program: Program, backend: BackendName = "native") -> None:
+    def __init__(self, program: Program, backend: BackendName = "native", base: Policy | None = None) -> None:
         self.program = program
         self.backend = make_backend(program, backend)
         self.reader = IncidentReader(program.vocabulary)
+        self.zone = ZoneInfo(program.ruleset.timezone)
+        self.base = base
 
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
         return cls(compile_ruleset(ruleset), backend)
 
+    @property
+    def backend_zone(self) -> ZoneInfo:
+        return self.zone
+
     def read(self, data: Mapping[str, Any] | Incident) -> Incident:
         return data if isinstance(data, Incident) else self.reader.read(data)
 
-    def decide(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None) -> Decision:
+    def chain(self) -> list[Policy]:
+        """This policy, then the one it extends, and so on down to the most fundamental."""
+        out: list[Policy] = [self]
+        while out[-1].base is not None:
+            out.append(out[-1].base)
+        return out
+
+    def _layer(self, known: Incident, role: Literal["selected", "base", "amendment"], rank: int,
+               judged: Incident) -> Layer:
+        ctx = Context(known.facts, known.by_type, self.zone)
+        only = frozenset(r.id for r in self.program.rules if r.rule.applies_to_existing_footage) \
+            if role == "amendment" else None
+        force = True if role == "amendment" else in_force(self.program, judged, self.zone)
+        obligations = obligations_for(self.program, known, ctx, self.backend.firings(known), only) if force else []
+        return Layer(self.program, role, force, obligations, rank)
+
+    def decide(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
+               *, amendment: Policy | None = None) -> Decision:
         """The obligations of `incident` as of `as_of` (default: its last event; never the clock)."""
         inc = self.read(incident)
         when = _as_of(as_of, inc)
         known = inc.until(when)
-        ctx = Context(known.facts, known.by_type, self.backend_zone)
-        return build_decision(self.program, inc, known, ctx, self.backend.firings(known), when)
+        chain = self.chain()
+        layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc)
+                  for k, p in enumerate(chain)]
+        if amendment is not None:
+            layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc))
+        return assemble(inc, known, when, layers)
 
     def explain(self, incident: Mapping[str, Any] | Incident,
                 as_of: datetime | str | None = None) -> list[RuleExplanation]:
         """For every rule: whether it applies to the incident, and why (or why not)."""
         inc = self.read(incident)
         known = inc.until(_as_of(as_of, inc))
-        ctx = Context(known.facts, known.by_type, self.backend_zone)
+        ctx = Context(known.facts, known.by_type, self.zone)
         fired = {pos for pos, _ in self.backend.firings(known)}
         return Explainer(self.program).explain(known, ctx, fired)
-
-    @property
-    def backend_zone(self) -> Any:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(self.program.ruleset.timezone)
 
     def session(self, incident_id: str, timezone: str, facts: Mapping[str, Any] | None = None) -> IncidentSession:
         return IncidentSession(self, incident_id, timezone, dict(facts or {}))

@@ -17,9 +17,12 @@ from engine.explain import render_text
 from engine.incident import IncidentError, Problem
 from engine.output import write_text_atomic
 from engine.render import render_decision
+from policy import diff
 from policy.canonical import digest
 from policy.diagnostics import Diagnostic, RulesetError, Severity
 from policy.loader import check_paths
+from policy.model import Ruleset
+from policy.repository import Repository, RulesetLookupError
 from policy.schema import ruleset_schema_json
 from policy.vocabulary import core, to_markdown
 
@@ -101,13 +104,18 @@ def vocabulary(fmt: str) -> None:
         click.echo(to_markdown(vocab), nl=False)
 
 
-def _policy(rulesets: tuple[Path, ...], ref: str, backend: str) -> Policy:
+def _library(rulesets: tuple[Path, ...], backend: str = "native") -> Library:
     try:
-        return Library.load(*rulesets).select(ref, backend=backend)  # type: ignore[arg-type]
+        return Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
     except RulesetError as exc:
         for d in exc.diagnostics:
             _echo_diagnostic(d)
         raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
+
+
+def _policy(rulesets: tuple[Path, ...], ref: str, backend: str) -> Policy:
+    try:
+        return _library(rulesets, backend).select(ref)
     except SelectionError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -158,16 +166,23 @@ def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: str | N
            fmt: str) -> None:
     """Decide the obligations of an incident (.json) or of many (.jsonl, one per line).
 
+    Each incident is judged by the version of the ruleset in effect on its date, unless a version
+    is pinned with `--policy ID@VERSION`.
+
     JSON output is one decision per line. A bad incident is reported on standard error with its
     line number; the others are still decided, and the exit code is 1.
     """
-    policy = _policy(rulesets, ref, backend)
+    library = _library(rulesets, backend)
+    try:
+        library.select(ref)
+    except SelectionError as exc:
+        raise click.ClickException(str(exc)) from None
     failures = 0
     for label, data in _incidents(incidents):
         try:
             if isinstance(data, _BadJSON):
                 raise IncidentError([Problem("?", "(json)", data.message)])
-            decision = policy.decide(data, as_of)
+            decision = library.decide(ref, data, as_of)
         except IncidentError as exc:
             failures += 1
             for p in exc.problems:
@@ -253,6 +268,53 @@ def test_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], coverage: 
                                f"{failed} failed", fg="red" if failed else "green"))
     if not report.ok or uncovered or not report.outcomes:
         sys.exit(1)
+
+
+def _resolve(repo: Repository, ref: str) -> Ruleset:
+    try:
+        return repo.resolve(ref)
+    except (RulesetLookupError, RulesetError) as exc:
+        if isinstance(exc, RulesetError):
+            for d in exc.diagnostics:
+                _echo_diagnostic(d)
+            raise click.ClickException(f"cannot load {ref}") from None
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("diff")
+@_RULESETS
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> None:
+    """Say in plain words what changed between two rulesets: files, or ID@VERSION references."""
+    repo = _library(rulesets).repository
+    d = diff.diff(_resolve(repo, old), _resolve(repo, new))
+    render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json}[fmt]
+    click.echo(render(d), nl=False)
+
+
+@main.command("log")
+@_RULESETS
+@click.argument("ruleset_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
+    """List the versions of a ruleset, newest first, with what each changed."""
+    repo = _library(rulesets).repository
+    try:
+        entries = list(reversed(diff.history(repo, ruleset_id)))
+    except RulesetLookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+        return
+    for e in entries:
+        until = f" until {e.effective_until}" if e.effective_until else ""
+        click.echo(click.style(f"{ruleset_id}@{e.version}", bold=True) + f"  {e.status}  in force from "
+                   f"{e.effective_from}{until}")
+        click.echo(f"    drafted by {e.drafted_by}")
+        click.echo(f"    {e.summary}")
+        click.echo("")
 
 
 if __name__ == "__main__":  # pragma: no cover

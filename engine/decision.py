@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from policy.obligations import (
 )
 
 Kind = Literal["record", "notify", "retain", "delete", "access", "release"]
+Resolution = Literal["overrides", "legal_hold", "layer", "unresolved"]
 
 
 class _Out(BaseModel):
@@ -94,6 +96,7 @@ class Obligation(_Out):
     kind: Kind
     effect: Effect
     rule: str
+    ruleset: str = Field(description="The ruleset version (`id@version`) whose rule imposes this obligation.")
     cite: str
     summary: str
     confidence: str | None = None
@@ -139,7 +142,7 @@ class Conflict(_Out):
     kind: Literal["effect", "retention"]
     rules: list[str] = Field(description="The two rules that contradict each other.")
     detail: str
-    resolution: Literal["overrides", "legal_hold", "unresolved"]
+    resolution: Resolution
     winner: str | None = None
 
 
@@ -149,13 +152,23 @@ class RulesetRef(_Out):
     digest: str
 
 
+class LayerRef(RulesetRef):
+    """Another ruleset version whose rules also apply: a `base` this one extends, or a later version's
+    `amendment` that applies to existing footage."""
+
+    role: Literal["base", "amendment"]
+    in_force: bool
+    rules: list[str] | None = Field(default=None, description="For an amendment: the rules that apply.")
+
+
 class Decision(_Out):
     decision_id: str
     incident_id: str
     as_of: str
     ruleset: RulesetRef
-    in_force: bool = Field(description="Whether the ruleset was in effect on the incident's first day; "
-                                       "when it was not, no obligations are decided.")
+    in_force: bool = Field(description="Whether the ruleset was in effect on the incident's date (its first event, "
+                                       "or the ruleset's `version_date` event); when not, it decides nothing.")
+    layers: list[LayerRef] = Field(default_factory=list)
     obligations: list[Obligation]
     summary: Summary
     conflicts: list[Conflict]
@@ -218,7 +231,7 @@ class _Builder:
         r = rule.rule
         ob = r.obligation
         fields: dict[str, Any] = {
-            "kind": r.kind, "rule": r.id, "cite": r.cite, "summary": r.summary,
+            "kind": r.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
             "trigger": _ref(trigger) if trigger is not None else None,
             "matched": evidence(rule.condition, self.ctx),
@@ -274,33 +287,75 @@ def _opening(e: Event | None) -> Event | None:
     return None if e is None else Event("", e.at, {}, e.index, e.position)
 
 
-def decision_id(program: Program, incident: Incident, as_of: datetime) -> str:
-    payload = json.dumps([program.digest, incident.to_json(), as_of.isoformat()], sort_keys=True,
+def judging_date(program: Program, incident: Incident, zone: Any) -> date | None:
+    """The day that decides whether (and which version of) a ruleset judges the incident."""
+    anchor = program.ruleset.version_date
+    events = incident.events if anchor == INCIDENT else incident.by_type.get(anchor, ())
+    return events[0].at.astimezone(zone).date() if events else None
+
+
+def in_force(program: Program, incident: Incident, zone: Any) -> bool:
+    day = judging_date(program, incident, zone)
+    return day is not None and program.ruleset.effective.covers(day)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One ruleset version's contribution to a decision."""
+
+    program: Program
+    role: Literal["selected", "base", "amendment"]
+    in_force: bool
+    obligations: list[Obligation]
+    rank: int  # 0 for the most fundamental layer (a statute that others extend)
+
+
+def obligations_for(program: Program, known: Incident, ctx: Context,
+                    firings: Iterable[tuple[int, int | None]], only: frozenset[str] | None = None) -> list[Obligation]:
+    builder = _Builder(program, known, ctx)
+    return [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
+            for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
+            if only is None or program.rules[pos].id in only]
+
+
+def decision_id(programs: Iterable[Program], incident: Incident, as_of: datetime) -> str:
+    payload = json.dumps([[p.digest for p in programs], incident.to_json(), as_of.isoformat()], sort_keys=True,
                          separators=(",", ":"), ensure_ascii=False)
     return "dec-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def build_decision(program: Program, incident: Incident, known: Incident, ctx: Context,
-                   firings: Iterable[tuple[int, int | None]], as_of: datetime) -> Decision:
-    """`incident` is the full input (for the id); `known` is what had happened by `as_of`."""
-    builder = _Builder(program, known, ctx)
-    start = incident.start
-    in_force = start is not None and program.ruleset.effective.covers(start.astimezone(ctx.zone).date())
-    obligations = [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
-                   for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
-                   ] if in_force else []
-    conflicts = settle(program, obligations, known)
-    rs = program.ruleset
+def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[Layer]) -> Decision:
+    """Combine the layers' obligations, settle precedence, summarise. `layers[0]` is the selected version."""
+    selected = layers[0]
+    replaced = {r for layer in layers if layer.role == "amendment" and layer.in_force for r in _rule_ids(layer)}
+    obligations: list[Obligation] = []
+    for layer in sorted(layers, key=lambda lay: lay.rank):
+        if not layer.in_force and layer.role != "amendment":
+            continue
+        for o in layer.obligations:
+            if layer.role != "amendment" and o.rule in replaced and o.ruleset == selected.program.ref:
+                continue  # the later version's rule of the same id governs existing footage
+            obligations.append(o)
+    conflicts = settle(layers, obligations)
+    rs = selected.program.ruleset
     return Decision.model_construct(
-        decision_id=decision_id(program, incident, as_of),
+        decision_id=decision_id([lay.program for lay in layers], incident, as_of),
         incident_id=incident.id,
         as_of=as_of.isoformat(),
-        ruleset=RulesetRef.model_construct(id=rs.ruleset, version=rs.version, digest=program.digest),
-        in_force=in_force,
+        ruleset=RulesetRef.model_construct(id=rs.ruleset, version=rs.version, digest=selected.program.digest),
+        in_force=selected.in_force,
+        layers=[LayerRef.model_construct(
+            id=lay.program.ruleset.ruleset, version=lay.program.ruleset.version, digest=lay.program.digest,
+            role="base" if lay.role == "base" else "amendment", in_force=lay.in_force,
+            rules=sorted(_rule_ids(lay)) if lay.role == "amendment" else None) for lay in layers[1:]],
         obligations=obligations,
         summary=summarise(obligations, known),
         conflicts=conflicts,
     )
+
+
+def _rule_ids(layer: Layer) -> set[str]:
+    return {r.id for r in layer.program.rules if r.rule.applies_to_existing_footage}
 
 
 # --- evidence: which events and facts satisfied a condition ------------------------------------
@@ -408,16 +463,24 @@ def _contradict(a: Obligation, b: Obligation) -> bool:
     return a.kind == "access" or Effect.MAY not in effects
 
 
-def settle(program: Program, obligations: list[Obligation], incident: Incident) -> list[Conflict]:
-    """Apply `overrides` and legal holds; return every contradiction and how it was settled."""
-    overrides = {r.id: r.overrides for r in program.rules}
+def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]:
+    """Apply legal holds, `overrides` and layer precedence; return every contradiction and how it was settled."""
+    overrides = {(lay.program.ref, r.id): r.overrides for lay in layers for r in lay.program.rules}
+    rank = {lay.program.ref: lay.rank for lay in layers}
     conflicts: list[Conflict] = []
+    how: dict[tuple[str, str], Resolution] = {}
 
     def winner(a: Obligation, b: Obligation) -> Obligation | None:
-        if b.rule in overrides.get(a.rule, ()):
+        if b.rule in overrides.get((a.ruleset, a.rule), ()):
+            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
             return a
-        if a.rule in overrides.get(b.rule, ()):
+        if a.rule in overrides.get((b.ruleset, b.rule), ()):
+            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
             return b
+        if rank[a.ruleset] != rank[b.ruleset]:
+            # The layer that others build on (a statute) sets the floor a department's policy cannot lower.
+            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "layer"
+            return a if rank[a.ruleset] < rank[b.ruleset] else b
         return None
 
     windowed = [o for o in obligations if o.kind in ("record", "notify", "access", "release")]
@@ -432,7 +495,7 @@ def settle(program: Program, obligations: list[Obligation], incident: Incident) 
                 conflicts.append(Conflict.model_construct(
                     kind="effect", rules=[a.rule, b.rule],
                     detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
-                    resolution="overrides" if w else "unresolved", winner=w.rule if w else None))
+                    resolution=how[(a.rule, b.rule)] if w else "unresolved", winner=w.rule if w else None))
 
     retains = [o for o in obligations if o.kind == "retain"]
     deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
@@ -457,7 +520,7 @@ def settle(program: Program, obligations: list[Obligation], incident: Incident) 
             conflicts.append(Conflict.model_construct(
                 kind="retention", rules=[r.rule, d.rule],
                 detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
-                resolution="overrides" if w else "unresolved", winner=w.rule if w else None))
+                resolution=how[(r.rule, d.rule)] if w else "unresolved", winner=w.rule if w else None))
     return conflicts
 
 

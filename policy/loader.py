@@ -180,6 +180,10 @@ def load_document(doc: SourceDocument) -> Ruleset:
         findings += validate.declarations(declare, base)
         vocab = base.extended(declare.facts, declare.events, declare.attributes)
         findings += validate.rules(rules, vocab, None if sources is None else [s.id for s in sources])
+        anchor = data.get("version_date")
+        if isinstance(anchor, str) and anchor != "incident" and anchor not in vocab.events:
+            findings.append(validate.Finding(("version_date",), "BWC201", f"unknown event type `{anchor}`",
+                                             did_you_mean(anchor, [*vocab.events, "incident"], "event types")))
     if sources is not None:
         findings += validate.sources(sources)
     findings += validate.rule_ids(data.get("rules"), layered=isinstance(data.get("extends"), dict))

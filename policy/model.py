@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, Field, HttpUrl, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from policy.base import Day, Ident, Name, PolicyModel, Text
@@ -103,6 +103,9 @@ class Rule(PolicyModel):
     when: Condition | None = None
     unless: Condition | None = None
     overrides: list[Ident] = Field(default_factory=list)
+    applies_to_existing_footage: StrictBool = Field(
+        default=False, description="When this version comes into force, this rule also governs footage of incidents "
+        "judged under earlier versions (amendments to retention often say so).")
     notes: Text | None = None
     record: WindowObligation | None = None
     notify: WindowObligation | None = None
@@ -161,6 +164,9 @@ class Ruleset(PolicyModel):
     sources: Annotated[list[Source], Field(min_length=1)]
     extends: Extends | None = None
     supersedes: SemVer | None = None
+    version_date: Name = Field(
+        default="incident", description="The event whose date decides which version judges an incident "
+        "(default: the incident's first event).")
     holidays: list[Day] = Field(default_factory=list, description="Days that are not business days.")
     notes: Text | None = None
     declare: Declarations = Field(default_factory=Declarations)
