@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +37,35 @@ Resolution = Literal["overrides", "legal_hold", "layer", "unresolved"]
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @classmethod
+    def make(cls, **values: Any) -> Self:
+        """Build from values the engine computed itself, skipping validation (pydantic's
+        `model_construct` costs several microseconds per object; a decision has dozens)."""
+        obj = cls.__new__(cls)
+        data = {}
+        for name, default, factory in _defaults(cls):
+            data[name] = values[name] if name in values else (factory() if factory is not None else default)
+        object.__setattr__(obj, "__dict__", data)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
+
+_DEFAULTS: dict[type, list[tuple[str, Any, Any]]] = {}
+
+
+def _defaults(cls: type[BaseModel]) -> list[tuple[str, Any, Any]]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = [
+            (name, None if info.is_required() else info.default, info.default_factory)
+            for name, info in cls.model_fields.items()
+        ]
+    return found
+
+
 
 
 class EventRef(_Out):
@@ -182,7 +211,7 @@ class Decision(_Out):
 # --- building ------------------------------------------------------------------------------------
 
 def _ref(e: Event) -> EventRef:
-    return EventRef.model_construct(type=e.type, at=e.at.isoformat(), index=e.index)
+    return EventRef.make(type=e.type, at=e.at.isoformat(), index=e.index)
 
 
 class _Builder:
@@ -190,7 +219,9 @@ class _Builder:
         self.program = program
         self.incident = incident
         self.ctx = ctx
-        self.holidays = frozenset(program.ruleset.holidays)
+        self.holidays = program.ruleset.holidays
+        self._refs: dict[int, EventRef] = {}
+        self._evidence: dict[int, Matched] = {}
 
     def anchor(self, name: str | None, trigger: Event | None, *, counted: bool = False) -> Event | None:
         """The event an anchor names.
@@ -212,19 +243,32 @@ class _Builder:
         start = trigger.position if trigger is not None else -1
         return next((e for e in candidates if e.position >= start), None)
 
+    def ref(self, e: Event) -> EventRef:
+        found = self._refs.get(e.position)
+        if found is None:
+            found = self._refs[e.position] = _ref(e)
+        return found
+
+    def evidence(self, rule: CompiledRule) -> Matched:
+        # A rule's conditions do not depend on its trigger: one answer serves all its firings.
+        found = self._evidence.get(rule.position)
+        if found is None:
+            found = self._evidence[rule.position] = evidence(rule.condition, self.ctx)
+        return found
+
     def moment(self, name: str | None, trigger: Event | None) -> Moment | None:
         if name is None and trigger is None:
             return None
         e = self.anchor(name, trigger)
         if e is None:
-            return Moment.model_construct(event=name, at=None, pending=True)
-        return Moment.model_construct(event=e.type, at=e.at.isoformat(), pending=False)
+            return Moment.make(event=name, at=None, pending=True)
+        return Moment.make(event=e.type, at=self.ref(e).at, pending=False)
 
     def day(self, duration: Duration | None, anchor_name: str | None, trigger: Event | None) -> DateOrPending:
         e = self.anchor(anchor_name, trigger, counted=True)
         d = duration or Duration()
         if e is None:
-            return Pending.model_construct(pending=anchor_name or "", then=str(d))
+            return Pending.make(pending=anchor_name or "", then=str(d))
         return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
 
     def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
@@ -233,8 +277,8 @@ class _Builder:
         fields: dict[str, Any] = {
             "kind": r.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
-            "trigger": _ref(trigger) if trigger is not None else None,
-            "matched": evidence(rule.condition, self.ctx),
+            "trigger": self.ref(trigger) if trigger is not None else None,
+            "matched": self.evidence(rule),
             "effect": Effect.MUST,
         }
         if isinstance(ob, WindowObligation):
@@ -243,9 +287,9 @@ class _Builder:
             from_ = self.moment(ob.from_, trigger)
             until = None
             if ob.until is not None:
-                until = (Moment.model_construct(event=ob.until, at=None, pending=True) if start is None
+                until = (Moment.make(event=ob.until, at=None, pending=True) if start is None
                          else self.moment(ob.until, _opening(start)))
-            fields["window"] = Window.model_construct(from_=from_, until=until)
+            fields["window"] = Window.make(from_=from_, until=until)
         elif isinstance(ob, RetainObligation):
             if ob.indefinitely:
                 fields["retain_until"] = "indefinite"
@@ -260,7 +304,7 @@ class _Builder:
             fields["delete_by"] = self.day(ob.within, ob.after, trigger)
         elif isinstance(ob, AccessObligation):
             opening = self.anchor(ob.after, trigger) if ob.after else trigger
-            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window.model_construct(
+            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window.make(
                 from_=self.moment(ob.after, trigger) if ob.after else None,
                 until=self.moment(ob.before, _opening(opening)) if ob.before else None))
         elif isinstance(ob, ReleaseObligation):
@@ -270,7 +314,7 @@ class _Builder:
                 fields["by"] = self.day(ob.within, ob.after, trigger)
             if ob.may_delay:
                 fields["delays"] = [
-                    Delay.model_construct(
+                    Delay.make(
                         until="indefinite" if d.up_to == "indefinitely" else self.day(
                             d.up_to if isinstance(d.up_to, Duration) else None, d.after or ob.after, trigger),
                         available=_collect(cond, self.ctx, {}, {}),
@@ -279,7 +323,7 @@ class _Builder:
                     )
                     for d, cond in zip(ob.may_delay, rule.delay_conditions, strict=True)
                 ]
-        return Obligation.model_construct(**fields)
+        return Obligation.make(**fields)
 
 
 def _opening(e: Event | None) -> Event | None:
@@ -338,13 +382,13 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
             obligations.append(o)
     conflicts = settle(layers, obligations)
     rs = selected.program.ruleset
-    return Decision.model_construct(
+    return Decision.make(
         decision_id=decision_id([lay.program for lay in layers], incident, as_of),
         incident_id=incident.id,
         as_of=as_of.isoformat(),
-        ruleset=RulesetRef.model_construct(id=rs.ruleset, version=rs.version, digest=selected.program.digest),
+        ruleset=RulesetRef.make(id=rs.ruleset, version=rs.version, digest=selected.program.digest),
         in_force=selected.in_force,
-        layers=[LayerRef.model_construct(
+        layers=[LayerRef.make(
             id=lay.program.ruleset.ruleset, version=lay.program.ruleset.version, digest=lay.program.digest,
             role="base" if lay.role == "base" else "amendment", in_force=lay.in_force,
             rules=sorted(_rule_ids(lay)) if lay.role == "amendment" else None) for lay in layers[1:]],
@@ -364,7 +408,7 @@ def evidence(cond: Cond, ctx: Context) -> Matched:
     events: dict[int, Event] = {}
     facts: dict[str, Any] = {}
     _collect(cond, ctx, events, facts)
-    return Matched.model_construct(events=[_ref(e) for _, e in sorted(events.items())], facts=facts)
+    return Matched.make(events=[_ref(e) for _, e in sorted(events.items())], facts=facts)
 
 
 def _collect(cond: Cond, ctx: Context, events: dict[int, Event], facts: dict[str, Any]) -> bool:
@@ -439,7 +483,7 @@ def _precede(winner: Obligation, loser: Obligation) -> None:
     lf = loser.window.from_ if loser.window else None
     wu = winner.window.until if winner.window else None
     lu = loser.window.until if loser.window else None
-    part = Suspension.model_construct(
+    part = Suspension.make(
         from_=wf if ws[0] >= ls[0] else lf,
         until=wu if ws[1] <= ls[1] else lu,
         rule=winner.rule,
@@ -492,7 +536,7 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
             if w is not None:
                 _precede(w, b if w is a else a)
             if _contradict(a, b):
-                conflicts.append(Conflict.model_construct(
+                conflicts.append(Conflict.make(
                     kind="effect", rules=[a.rule, b.rule],
                     detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
                     resolution=how[(a.rule, b.rule)] if w else "unresolved", winner=w.rule if w else None))
@@ -509,7 +553,7 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
                 continue
             if r in holds:
                 d.overridden_by = r.rule
-                conflicts.append(Conflict.model_construct(
+                conflicts.append(Conflict.make(
                     kind="retention", rules=[r.rule, d.rule],
                     detail=f"a legal hold (`{r.rule}`) blocks deletion by {d.delete_by} (`{d.rule}`)",
                     resolution="legal_hold", winner=r.rule))
@@ -517,7 +561,7 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
             w = winner(r, d)
             if w is not None:
                 (d if w is r else r).overridden_by = w.rule
-            conflicts.append(Conflict.model_construct(
+            conflicts.append(Conflict.make(
                 kind="retention", rules=[r.rule, d.rule],
                 detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
                 resolution=how[(r.rule, d.rule)] if w else "unresolved", winner=w.rule if w else None))
@@ -526,7 +570,7 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
 
 def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
     live = [o for o in obligations if o.overridden_by is None]
-    ret = RetentionSummary.model_construct(minimum=None, minimum_rules=[], pending=[], maximum=None,
+    ret = RetentionSummary.make(minimum=None, minimum_rules=[], pending=[], maximum=None,
                                            maximum_rules=[], legal_hold=False)
     for o in live:
         if o.kind == "retain":
@@ -554,7 +598,7 @@ def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
             for to in o.to or ():
                 cur = release.get(to)
                 if cur is None or o.by < cur.by:
-                    release[to] = ReleaseDeadline.model_construct(by=o.by, rules=[o.rule])
+                    release[to] = ReleaseDeadline.make(by=o.by, rules=[o.rule])
                 elif o.by == cur.by and o.rule not in cur.rules:
                     cur.rules.append(o.rule)
-    return Summary.model_construct(retention=ret, release=dict(sorted(release.items())))
+    return Summary.make(retention=ret, release=dict(sorted(release.items())))

@@ -7,7 +7,7 @@ Timestamps must carry an offset; events are ordered by time, ties by their posit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -84,6 +84,14 @@ class Incident:
 
 
 def parse_time(value: Any, where: str, incident: str) -> datetime:
+    if type(value) is str:
+        try:
+            t = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if t.tzinfo is not None and t.utcoffset() is not None:
+                return t
     if not isinstance(value, str):
         raise IncidentError([Problem(incident, where, "a time is text in ISO 8601, e.g. 2024-03-01T14:05:00-06:00")])
     try:
@@ -103,6 +111,25 @@ class IncidentReader:
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self._attrs = {name: vocab.attributes_of(name) for name in vocab.events}
+        # Fast acceptance tests; a value they refuse goes through `_value` for the message.
+        self._accept = {name: {a: self._acceptor(spec) for a, spec in attrs.items()}
+                        for name, attrs in self._attrs.items()}
+        self._accept_fact = {name: self._acceptor(spec) for name, spec in vocab.facts.items()}
+
+    def _acceptor(self, spec: Spec) -> Callable[[Any], bool]:
+        allowed = self.vocab.allowed_values(spec)
+        if allowed is not None:
+            pool = frozenset(allowed)
+            return lambda v: type(v) is str and v in pool
+        t, low, high = spec.type, spec.minimum, spec.maximum
+        if t is ValueType.BOOLEAN:
+            return lambda v: type(v) is bool
+        if t is ValueType.TEXT:
+            return lambda v: type(v) is str
+        if t is ValueType.DATE:
+            return lambda v: type(v) is str and _is_date(v)
+        kinds = (int,) if t is ValueType.INTEGER else (int, float)
+        return lambda v: (type(v) in kinds and (low is None or v >= low) and (high is None or v <= high))
 
     def read(self, data: Any) -> Incident:
         if not isinstance(data, dict):
@@ -130,6 +157,9 @@ class IncidentReader:
             problems.append(Problem(iid, "facts", "`facts` is an object of fact names and values"))
             facts = {}
         for name, value in facts.items():
+            accept = self._accept_fact.get(name)
+            if accept is not None and accept(value):
+                continue
             spec = self.vocab.facts.get(name)
             if spec is None:
                 problems.append(Problem(iid, f"facts.{name}", f"unknown fact `{name}`",
@@ -156,6 +186,7 @@ class IncidentReader:
             raise IncidentError([Problem(iid, where, "an event is an object with `type`, `at` and attributes")])
         etype = raw.get("type")
         attrs_spec = self._attrs.get(etype) if isinstance(etype, str) else None
+        accept = self._accept.get(etype) if isinstance(etype, str) else None
         problems: list[Problem] = []
         if attrs_spec is None:
             problems.append(Problem(iid, f"{where}.type", f"unknown event type `{etype}`",
@@ -166,7 +197,11 @@ class IncidentReader:
             problems.extend(exc.problems)
         attributes: dict[str, Any] = {}
         for name, value in raw.items():
-            if name in RESERVED or attrs_spec is None:
+            if name in RESERVED or attrs_spec is None or accept is None:
+                continue
+            check = accept.get(name)
+            if check is not None and check(value):
+                attributes[name] = value
                 continue
             spec = attrs_spec.get(name)
             if spec is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,7 @@ _COMPARE: dict[Operator, Callable[[Any, Any], bool]] = {
 }
 
 
+@cache
 def compile_test(t: Test) -> Check:
     """A test as a function of a mapping (facts or attributes); each common shape is its own closure."""
     name, value, neg = t.name, t.value, t.negated
