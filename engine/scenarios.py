@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.api import Library, Policy, SelectionError
 from engine.decision import Decision, Moment, Obligation, Pending
 from engine.incident import IncidentError
-from policy.diagnostics import Diagnostic, RulesetError
+from policy.diagnostics import Diagnostic, RulesetError, did_you_mean
 from policy.source import read_yaml_file
 
 
@@ -213,11 +213,7 @@ def run(paths: Iterable[Path | str], rulesets: Iterable[Path | str] | None = Non
             problems.extend(exc.diagnostics)
             continue
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = doc.known_prefix(tuple(err["loc"]))
-                line, col = doc.position(loc) or (None, None)
-                problems.append(Diagnostic("BWC112", f"{'.'.join(map(str, err['loc']))}: {err['msg']}", str(f),
-                                           line, col))
+            problems.extend(_scenario_problems(exc, doc, str(f)))
             continue
         for scenario in spec.scenarios:
             outcomes.append(_run_one(library, spec.ruleset, scenario, str(f)))
@@ -229,26 +225,54 @@ def run(paths: Iterable[Path | str], rulesets: Iterable[Path | str] | None = Non
     return Report(outcomes, coverage, problems)
 
 
+def _scenario_problems(exc: ValidationError, doc: Any, file: str) -> Iterator[Diagnostic]:
+    """Plain words for a malformed scenario file, at the line and column of the problem."""
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = doc.known_prefix(loc)
+        at_key = err["type"] == "extra_forbidden"
+        line, col = doc.position(where, key=at_key) or (None, None)
+        place = "".join(f"[{x + 1}]" if isinstance(x, int) else f".{x}" for x in loc).lstrip(".")
+        hint = None
+        if at_key:
+            keys = [*ExpectedObligation.model_fields, *Scenario.model_fields, *ScenarioIncident.model_fields]
+            message = f"`{loc[-1]}` is not a key a scenario file knows ({place})"
+            hint = did_you_mean(str(loc[-1]), keys, "keys")
+        elif err["type"] == "missing":
+            message = f"`{loc[-1]}` is required ({place})"
+        else:
+            message = f"{place}: {err['msg']}"
+        yield Diagnostic("BWC112", message, file, line, col, hint)
+
+
 def _run_one(library: Library, ref: str, scenario: Scenario, file: str) -> Outcome:
+    """Decide the scenario's incident under the version in force on its date (or the pinned one)."""
+    rid = ref.partition("@")[0]
+    pinned = f"{rid}@{scenario.version}" if scenario.version else ref
     try:
-        policy = library.select(ref, scenario.version)
+        newest = library.select(pinned)
     except SelectionError as exc:
         return Outcome(file, ref, scenario.name, scenario.cite, False, [str(exc)])
-    label = policy.program.ref
     inc = scenario.incident
-    data = {"id": inc.id or scenario.name, "timezone": inc.timezone or policy.program.ruleset.timezone,
+    data = {"id": inc.id or scenario.name, "timezone": inc.timezone or newest.program.ruleset.timezone,
             "facts": inc.facts, "events": [_plain(e) for e in inc.events]}
     try:
-        decision = policy.decide(data, scenario.as_of)
+        decision = library.decide(pinned, data, scenario.as_of)
     except IncidentError as exc:
         if scenario.expect_error and scenario.expect_error in str(exc):
-            return Outcome(file, label, scenario.name, scenario.cite, True)
-        return Outcome(file, label, scenario.name, scenario.cite, False, [f"the incident was refused: {exc}"])
+            return Outcome(file, newest.program.ref, scenario.name, scenario.cite, True)
+        return Outcome(file, newest.program.ref, scenario.name, scenario.cite, False,
+                       [f"the incident was refused: {exc}"])
+    label = f"{decision.ruleset.id}@{decision.ruleset.version}"
     if scenario.expect_error:
         return Outcome(file, label, scenario.name, scenario.cite, False,
                        [f"expected the incident to be refused ({scenario.expect_error})"])
-    return Outcome(file, label, scenario.name, scenario.cite, *_compare(scenario, decision),
-                   fired={o.rule for o in decision.obligations})
+    known = {r.id for p in library.select(label).chain() for r in p.program.rules}
+    unknown = [f"`{w.rule}` is not a rule of {label} (a misspelt id would make this expectation meaningless)"
+               for w in (*scenario.expect, *scenario.expect_not) if w.rule is not None and w.rule not in known]
+    passed, failures = _compare(scenario, decision)
+    return Outcome(file, label, scenario.name, scenario.cite, passed and not unknown, unknown + failures,
+                   fired={o.rule for o in decision.obligations if o.ruleset == label})
 
 
 def _plain(event: dict[str, Any]) -> dict[str, Any]:

@@ -58,3 +58,41 @@ scenarios:
 def test_committed_schemas_are_current(root: Path, kind: str, model: type) -> None:
     committed = json.loads((root / "schemas" / f"{kind}.schema.json").read_text())
     assert committed == model.model_json_schema(by_alias=True)
+
+
+def test_a_misspelt_rule_id_in_an_expectation_fails_the_scenario(root: Path, tmp_path: Path) -> None:
+    tests = tmp_path / "colorado-24-31-902" / "tests"
+    tests.mkdir(parents=True)
+    (tests / "typo.yaml").write_text("""
+ruleset: colorado-24-31-902
+scenarios:
+  - name: expect_not with a misspelt rule id would always pass
+    cite: crs (2)(a)
+    incident:
+      events:
+        - {type: records_request, at: 2024-02-20T16:00:00-07:00}
+    expect_not:
+      - {rule: release-after-misconduct-complant}
+""")
+    result = CliRunner().invoke(main, ["test", str(tmp_path), "--rulesets", str(root / "rulesets")])
+    assert result.exit_code == 1
+    assert "`release-after-misconduct-complant` is not a rule of colorado-24-31-902@2021.1.0" in result.output
+
+
+def test_a_malformed_scenario_file_is_reported_in_plain_words(root: Path, tmp_path: Path) -> None:
+    tests = tmp_path / "colorado-24-31-902" / "tests"
+    tests.mkdir(parents=True)
+    (tests / "bad.yaml").write_text("""ruleset: colorado-24-31-902
+scenarios:
+  - name: a wrong key
+    cite: crs (2)(a)
+    incident:
+      events:
+        - {type: records_request, at: 2024-02-20T16:00:00-07:00}
+    expect:
+      - {rule: release-after-misconduct-complaint, deadline: 2024-03-12}
+""")
+    result = CliRunner().invoke(main, ["test", str(tmp_path), "--rulesets", str(root / "rulesets")])
+    assert result.exit_code == 1
+    assert "bad.yaml:9:" in result.output
+    assert "`deadline` is not a key a scenario file knows (scenarios[1].expect[1].deadline)" in result.output
