@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.api import Library, Policy, SelectionError
 from engine.decision import Decision, Moment, Obligation, Pending
 from engine.incident import IncidentError
-from policy.diagnostics import Diagnostic, RulesetError, did_you_mean
+from policy.diagnostics import Diagnostic, RulesetError, closest
 from policy.source import read_yaml_file
 
 
@@ -237,7 +237,8 @@ def _scenario_problems(exc: ValidationError, doc: Any, file: str) -> Iterator[Di
         if at_key:
             keys = [*ExpectedObligation.model_fields, *Scenario.model_fields, *ScenarioIncident.model_fields]
             message = f"`{loc[-1]}` is not a key a scenario file knows ({place})"
-            hint = did_you_mean(str(loc[-1]), keys, "keys")
+            best = closest(str(loc[-1]), keys)
+            hint = f"did you mean `{best}`?" if best else "the keys are listed in docs/drafting.md, section 5"
         elif err["type"] == "missing":
             message = f"`{loc[-1]}` is required ({place})"
         else:
