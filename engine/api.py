@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -267,10 +267,6 @@ class IncidentSession:
         if as_of is None and self._decision is not None:
             return self._decision
         return self.policy.decide(self.data(), as_of)
-
-
-def decide_all(policy: Policy, incidents: Iterable[Mapping[str, Any]]) -> list[Decision]:
-    return [policy.decide(i) for i in incidents]
 
 
 __all__ = ["Change", "Decision", "Event", "Incident", "IncidentError", "IncidentSession", "Library", "Policy",

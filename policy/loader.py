@@ -46,7 +46,6 @@ _FIELD_HINTS = {
     "to": "add `to:` naming the recipient, e.g. public",
     "within": "add `within:` with a duration such as P45D",
     "after": "add `after:` with the event the time is counted from (or `incident`)",
-    "title ": "",
 }
 
 _DURATION_HINT = ("write an ISO 8601 duration: P90D (90 days), P2Y (2 years), P1Y6M, PT72H (72 hours), "

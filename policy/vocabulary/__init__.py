@@ -178,7 +178,3 @@ def to_markdown(vocab: Vocabulary) -> str:
         out += ["", f"## {title}", "", "| name | meaning |", "|---|---|"]
         out += [f"| `{n}` | {d} |" for n, d in table.items()]
     return "\n".join(out) + "\n"
-
-
-def spec_from_data(data: Any) -> Spec:
-    return Spec.model_validate(data)
