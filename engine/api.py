@@ -106,6 +106,17 @@ class Library:
         return chosen.decide(inc, when, amendment=amendment)
 
 
+    def explain(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
+                ) -> list[RuleExplanation]:
+        """`Policy.explain` under the version `decide` would choose."""
+        rid, _, pinned = ref.partition("@")
+        if pinned:
+            return self.select(ref).explain(incident, as_of)
+        family = self.versions_of(rid)
+        inc = family[-1].read(incident)
+        return choose_version(family, inc).explain(inc, as_of)
+
+
 def choose_version(family: list[Policy], incident: Incident) -> Policy:
     """The version in effect on the incident's date; else the last that had come into effect; else the first.
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from engine import scenarios
-from engine.api import Library, Policy, SelectionError
+from engine.api import Library, SelectionError
 from engine.decision import Decision
 from engine.explain import render_text
 from engine.incident import IncidentError, Problem
@@ -113,11 +113,14 @@ def _library(rulesets: tuple[Path, ...], backend: str = "native") -> Library:
         raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
 
 
-def _policy(rulesets: tuple[Path, ...], ref: str, backend: str) -> Policy:
+def _library_with(rulesets: tuple[Path, ...], ref: str, backend: str = "native") -> Library:
+    """The rulesets, after checking that `ref` names one of them."""
+    library = _library(rulesets, backend)
     try:
-        return _library(rulesets, backend).select(ref)
+        library.select(ref)
     except SelectionError as exc:
         raise click.ClickException(str(exc)) from None
+    return library
 
 
 def _incidents(path: Path) -> Iterator[tuple[str, Any]]:
@@ -177,21 +180,25 @@ def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: str | N
         library.select(ref)
     except SelectionError as exc:
         raise click.ClickException(str(exc)) from None
+    def one(data: Any) -> str:
+        decision = library.decide(ref, data, as_of)
+        return decision.to_json() if fmt == "json" else render_decision(decision)
+
+    _each_incident(incidents, one)
+
+
+def _each_incident(path: Path, handle: Callable[[Any], str]) -> None:
+    """Print `handle(incident)` for each incident; report bad ones on stderr and exit 1 at the end."""
     failures = 0
-    for label, data in _incidents(incidents):
+    for label, data in _incidents(path):
         try:
             if isinstance(data, _BadJSON):
                 raise IncidentError([Problem("?", "(json)", data.message)])
-            decision = library.decide(ref, data, as_of)
+            click.echo(handle(data))
         except IncidentError as exc:
             failures += 1
             for p in exc.problems:
                 click.echo(click.style(f"{label}: ", bold=True) + str(p), err=True)
-            continue
-        if fmt == "json":
-            click.echo(decision.to_json())
-        else:
-            click.echo(render_decision(decision))
     if failures:
         sys.exit(1)
 
@@ -203,25 +210,18 @@ def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: str | N
 @_AS_OF
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: str | None, fmt: str) -> None:
-    """Explain, rule by rule, why each obligation applies to an incident or why it does not."""
-    policy = _policy(rulesets, ref, "native")
-    failures = 0
-    for label, data in _incidents(incident):
-        try:
-            if isinstance(data, _BadJSON):
-                raise IncidentError([Problem("?", "(json)", data.message)])
-            explanations = policy.explain(data, as_of)
-        except IncidentError as exc:
-            failures += 1
-            for p in exc.problems:
-                click.echo(click.style(f"{label}: ", bold=True) + str(p), err=True)
-            continue
-        if fmt == "json":
-            click.echo(json.dumps([e.to_dict() for e in explanations], ensure_ascii=False))
-        else:
-            click.echo(render_text(explanations))
-    if failures:
-        sys.exit(1)
+    """Explain, rule by rule, why each obligation applies to an incident or why it does not.
+
+    The incident is judged by the version in effect on its date, as `bwc decide` does.
+    """
+    library = _library_with(rulesets, ref)
+
+    def one(data: Any) -> str:
+        explanations = library.explain(ref, data, as_of)
+        return json.dumps([e.to_dict() for e in explanations], ensure_ascii=False) if fmt == "json" \
+            else render_text(explanations)
+
+    _each_incident(incident, one)
 
 
 @main.command("test")
