@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from engine.explain import Explainer, RuleExplanation
 from engine.incident import Event, Incident, IncidentError, IncidentReader, Problem, parse_time
 from engine.native import Context, Firing, NativeBackend
 from engine.program import Program, compile_ruleset
+from policy import versions
 from policy.model import Ruleset
 from policy.repository import ENACTED, Repository, RulesetLookupError
 
@@ -69,9 +70,13 @@ class Library:
         """The compiled policy of one version, with the rulesets it extends as its base layers."""
         key = (ruleset.ruleset, ruleset.version, backend or self.backend)
         if key not in self._policies:
-            base_ruleset = self.repository.base_of(ruleset)
-            base = self.policy(base_ruleset, backend) if base_ruleset is not None else None
-            self._policies[key] = Policy(compile_ruleset(ruleset), backend or self.backend, base=base)
+            bases: list[Policy] = []
+            if ruleset.extends is not None and ruleset.extends.ruleset in self.repository:
+                # Every version the range accepts: each incident is judged by the one in force on its date.
+                bases = [self.policy(self.repository.get(ruleset.extends.ruleset, v), backend)
+                         for v in self.repository.versions(ruleset.extends.ruleset)
+                         if versions.matches(ruleset.extends.version, v)]
+            self._policies[key] = Policy(compile_ruleset(ruleset), backend or self.backend, bases=bases)
         return self._policies[key]
 
     def select(self, ref: str, version: str | None = None, *, backend: BackendName | None = None) -> Policy:
@@ -99,9 +104,11 @@ class Library:
         if pinned:
             return self.select(ref, backend=backend).decide(incident, as_of)
         family = self.versions_of(rid, backend)
-        inc = family[-1].read(incident)
+        inc = _read_with_any(family, incident)
         when = _as_of(as_of, inc)
         chosen = choose_version(family, inc)
+        if chosen is not family[-1] and not isinstance(incident, Incident):
+            inc = chosen.read(incident)  # checked against the vocabulary of the version that judges it
         amendment = _amendment(family, chosen, inc, when)
         return chosen.decide(inc, when, amendment=amendment)
 
@@ -113,8 +120,21 @@ class Library:
         if pinned:
             return self.select(ref).explain(incident, as_of)
         family = self.versions_of(rid)
-        inc = family[-1].read(incident)
+        inc = _read_with_any(family, incident)
         return choose_version(family, inc).explain(inc, as_of)
+
+
+def _read_with_any(family: list[Policy], incident: Mapping[str, Any] | Incident) -> Incident:
+    """Read with the newest version's vocabulary, or else an older one's (names a version declared)."""
+    try:
+        return family[-1].read(incident)
+    except IncidentError as newest:
+        for p in reversed(family[:-1]):
+            try:
+                return p.read(incident)
+            except IncidentError:
+                continue
+        raise newest from None
 
 
 def choose_version(family: list[Policy], incident: Incident) -> Policy:
@@ -150,12 +170,13 @@ def _amendment(family: list[Policy], chosen: Policy, incident: Incident, as_of: 
 class Policy:
     """One compiled ruleset version (with the rulesets it extends), ready to decide incidents."""
 
-    def __init__(self, program: Program, backend: BackendName = "native", base: Policy | None = None) -> None:
+    def __init__(self, program: Program, backend: BackendName = "native", base: Policy | None = None,
+                 bases: Sequence[Policy] = ()) -> None:
         self.program = program
         self.backend = make_backend(program, backend)
         self.reader = IncidentReader(program.vocabulary)
         self.zone = ZoneInfo(program.ruleset.timezone)
-        self.base = base
+        self.bases = list(bases) or ([base] if base is not None else [])  # versions of the extended ruleset
 
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
@@ -168,11 +189,13 @@ class Policy:
     def read(self, data: Mapping[str, Any] | Incident) -> Incident:
         return data if isinstance(data, Incident) else self.reader.read(data)
 
-    def chain(self) -> list[Policy]:
-        """This policy, then the one it extends, and so on down to the most fundamental."""
+    def chain(self, incident: Incident | None = None) -> list[Policy]:
+        """This policy, then the version of the one it extends in force on the incident's date (the
+        newest, without an incident), and so on down to the most fundamental."""
         out: list[Policy] = [self]
-        while out[-1].base is not None:
-            out.append(out[-1].base)
+        while out[-1].bases:
+            bases = out[-1].bases
+            out.append(choose_version(bases, incident) if incident is not None else bases[-1])
         return out
 
     def _layer(self, known: Incident, role: Literal["selected", "base", "amendment"], rank: int,
@@ -190,7 +213,7 @@ class Policy:
         inc = self.read(incident)
         when = _as_of(as_of, inc)
         known = inc.until(when)
-        chain = self.chain()
+        chain = self.chain(inc)
         layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc)
                   for k, p in enumerate(chain)]
         if amendment is not None:

@@ -369,5 +369,104 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
         sys.exit(1)
 
 
+@main.command("audit")
+@_RULESETS
+@_POLICY
+@click.argument("export", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="The export's format (default: by extension: .jsonl, .csv, .parquet).")
+@click.option("--as-of", "as_of", default=None,
+              help="Audit as of this time (ISO 8601 with offset, or `now`); default: each incident's last event.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the report (summary.json, findings.csv, ...) into this folder.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: every core).")
+def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str | None, as_of: str | None,
+                  out: Path | None, workers: int | None) -> None:
+    """Audit an export of incidents (with their actions) against a ruleset: findings and a report.
+
+    Exits 0 when the audit ran, whatever it found, and 1 when the input cannot be used. A report
+    folder is replaced only by a complete new one.
+    """
+    from engine.audit import parse_as_of, run_audit, summary_text
+    from engine.export import ExportError
+
+    try:
+        when = parse_as_of(as_of)
+    except IncidentError as exc:
+        raise click.ClickException(exc.problems[0].message) from None
+    library = _library(rulesets)
+    try:
+        library.select(ref)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+        with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                      TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                      disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("auditing", total=None)
+            outcome = run_audit(rulesets, ref, export, fmt=fmt, as_of=when, out_dir=out, workers=workers,
+                                library=library, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                         total=total))
+    except (SelectionError, ExportError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary_text(outcome.summary, out))
+
+
+
+@main.command("generate")
+@_RULESETS
+@_POLICY
+@click.option("--incidents", "count", type=click.IntRange(min=0), required=True, help="How many incidents.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same bytes.")
+@click.option("--violations", default="0.1", show_default=True,
+              help="Share of eligible incidents given a planted violation of each kind: `0.1`, or per check, "
+                   "e.g. `0.1,no_notice=0.3,kept_past_maximum=0`.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Output format (default: by extension, .csv or else JSON Lines).")
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the planted violations (JSONL: incident_id, check, rule, ruleset).")
+@click.option("--start", default=None, help="First month (YYYY-MM; default: when the newest enacted version "
+                                            "took effect).")
+@click.option("--months", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Months the incidents are spread over.")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes (0: every core); the output is the same for any number.")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int, violations: str,
+                     fmt: str | None, truth: Path | None, start: str | None, months: int, jobs: int,
+                     out: Path) -> None:
+    """Write a synthetic export of incidents with their actions, some with planted violations.
+
+    For testing audits: the truth file lists every planted violation. See docs/audit.md.
+    """
+    import os
+    from datetime import date
+
+    from engine import generate as gen
+
+    try:
+        shares = gen.parse_shares(violations)
+        first = None
+        if start is not None:
+            year, _, month = start.partition("-")
+            first = date(int(year), int(month or 1), 1)
+    except (gen.GenerateError, ValueError) as exc:
+        raise click.ClickException(f"bad option: {exc}") from None
+    library = _library(rulesets)
+    try:
+        library.select(ref)
+    except SelectionError as exc:
+        raise click.ClickException(str(exc)) from None
+    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
+    with click.progressbar(length=count, label="generating", file=sys.stderr,
+                           hidden=not sys.stderr.isatty()) as bar:
+        try:
+            stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,
+                                 fmt=fmt, truth=truth, start=first, months=months,  # type: ignore[arg-type]
+                                 jobs=workers, rulesets=rulesets, progress=bar.update)
+        except (gen.GenerateError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(gen.to_text(stats), nl=False, err=True)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -514,14 +514,14 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
     conflicts: list[Conflict] = []
     how: dict[tuple[str, str], Resolution] = {}
 
-    def winner(a: Obligation, b: Obligation) -> Obligation | None:
+    def winner(a: Obligation, b: Obligation, contradictory: bool) -> Obligation | None:
         if b.rule in overrides.get((a.ruleset, a.rule), ()):
             how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
             return a
         if a.rule in overrides.get((b.ruleset, b.rule), ()):
             how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
             return b
-        if rank[a.ruleset] != rank[b.ruleset]:
+        if contradictory and rank[a.ruleset] != rank[b.ruleset]:
             # The layer that others build on (a statute) sets the floor a department's policy cannot lower.
             how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "layer"
             return a if rank[a.ruleset] < rank[b.ruleset] else b
@@ -532,10 +532,11 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
         for b in windowed[i + 1:]:
             if a.kind != b.kind or a.rule == b.rule or not _same_subject(a, b) or not _overlap(a, b):
                 continue
-            w = winner(a, b)
+            contradictory = _contradict(a, b)
+            w = winner(a, b, contradictory)
             if w is not None:
                 _precede(w, b if w is a else a)
-            if _contradict(a, b):
+            if contradictory:
                 conflicts.append(Conflict.make(
                     kind="effect", rules=[a.rule, b.rule],
                     detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
@@ -558,7 +559,7 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
                     detail=f"a legal hold (`{r.rule}`) blocks deletion by {d.delete_by} (`{d.rule}`)",
                     resolution="legal_hold", winner=r.rule))
                 continue
-            w = winner(r, d)
+            w = winner(r, d, True)
             if w is not None:
                 (d if w is r else r).overridden_by = w.rule
             conflicts.append(Conflict.make(

@@ -1,0 +1,347 @@
+"""The audit report folder: summary.json, summary.csv, findings.csv and report.html.
+
+    write_reports(out_dir, summary, findings)
+
+`summary` is the audit summary of docs/audit.md (as_of, rulesets, input, counts, recording_coverage);
+`findings` are finding dicts (incident_id, ruleset, rule, cite, kind, check, severity, expected,
+actual, missed_by, month, groups). Only violations and at-risk findings are written to
+findings.csv, in the order given; the others are only counted (in the summary). Every file is
+written whole or not at all, and the same input gives the same bytes. The HTML page needs no
+server, no network and no JavaScript: its styles and charts (SVG) are inline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from engine.output import write_text_atomic
+
+SEVERITIES = ("violation", "at_risk", "compliant", "not_applicable")
+SEVERITY_LABELS = {
+    "violation": "Violations",
+    "at_risk": "At risk",
+    "compliant": "Compliant",
+    "not_applicable": "Did not apply",
+}
+CHECK_LABELS = {
+    "camera_off_in_mandatory_window": "Camera off when recording was required",
+    "recorded_while_prohibited": "Camera on when recording was not allowed",
+    "no_notice": "People not told they were being recorded",
+    "deleted_before_minimum": "Footage deleted before the end of its keeping period",
+    "kept_past_maximum": "Footage kept after it had to be deleted",
+    "viewed_while_denied": "Footage viewed by someone not allowed to view it",
+    "released_late": "Footage released after the deadline",
+    "not_released": "Footage not released by the deadline",
+    "unredacted_release": "Footage released without the required blurring",
+    "biometric_while_prohibited": "Facial recognition used where it is banned",
+}
+FINDING_COLUMNS = ("incident_id", "ruleset", "rule", "cite", "kind", "check", "severity", "expected", "actual",
+                   "missed_by", "month")
+
+
+def write_reports(out_dir: Path | str, summary: dict[str, Any], findings: Iterable[dict[str, Any]]) -> None:
+    """Write the four report files into `out_dir` (created if missing)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_findings(out / "findings.csv", summary, findings)
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "summary.csv", summary_csv(summary))
+    write_text_atomic(out / "report.html", render_html(summary))
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+def _counts(summary: Mapping[str, Any]) -> Mapping[str, Any]:
+    counts = summary.get("counts")
+    return counts if isinstance(counts, Mapping) else {}
+
+
+def _group_columns(summary: Mapping[str, Any]) -> list[str]:
+    by_group = _counts(summary).get("by_group") or {}
+    return sorted(by_group)
+
+
+def _write_findings(path: Path, summary: Mapping[str, Any], findings: Iterable[dict[str, Any]]) -> None:
+    """Streamed (findings can be many) into a temporary file renamed over the target when complete."""
+    groups = _group_columns(summary)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow([*FINDING_COLUMNS, *(f"group.{g}" for g in groups)])
+            for f in findings:
+                if f.get("severity") not in ("violation", "at_risk"):
+                    continue
+                fgroups = f.get("groups") or {}
+                w.writerow([_text(f.get(c)) for c in FINDING_COLUMNS] + [_text(fgroups.get(g)) for g in groups])
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _text(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def summary_csv(summary: Mapping[str, Any]) -> str:
+    """The counts as rows: dimension, key, severity, count (groups as dimension `group.<column>`)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["dimension", "key", "severity", "count"])
+    counts = _counts(summary)
+    for sev, n in _ordered(counts.get("by_severity") or {}):
+        w.writerow(["severity", sev, sev, n])
+    for dim, name in (("rule", "by_rule"), ("check", "by_check"), ("month", "by_month")):
+        table = counts.get(name) or {}
+        for key in sorted(table):
+            for sev, n in _ordered(table[key]):
+                w.writerow([dim, key, sev, n])
+    by_group = counts.get("by_group") or {}
+    for column in sorted(by_group):
+        for value in sorted(by_group[column]):
+            for sev, n in _ordered(by_group[column][value]):
+                w.writerow([f"group.{column}", value, sev, n])
+    return buf.getvalue()
+
+
+def _ordered(sevs: Mapping[str, int]) -> list[tuple[str, int]]:
+    known = [(s, int(sevs[s])) for s in SEVERITIES if s in sevs]
+    return known + [(s, int(sevs[s])) for s in sorted(sevs) if s not in SEVERITIES]
+
+
+# --- HTML ------------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:Georgia,'Times New Roman',serif;color:#1d232b;background:#fff;margin:0;line-height:1.45}
+main{max-width:980px;margin:0 auto;padding:28px 24px 60px}
+h1{font-size:1.9em;margin:0 0 4px}h2{font-size:1.35em;margin:36px 0 8px;border-bottom:2px solid #d7dde4;
+padding-bottom:4px}p.lead{color:#4a5563;margin:0 0 18px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}
+.card{flex:1 1 180px;border:1px solid #d7dde4;border-radius:6px;padding:12px 14px}
+.card .n{font-size:2em;font-weight:bold}.card .l{color:#4a5563}
+.card.violation .n{color:#b3261e}.card.at_risk .n{color:#9a5b00}.card.compliant .n{color:#1e6b35}
+table{border-collapse:collapse;width:100%;margin:8px 0 4px;font-size:.95em}
+th,td{border-bottom:1px solid #e3e7ec;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#f3f5f7}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+svg{display:block;max-width:100%;height:auto;margin:8px 0}
+svg text{font-family:Arial,Helvetica,sans-serif;font-size:12px;fill:#1d232b}
+.bar.violation{fill:#b3261e}.bar.coverage{fill:#2b6cb0}.axis{stroke:#8a94a0;stroke-width:1}
+.grid{stroke:#e3e7ec;stroke-width:1}.note{color:#4a5563;font-size:.92em}
+dl.terms dt{font-weight:bold;margin-top:8px}dl.terms dd{margin:2px 0 0 0}
+"""
+
+
+def render_html(summary: Mapping[str, Any]) -> str:
+    """The report page for an oversight board: headline numbers, three charts, tables of counts."""
+    counts = _counts(summary)
+    sev = counts.get("by_severity") or {}
+    inp = summary.get("input") or {}
+    rulesets = summary.get("rulesets") or []
+    coverage = summary.get("recording_coverage") or {}
+    by_month = counts.get("by_month") or {}
+    by_rule = counts.get("by_rule") or {}
+    by_check = counts.get("by_check") or {}
+    by_group = counts.get("by_group") or {}
+    as_of = str(summary.get("as_of") or "the last recorded event of each incident")
+    parts: list[str] = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Body-worn camera compliance audit</title>",
+        f"<style>{CSS}</style></head><body><main>",
+        "<h1>Body-worn camera compliance audit</h1>",
+        f'<p class="lead">How the agency&#39;s handling of body-worn camera footage compares with '
+        f'{escape(_join(rulesets) or "the rules")}, judged as of {escape(as_of)}. '
+        f'{_int(inp.get("incidents"))} incidents were checked.</p>',
+        '<section class="cards">',
+    ]
+    for s in SEVERITIES:
+        parts.append(f'<div class="card {s}"><div class="n">{_int(sev.get(s, 0))}</div>'
+                     f'<div class="l">{escape(_severity_text(s))}</div></div>')
+    parts.append("</section>")
+    pct = coverage.get("percent")
+    if pct is not None:
+        parts.append(f'<p>When the camera had to be on, it was on for <strong>{_pct(pct)}</strong> of the time '
+                     f'({_hours(coverage.get("recorded_seconds"))} of {_hours(coverage.get("required_seconds"))}).</p>')
+
+    months = sorted(by_month)
+    parts.append("<h2>Violations by month</h2>")
+    parts.append('<p class="note">Each bar is the number of violations found in incidents that began that month.</p>')
+    parts.append(_columns_svg("violations-by-month", [(m, float((by_month[m] or {}).get("violation", 0)))
+                                                      for m in months], "violation", lambda v: _int(v)))
+    rules = sorted(by_rule, key=lambda r: (-int((by_rule[r] or {}).get("violation", 0)), r))
+    rules = [r for r in rules if int((by_rule[r] or {}).get("violation", 0)) > 0] or rules[:0]
+    parts.append("<h2>Violations by rule</h2>")
+    parts.append('<p class="note">Which rules were broken, and how often.</p>')
+    parts.append(_rows_svg("violations-by-rule", [(r, float(by_rule[r].get("violation", 0))) for r in rules[:25]]))
+    if len(rules) > 25:
+        parts.append(f'<p class="note">{len(rules) - 25} more rules with violations are in the table below.</p>')
+    cov_months = coverage.get("by_month") or {}
+    parts.append("<h2>Recording coverage by month</h2>")
+    parts.append('<p class="note">Share of the time the camera was on when it had to be (100% is full '
+                 "compliance).</p>")
+    parts.append(_columns_svg("coverage-by-month", [(m, float(cov_months[m])) for m in sorted(cov_months)
+                                                     if cov_months[m] is not None], "coverage", _pct, top=100.0))
+
+    parts.append("<h2>Results by outcome</h2>")
+    parts.append(_table(["Outcome", "Findings"], [[_severity_text(s), _int(sev.get(s, 0))] for s in SEVERITIES],
+                        numeric={1}))
+    parts.append("<h2>Results by kind of problem</h2>")
+    parts.append(_sev_table("What was checked", [(CHECK_LABELS.get(c, c), by_check[c]) for c in sorted(
+        by_check, key=lambda c: (-int((by_check[c] or {}).get("violation", 0)), c))]))
+    parts.append("<h2>Results by rule</h2>")
+    parts.append(_sev_table("Rule", [(r, by_rule[r]) for r in sorted(
+        by_rule, key=lambda r: (-int((by_rule[r] or {}).get("violation", 0)), r))]))
+    for column in sorted(by_group):
+        values = by_group[column] or {}
+        parts.append(f"<h2>Results by {escape(column)}</h2>")
+        parts.append(_sev_table(column.capitalize(), [(v, values[v]) for v in sorted(values)]))
+    parts.append("<h2>The data checked</h2>")
+    rows = [["Format", str(inp.get("format", ""))], ["Rows read", _int(inp.get("rows"))],
+            ["Incidents checked", _int(inp.get("incidents"))], ["Rows skipped", _int(inp.get("skipped_rows"))],
+            ["Incidents skipped", _int(inp.get("skipped_incidents"))]]
+    parts.append(_table(["", ""], rows, numeric=set()))
+    reasons = inp.get("skipped_reasons") or {}
+    if reasons:
+        parts.append(_table(["Why rows were skipped", "Count"],
+                            [[k, _int(reasons[k])] for k in sorted(reasons)], numeric={1}))
+    errors = inp.get("errors") or []
+    if errors:
+        parts.append('<p class="note">The first problems found in the input:</p>')
+        parts.append(_table(["Line", "Incident", "Problem"],
+                            [[_text(e.get("line")), _text(e.get("incident")), _text(e.get("message"))]
+                             for e in errors[:100]], numeric={0}))
+    parts.append("<h2>What the words mean</h2>")
+    parts.append('<dl class="terms">'
+                 "<dt>Violation</dt><dd>What was done broke a rule: for example the camera was off when it had "
+                 "to be on, or footage was released after the deadline.</dd>"
+                 "<dt>At risk</dt><dd>Nothing is broken yet, but a deadline is near (within 7 days) or a "
+                 "duty is still open.</dd>"
+                 "<dt>Compliant</dt><dd>What was done met the rule.</dd>"
+                 "<dt>Did not apply</dt><dd>The rule did not apply to the incident.</dd></dl>")
+    parts.append('<p class="note">Every violation and at-risk finding, one per line, is in findings.csv '
+                 "beside this page; all counts are in summary.csv and summary.json.</p>")
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)
+
+
+def _severity_text(s: str) -> str:
+    return SEVERITY_LABELS.get(s, s)
+
+
+def _join(items: Iterable[Any]) -> str:
+    return ", ".join(str(i) for i in items)
+
+
+def _int(v: Any) -> str:
+    try:
+        return f"{int(v or 0):,}"
+    except (TypeError, ValueError):
+        return escape(str(v))
+
+
+def _pct(v: Any) -> str:
+    try:
+        return f"{float(v):.1f}%"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _hours(v: Any) -> str:
+    try:
+        return f"{float(v or 0) / 3600:,.1f} hours"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    out = ["<table><thead><tr>"]
+    out += [f'<th{" class=num" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(head)]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{escape(c)}</td>'
+                                    for i, c in enumerate(row)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _sev_table(label: str, rows: list[tuple[str, Mapping[str, Any]]]) -> str:
+    if not rows:
+        return '<p class="note">Nothing to show.</p>'
+    return _table([label, *(_severity_text(s) for s in SEVERITIES)],
+                  [[name, *(_int((sevs or {}).get(s, 0)) for s in SEVERITIES)] for name, sevs in rows],
+                  numeric={1, 2, 3, 4})
+
+
+def _nice_top(v: float) -> float:
+    if v <= 0:
+        return 1.0
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if v <= step * 5:
+            return float(step * 5)
+    mag = 10 ** (len(str(int(v))) - 1)
+    return float(((int(v) // mag) + 1) * mag)
+
+
+def _columns_svg(ident: str, data: list[tuple[str, float]], cls: str, fmt: Any, top: float | None = None) -> str:
+    """A vertical bar chart (one bar per month)."""
+    if not data:
+        return '<p class="note">No data for this chart.</p>'
+    top = top or _nice_top(max(v for _, v in data))
+    left, right, head, foot, height = 56, 12, 14, 54, 220
+    slot = max(18, min(60, 880 // len(data)))
+    width = left + right + slot * len(data)
+    out = [f'<svg id="{ident}" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
+           f'width="{width}" height="{head + height + foot}" viewBox="0 0 {width} {head + height + foot}">']
+    for k in range(6):
+        y = head + height - height * k / 5
+        out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(top * k / 5))}</text>')
+    for i, (label, v) in enumerate(data):
+        h = height * min(v, top) / top if top else 0
+        x = left + i * slot + slot * 0.15
+        out.append(f'<rect class="bar {cls}" x="{x:.1f}" y="{head + height - h:.1f}" width="{slot * 0.7:.1f}" '
+                   f'height="{h:.1f}"><title>{escape(label)}: {escape(fmt(v))}</title></rect>')
+        cx = left + i * slot + slot / 2
+        out.append(f'<text x="{cx:.1f}" y="{head + height + 14}" text-anchor="end" '
+                   f'transform="rotate(-45 {cx:.1f} {head + height + 14})">{escape(label)}</text>')
+    out.append(f'<line class="axis" x1="{left}" y1="{head + height}" x2="{width - right}" y2="{head + height}"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _rows_svg(ident: str, data: list[tuple[str, float]]) -> str:
+    """A horizontal bar chart (one bar per rule)."""
+    if not data:
+        return '<p class="note">No violations were found.</p>'
+    top = _nice_top(max(v for _, v in data))
+    label_w, bar_w, row, pad = 330, 520, 24, 24
+    width = label_w + bar_w + 70
+    height = pad + row * len(data) + 10
+    out = [f'<svg id="{ident}" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    for i, (label, v) in enumerate(data):
+        y = pad + i * row
+        w = bar_w * v / top if top else 0
+        short = label if len(label) <= 48 else label[:46] + "…"
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
+        out.append(f'<rect class="bar violation" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}">'
+                   f"<title>{escape(label)}: {_int(v)}</title></rect>")
+        out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{_int(v)}</text>')
+    out.append(f'<line class="axis" x1="{label_w}" y1="{pad - 4}" x2="{label_w}" y2="{height - 6}"/>')
+    out.append("</svg>")
+    return "".join(out)

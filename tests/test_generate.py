@@ -1,0 +1,155 @@
+"""The synthetic export generator (engine/generate.py): determinism, planted shares, truth, formats,
+and (when engine/audit.py exists) an audit that finds exactly the planted violations."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.api import Library
+from engine.generate import CHECKS, GenerateError, generate, parse_shares
+
+ROOT = Path(__file__).resolve().parent.parent
+RULESETS = ["illinois-50-ilcs-706-10-20", "california-gov-7923-625", "california-pc-832-19", "colorado-24-31-902",
+            "boston-rule-405", "boston-bpcat-draft"]
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(ROOT / "rulesets")
+
+
+def _truth(path: Path) -> set[tuple[str, str, str]]:
+    return {(d["incident_id"], d["check"], d["rule"]) for d in map(json.loads, path.read_text().splitlines())}
+
+
+def test_same_seed_same_bytes(library: Library, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        generate(library, "illinois-50-ilcs-706-10-20", tmp_path / f"{name}.jsonl", incidents=150, seed=11,
+                 shares=0.2, truth=tmp_path / f"{name}.truth.jsonl")
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert (tmp_path / "a.truth.jsonl").read_bytes() == (tmp_path / "b.truth.jsonl").read_bytes()
+    generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "c.jsonl", incidents=150, seed=12, shares=0.2)
+    assert (tmp_path / "c.jsonl").read_bytes() != (tmp_path / "a.jsonl").read_bytes()
+
+
+def test_workers_give_the_same_bytes(library: Library, tmp_path: Path) -> None:
+    generate(library, "california-pc-832-19", tmp_path / "one.jsonl", incidents=1200, seed=3)
+    generate(library, "california-pc-832-19", tmp_path / "two.jsonl", incidents=1200, seed=3, jobs=2,
+             rulesets=[ROOT / "rulesets"])
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+
+
+def test_incidents_are_realistic(library: Library, tmp_path: Path) -> None:
+    out = tmp_path / "il.jsonl"
+    stats = generate(library, "illinois-50-ilcs-706-10-20", out, incidents=400, seed=1)
+    incidents = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(incidents) == stats.incidents == 400
+    assert len({i["id"] for i in incidents}) == 400
+    assert 7 <= stats.events / stats.incidents <= 14  # about ten events each
+    months = {i["events"][0]["at"][:7] for i in incidents}
+    assert len(months) >= 10  # spread over a year
+    assert {i["groups"]["district"] for i in incidents} >= {"District 1", "District 2"}
+    types = {e["type"] for i in incidents for e in i["events"]}
+    assert {"recording_started", "recording_stopped", "notice_given", "footage_viewed", "footage_deleted",
+            "footage_released"} <= types
+    policy = library.select("illinois-50-ilcs-706-10-20")
+    for inc in incidents[:50]:  # every incident fits the vocabulary
+        policy.read({k: v for k, v in inc.items() if k != "groups"})
+
+
+def test_planted_share_roughly_matches_and_truth_lists_them(library: Library, tmp_path: Path) -> None:
+    for rid, share in (("illinois-50-ilcs-706-10-20", 0.25), ("boston-bpcat-draft", 0.1)):
+        truth = tmp_path / f"{rid}.truth.jsonl"
+        stats = generate(library, rid, tmp_path / f"{rid}.jsonl", incidents=1500, seed=2, shares=share, truth=truth)
+        lines = _truth(truth)
+        assert len(lines) == stats.truth
+        for check in CHECKS:
+            if stats.eligible[check] >= 150:
+                got = stats.planted[check] / stats.eligible[check]
+                assert abs(got - share) < 0.06, (rid, check, got)
+            if stats.planted[check]:
+                assert any(c == check for _, c, _ in lines)
+        incidents_with = {i for i, _, _ in lines}
+        assert 0 < len(incidents_with) < stats.incidents
+
+
+def test_no_share_plants_nothing(library: Library, tmp_path: Path) -> None:
+    truth = tmp_path / "t.jsonl"
+    stats = generate(library, "colorado-24-31-902", tmp_path / "x.jsonl", incidents=200, seed=4, shares=0.0,
+                     truth=truth)
+    assert stats.truth == 0 and truth.read_text() == ""
+
+
+def test_csv_and_jsonl_carry_the_same_incidents(library: Library, tmp_path: Path) -> None:
+    generate(library, "california-gov-7923-625", tmp_path / "x.jsonl", incidents=120, seed=9, shares=0.3)
+    generate(library, "california-gov-7923-625", tmp_path / "x.csv", incidents=120, seed=9, shares=0.3)
+    incidents = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text().splitlines()]
+    with (tmp_path / "x.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == sum(len(i["events"]) for i in incidents)
+    k = 0
+    for inc in incidents:
+        for ev in inc["events"]:
+            row = rows[k]
+            k += 1
+            assert (row["incident_id"], row["timezone"], row["type"], row["at"]) == (
+                inc["id"], inc["timezone"], ev["type"], ev["at"])
+            for name, value in ev.items():
+                if name not in ("type", "at"):
+                    assert row[name] == (str(value).lower() if isinstance(value, bool) else str(value))
+            for name, value in inc["facts"].items():
+                assert row[f"fact.{name}"] == (str(value).lower() if isinstance(value, bool) else str(value))
+            assert row["group.district"] == inc["groups"]["district"]
+
+
+def test_bad_options(library: Library, tmp_path: Path) -> None:
+    assert parse_shares("0.1,no_notice=0.5")["no_notice"] == 0.5
+    assert parse_shares("0.1,no_notice=0.5")["released_late"] == 0.1
+    with pytest.raises(GenerateError):
+        parse_shares("camera=0.2")
+    with pytest.raises(GenerateError):
+        parse_shares("1.5")
+    with pytest.raises(GenerateError):
+        generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "x.txt", incidents=1, fmt="xml")  # type: ignore[arg-type]
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_cli_generate(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    out, truth = tmp_path / "g.csv", tmp_path / "g.truth.jsonl"
+    result = CliRunner().invoke(main, ["generate", "--rulesets", str(ROOT / "rulesets"), "--policy",
+                                       "california-pc-832-19", "--incidents", "50", "--seed", "5", "--violations",
+                                       "0.2", str(out), "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("incident_id,timezone,type,at,")
+    assert truth.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("engine.audit") is None,
+                    reason="engine/audit.py does not exist yet (written by another helper)")
+@pytest.mark.parametrize("rid", RULESETS)
+def test_audit_finds_exactly_the_planted_violations(library: Library, tmp_path: Path, rid: str) -> None:
+    from engine.audit import Auditor
+
+    truth = tmp_path / "truth.jsonl"
+    out = tmp_path / "export.jsonl"
+    generate(library, rid, out, incidents=300, seed=21, shares=0.3, truth=truth)
+    auditor = Auditor(library, rid)
+    found: set[tuple[str, str, str]] = set()
+    for line in out.read_text().splitlines():
+        inc = json.loads(line)
+        groups = inc.pop("groups")
+        for f in auditor.audit(inc, groups).findings:
+            if f.severity == "violation":
+                found.add((f.incident_id, f.check, f.rule))
+    planted = _truth(truth)
+    assert found - planted == set(), "violations the generator did not plant"
+    assert planted - found == set(), "planted violations the audit missed"

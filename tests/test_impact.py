@@ -1,0 +1,200 @@
+"""`bwc impact`: decisions under two versions, compared; expected counts worked out by hand."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from engine.api import Library
+from engine.cli import main
+from engine.impact import Side, compare_days, impact, render_markdown, render_text
+
+ROOT = Path(__file__).resolve().parent.parent
+IL = "illinois-50-ilcs-706-10-20"
+A, B = f"{IL}@2016.1.0", f"{IL}@2021.1.0"
+
+
+def _inc(iid: str, *events: tuple[str, str, dict[str, Any]], **facts: Any) -> str:
+    return json.dumps({"id": iid, "timezone": "America/Chicago", "facts": {"in_uniform": True, **facts},
+                       "events": [{"type": t, "at": at, **attrs} for t, at, attrs in events]})
+
+
+DISPATCHED = ("dispatched", "2024-02-20T13:00:00-06:00", {})
+SHOT = ("firearm_discharged", "2024-02-20T13:10:00-06:00", {})
+ENDED = ("encounter_ended", "2024-02-20T13:40:00-06:00", {})
+REPORT = ("report_completed", "2024-02-20T16:00:00-06:00", {})
+
+IL_LINES = [
+    # 1: a shooting, report not yet written: the 2021 ban on review before the report is added, sets aside
+    #    the permission to review (its window is still open), and contradicts it.
+    _inc("shot", DISPATCHED, SHOT, ENDED),
+    # 2: nothing the amendment touches.
+    _inc("plain", DISPATCHED, ENDED),
+    # 3: a shooting, report written: the ban covers only the time before the report (a suspension).
+    _inc("shot-report", DISPATCHED, SHOT, ENDED, REPORT),
+    "",
+    "{not json",
+    # 6: a fact only the 2021 version declares: refused under 2016.
+    _inc("court", DISPATCHED, ENDED, location_type="courthouse", facility_camera_system_working=True),
+    # 7: an event type neither version knows: refused under both.
+    _inc("unknown", DISPATCHED, ("teleported", "2024-02-20T13:05:00-06:00", {})),
+    "[1, 2]",
+]
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(ROOT / "rulesets")
+
+
+def _il_report(library: Library, workers: int = 1) -> Any:
+    stream = io.StringIO("\n".join(IL_LINES) + "\n")
+    return impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), stream, workers=workers,
+                  library=library)
+
+
+def test_illinois_amendment_counts(library: Library) -> None:
+    report = _il_report(library)
+    t = report.tally
+    assert (t.incidents, t.changed, t.errors) == (4, 3, 3)
+    assert {k: v for k, v in t.by_kind.items()} == {
+        "obligation added: access": ["shot", "shot-report"],
+        "conflict added": ["shot", "shot-report"],
+        "access: now overridden": ["shot"],
+        "access: suspension changed": ["shot-report"],
+        "refused under A": ["court"],
+    }
+    assert [b.line for b in t.bad] == [5, 7, 8]
+    assert "not valid JSON" in t.bad[0].message
+    assert "teleported" in t.bad[1].message and " / " not in t.bad[1].message  # said once, not per version
+    assert t.bad[2].message == "an incident is a JSON object"
+    data = report.to_dict()
+    assert data["changes"]["obligation added: access"] == {"incidents": 2, "ids": ["shot", "shot-report"]}
+    assert list(data["changes"])[:2] == ["conflict added", "obligation added: access"]  # most first, then by name
+    text = render_text(report)
+    assert "3 decisions change, 1 do not; 3 bad line(s)" in text and "line 7:" in text
+    assert "| refused under A | 1 |" in render_markdown(report)
+
+
+def test_keeping_the_dates_shows_that_only_one_version_was_in_force(library: Library) -> None:
+    stream = io.StringIO(_inc("plain", DISPATCHED, ENDED) + "\n")
+    report = impact(Side.of([ROOT / "rulesets"], A, dates=True), Side.of([ROOT / "rulesets"], B, dates=True),
+                    stream, workers=1, library=library)
+    assert "in force changed" in report.tally.by_kind
+    assert "obligation added: record" in report.tally.by_kind
+
+
+V1 = """\
+ruleset: hand
+version: {version}
+title: Hand-made ruleset for the impact tests
+status: adopted
+effective: {{from: 2020-01-01}}
+timezone: America/Chicago
+drafted_by: tests
+sources: [{{id: t, title: test source}}]
+rules:
+  - id: keep
+    summary: Keep footage.
+    cite: t 1
+    retain: {{at_least: {keep}, after: incident}}
+  - id: release
+    summary: Release to the subject on request.
+    cite: t 2
+    on: records_request
+    release: {{effect: must, to: subject, within: {release}, after: records_request}}
+  - id: rec
+    summary: Record contacts.
+    cite: t 3
+    on: contact_initiated
+    record: {{effect: {effect}, until: {until}}}
+"""
+GONE = """\
+  - id: gone
+    summary: Supervisors may review.
+    cite: t 4
+    access: {effect: may, role: supervisor}
+"""
+
+
+def test_hand_made_versions_as_files(tmp_path: Path) -> None:
+    old = tmp_path / "hand-1.yaml"
+    new = tmp_path / "hand-2.yaml"
+    old.write_text(V1.format(version="1.0.0", keep="P90D", release="P30D", effect="must", until="encounter_ended")
+                   + GONE)
+    new.write_text(V1.format(version="2.0.0", keep="P1Y", release="P10D", effect="may", until="left_scene"))
+    lines = tmp_path / "incidents.jsonl"
+    contact = ("contact_initiated", "2024-01-10T10:00:00-06:00", {})
+    ended = ("encounter_ended", "2024-01-10T10:30:00-06:00", {})
+    request = ("records_request", "2024-01-11T09:00:00-06:00", {"requester": "subject"})
+    lines.write_text(_inc("x", contact, ended, request) + "\n" + _inc("y", contact, ended) + "\n")
+    rulesets = [ROOT / "rulesets"]
+    report = impact(Side.of(rulesets, str(old)), Side.of(rulesets, str(new)), lines, workers=1)
+    both, only_x = ["x", "y"], ["x"]
+    assert report.tally.by_kind == {
+        "retain: retain until later": both,        # 2024-04-09 -> 2025-01-10
+        "retention minimum later": both,
+        "record: effect changed": both,            # must -> may
+        "record: window changed": both,            # until encounter_ended -> until left_scene (pending)
+        "obligation removed: access": both,
+        "release: deadline earlier": only_x,       # 2024-02-10 -> 2024-01-21
+        "release deadline earlier": only_x,
+    }
+    assert (report.tally.incidents, report.tally.changed, report.tally.errors) == (2, 2, 0)
+
+
+def test_the_same_version_changes_nothing(library: Library) -> None:
+    stream = io.StringIO("\n".join(IL_LINES[:3]) + "\n")
+    report = impact(Side.of([ROOT / "rulesets"], B), Side.of([ROOT / "rulesets"], B), stream, workers=1,
+                    library=library)
+    assert (report.tally.incidents, report.tally.changed, report.tally.by_kind) == (3, 0, {})
+
+
+def test_workers_give_the_same_report(library: Library, tmp_path: Path) -> None:
+    # Enough lines for several chunks, so that two worker processes share them.
+    path = tmp_path / "many.jsonl"
+    with path.open("w") as fh:
+        for k in range(1000):
+            line = IL_LINES[k % len(IL_LINES)]
+            fh.write(line.replace('"id": "', f'"id": "{k}-', 1) + "\n")
+    one = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), path, workers=1, library=library)
+    two = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), path, workers=2, library=library)
+    assert one.to_dict() == two.to_dict()
+    assert one.tally.incidents == 500 and one.tally.errors == 375
+    assert [b.line for b in two.tally.bad[:3]] == [5, 7, 8]
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("2024-01-01", "2024-01-02", "later"), ("2024-01-02", "2024-01-01", "earlier"),
+    ("2024-01-01", "indefinite", "later"), ("indefinite", "2024-01-01", "earlier"),
+    (None, "2024-01-01", "added"), ("2024-01-01", None, "removed"), ("2024-01-01", "2024-01-01", None),
+])
+def test_compare_days(a: str | None, b: str | None, expected: str | None) -> None:
+    from datetime import date
+
+    def day(x: str | None) -> Any:
+        return date.fromisoformat(x) if x and x[0].isdigit() else x
+
+    assert compare_days(day(a), day(b)) == expected
+
+
+def test_cli(tmp_path: Path) -> None:
+    path = tmp_path / "il.jsonl"
+    path.write_text("\n".join(IL_LINES) + "\n")
+    result = CliRunner().invoke(main, ["impact", A, B, str(path), "--rulesets", str(ROOT / "rulesets"),
+                                       "--format", "json", "--workers", "1"])
+    assert result.exit_code == 1  # bad lines
+    data = json.loads(result.stdout)
+    assert (data["incidents"], data["changed"], data["errors"]) == (4, 3, 3)
+    assert f"{path}:5: not valid JSON" in result.stderr
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(IL_LINES[:3]) + "\n")
+    result = CliRunner().invoke(main, ["impact", A, B, str(good), "--rulesets", str(ROOT / "rulesets")])
+    assert result.exit_code == 0 and "2 decisions change, 1 do not" in result.stdout
+    result = CliRunner().invoke(main, ["impact", f"{IL}@9.9.9", B, str(good), "--rulesets", str(ROOT / "rulesets")])
+    assert result.exit_code == 1 and "has no version `9.9.9`" in result.output

@@ -1,0 +1,165 @@
+"""The audit report folder (engine/report.py): its files, determinism, and the HTML page opened in a
+headless Chromium (its charts are in the DOM and the page renders to a non-blank image)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.report import write_reports
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _summary() -> dict[str, Any]:
+    sev = {"violation": 3, "at_risk": 1, "compliant": 20, "not_applicable": 40}
+    return {
+        "as_of": None,
+        "rulesets": ["illinois-50-ilcs-706-10-20@2021.1.0"],
+        "input": {"format": "jsonl", "rows": 12, "incidents": 11, "skipped_rows": 1, "skipped_incidents": 1,
+                  "skipped_reasons": {"not valid JSON": 1},
+                  "errors": [{"line": 7, "incident": None, "message": "not valid JSON <script>"}]},
+        "counts": {
+            "by_severity": sev,
+            "by_rule": {"keep-90-days": {"violation": 2, "compliant": 5},
+                        "record-calls-for-service": {"violation": 1, "at_risk": 1, "compliant": 15}},
+            "by_check": {"deleted_before_minimum": {"violation": 2, "compliant": 5},
+                         "camera_off_in_mandatory_window": {"violation": 1, "compliant": 15},
+                         "no_notice": {"at_risk": 1}},
+            "by_month": {"2021-07": {"violation": 1, "compliant": 10}, "2021-08": {"violation": 2, "compliant": 10},
+                         "2021-09": {"at_risk": 1}},
+            "by_group": {"district": {"District 1": {"violation": 1}, "District 2": {"violation": 2}}},
+        },
+        "recording_coverage": {"required_seconds": 36000, "recorded_seconds": 34200, "percent": 95.0,
+                               "by_month": {"2021-07": 97.5, "2021-08": 92.5, "2021-09": 100.0}},
+    }
+
+
+def _findings() -> list[dict[str, Any]]:
+    base = {"ruleset": "illinois-50-ilcs-706-10-20@2021.1.0", "cite": "ilcs (a)(7)(A)", "kind": "retain",
+            "check": "deleted_before_minimum", "expected": "keep until 2021-10-30", "actual": "deleted on 2021-09-01",
+            "missed_by": "59 days", "month": "2021-08", "groups": {"district": "District 2"}}
+    return [
+        {**base, "incident_id": "A-1", "rule": "keep-90-days", "severity": "violation"},
+        {**base, "incident_id": "A-2", "rule": "keep-90-days", "severity": "compliant"},
+        {**base, "incident_id": "A-3", "rule": "record-calls-for-service", "severity": "at_risk", "missed_by": None,
+         "check": "camera_off_in_mandatory_window", "groups": {}},
+        {**base, "incident_id": "A-4", "rule": "keep-90-days", "severity": "not_applicable"},
+    ]
+
+
+def test_files_and_determinism(tmp_path: Path) -> None:
+    write_reports(tmp_path / "a", _summary(), _findings())
+    write_reports(tmp_path / "b", _summary(), iter(_findings()))
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["findings.csv", "report.html", "summary.csv", "summary.json"]
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+    assert json.loads((tmp_path / "a" / "summary.json").read_text()) == _summary()
+    with (tmp_path / "a" / "findings.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["incident_id"], r["severity"]) for r in rows] == [("A-1", "violation"), ("A-3", "at_risk")]
+    assert rows[0]["group.district"] == "District 2" and rows[1]["missed_by"] == ""
+    with (tmp_path / "a" / "summary.csv").open(newline="") as fh:
+        srows = list(csv.DictReader(fh))
+    assert srows[0] == {"dimension": "severity", "key": "violation", "severity": "violation", "count": "3"}
+    assert {"dimension": "group.district", "key": "District 2", "severity": "violation", "count": "2"} in srows
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "&lt;script&gt;" in html  # input text is escaped
+    for chart in ("violations-by-month", "violations-by-rule", "coverage-by-month"):
+        assert f'id="{chart}"' in html
+
+
+def _chromium() -> str | None:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
+                    "(apt-get update && apt-get install -y chromium; .ci/run does this)")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); required in CI")
+    return None
+
+
+def _flags(profile: Path) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}"]
+
+
+def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Decode a (non-interlaced, 8-bit RGB or RGBA) PNG into rows of raw pixel bytes."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, width = 8, b"", 0
+    height = bpp = 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (2, 6)
+            bpp = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, rows
+
+
+def test_html_opens_in_headless_chromium_with_its_charts(tmp_path: Path) -> None:
+    browser = _chromium()
+    assert browser is not None
+    out = tmp_path / "report"
+    write_reports(out, _summary(), _findings())
+    url = (out / "report.html").resolve().as_uri()
+    dom = subprocess.run([browser, *_flags(tmp_path / "profile1"), "--dump-dom", url], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    for chart in ("violations-by-month", "violations-by-rule", "coverage-by-month"):
+        assert f'id="{chart}"' in html, f"chart {chart} missing from the rendered DOM"
+    assert html.count('class="bar violation"') >= 5  # 3 months + 2 rules
+    assert html.count('class="bar coverage"') == 3
+    shot = tmp_path / "r.png"
+    run = subprocess.run([browser, *_flags(tmp_path / "profile2"), f"--screenshot={shot}", "--window-size=1100,1400",
+                          url], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.exists() and shot.stat().st_size > 1000
+    width, height, rows = _png_pixels(shot)
+    assert width > 500 and height > 500
+    colours = {row[i:i + 3] for row in rows[::7] for i in range(0, len(row), 3 * 11)}
+    assert len(colours) > 5, "the screenshot is blank"
+    shutil.rmtree(tmp_path / "profile1", ignore_errors=True)
