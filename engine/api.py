@@ -55,6 +55,7 @@ class Library:
         self.repository = repository
         self.backend: BackendName = backend
         self._policies: dict[tuple[str, str, str], Policy] = {}
+        self._families: dict[tuple[str, str], list[Policy]] = {}
 
     @classmethod
     def load(cls, *paths: Path | str, backend: BackendName = "native") -> Library:
@@ -88,21 +89,27 @@ class Library:
             raise SelectionError(str(exc)) from None
 
     def versions_of(self, ruleset_id: str, backend: BackendName | None = None) -> list[Policy]:
-        try:
-            return [self.policy(self.repository.get(ruleset_id, v), backend)
-                    for v in self.repository.versions(ruleset_id)]
-        except RulesetLookupError as exc:
-            raise SelectionError(str(exc)) from None
+        """Every version of a ruleset, oldest first, compiled."""
+        key = (ruleset_id, backend or self.backend)
+        family = self._families.get(key)
+        if family is None:
+            try:
+                family = [self.policy(self.repository.get(ruleset_id, v), backend)
+                          for v in self.repository.versions(ruleset_id)]
+            except RulesetLookupError as exc:
+                raise SelectionError(str(exc)) from None
+            self._families[key] = family
+        return family
 
     def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
-               *, backend: BackendName | None = None) -> Decision:
+               *, backend: BackendName | None = None, explain: bool = True) -> Decision:
         """Decide under the version in effect on the incident's date (or the pinned `id@version`).
 
         Rules of the version in effect at `as_of` marked `applies_to_existing_footage` also apply.
         """
         rid, _, pinned = ref.partition("@")
         if pinned:
-            return self.select(ref, backend=backend).decide(incident, as_of)
+            return self.select(ref, backend=backend).decide(incident, as_of, explain=explain)
         family = self.versions_of(rid, backend)
         inc = _read_with_any(family, incident)
         when = _as_of(as_of, inc)
@@ -110,7 +117,7 @@ class Library:
         if chosen is not family[-1] and not isinstance(incident, Incident):
             inc = chosen.read(incident)  # checked against the vocabulary of the version that judges it
         amendment = _amendment(family, chosen, inc, when)
-        return chosen.decide(inc, when, amendment=amendment)
+        return chosen.decide(inc, when, amendment=amendment, explain=explain)
 
 
     def explain(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
@@ -199,25 +206,30 @@ class Policy:
         return out
 
     def _layer(self, known: Incident, role: Literal["selected", "base", "amendment"], rank: int,
-               judged: Incident) -> Layer:
+               judged: Incident, explain: bool) -> Layer:
         ctx = Context(known.facts, known.by_type, self.zone)
         only = frozenset(r.id for r in self.program.rules if r.rule.applies_to_existing_footage) \
             if role == "amendment" else None
         force = True if role == "amendment" else in_force(self.program, judged, self.zone)
-        obligations = obligations_for(self.program, known, ctx, self.backend.firings(known), only) if force else []
+        obligations = obligations_for(self.program, known, ctx, self.backend.firings(known), only,
+                                      explain=explain) if force else []
         return Layer(self.program, role, force, obligations, rank)
 
     def decide(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
-               *, amendment: Policy | None = None) -> Decision:
-        """The obligations of `incident` as of `as_of` (default: its last event; never the clock)."""
+               *, amendment: Policy | None = None, explain: bool = True) -> Decision:
+        """The obligations of `incident` as of `as_of` (default: its last event; never the clock).
+
+        `explain=False` leaves out which facts and events matched each rule (`matched`), for callers
+        such as audits that only need the obligations.
+        """
         inc = self.read(incident)
         when = _as_of(as_of, inc)
         known = inc.until(when)
         chain = self.chain(inc)
-        layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc)
+        layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc, explain)
                   for k, p in enumerate(chain)]
         if amendment is not None:
-            layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc))
+            layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc, explain))
         return assemble(inc, known, when, layers)
 
     def explain(self, incident: Mapping[str, Any] | Incident,

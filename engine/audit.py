@@ -287,7 +287,7 @@ class Auditor:
         """Raises IncidentError when the incident does not fit the vocabulary."""
         inc = self.reader.read(incident)
         when = _resolve_as_of(as_of, inc)
-        decision = self.library.decide(self.ruleset_id, inc, when)
+        decision = self.library.decide(self.ruleset_id, inc, when, explain=False)
         return _IncidentCheck(self, inc, decision, when, dict(groups or {})).run()
 
 

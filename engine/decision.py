@@ -42,30 +42,32 @@ class _Out(BaseModel):
     def make(cls, **values: Any) -> Self:
         """Build from values the engine computed itself, skipping validation (pydantic's
         `model_construct` costs several microseconds per object; a decision has dozens)."""
+        static, factories = _defaults(cls)
+        data = {**static, **values}
+        for name, factory in factories:
+            if name not in values:
+                data[name] = factory()
         obj = cls.__new__(cls)
-        data = {}
-        for name, default, factory in _defaults(cls):
-            data[name] = values[name] if name in values else (factory() if factory is not None else default)
-        object.__setattr__(obj, "__dict__", data)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        _set(obj, "__dict__", data)
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
         return obj
 
 
-_DEFAULTS: dict[type, list[tuple[str, Any, Any]]] = {}
+_set = object.__setattr__
+_DEFAULTS: dict[type, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
 
 
-def _defaults(cls: type[BaseModel]) -> list[tuple[str, Any, Any]]:
+def _defaults(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     found = _DEFAULTS.get(cls)
     if found is None:
-        found = _DEFAULTS[cls] = [
-            (name, None if info.is_required() else info.default, info.default_factory)
-            for name, info in cls.model_fields.items()
-        ]
+        fields = cls.model_fields
+        found = _DEFAULTS[cls] = (
+            {n: (None if i.is_required() else i.default) for n, i in fields.items() if i.default_factory is None},
+            [(n, i.default_factory) for n, i in fields.items() if i.default_factory is not None],
+        )
     return found
-
-
 
 
 class EventRef(_Out):
@@ -215,7 +217,8 @@ def _ref(e: Event) -> EventRef:
 
 
 class _Builder:
-    def __init__(self, program: Program, incident: Incident, ctx: Context) -> None:
+    def __init__(self, program: Program, incident: Incident, ctx: Context, *, explain: bool = True) -> None:
+        self.explain = explain
         self.program = program
         self.incident = incident
         self.ctx = ctx
@@ -278,7 +281,7 @@ class _Builder:
             "kind": r.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
             "trigger": self.ref(trigger) if trigger is not None else None,
-            "matched": self.evidence(rule),
+            "matched": self.evidence(rule) if self.explain else Matched.make(),
             "effect": Effect.MUST,
         }
         if isinstance(ob, WindowObligation):
@@ -354,9 +357,10 @@ class Layer:
     rank: int  # 0 for the most fundamental layer (a statute that others extend)
 
 
-def obligations_for(program: Program, known: Incident, ctx: Context,
-                    firings: Iterable[tuple[int, int | None]], only: frozenset[str] | None = None) -> list[Obligation]:
-    builder = _Builder(program, known, ctx)
+def obligations_for(program: Program, known: Incident, ctx: Context, firings: Iterable[tuple[int, int | None]],
+                    only: frozenset[str] | None = None, *, explain: bool = True) -> list[Obligation]:
+    """The obligations the firings impose; `explain=False` leaves out which facts and events matched."""
+    builder = _Builder(program, known, ctx, explain=explain)
     return [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
             for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
             if only is None or program.rules[pos].id in only]
@@ -450,7 +454,10 @@ def _checks(atom: EventAtom) -> Any:
 _FAR = "9999-12-31T23:59:59+00:00"
 
 
-def _span(w: Window | None) -> tuple[str, str] | None:
+Span = tuple[str, str] | None
+
+
+def _span(w: Window | None) -> Span:
     """The window as comparable UTC bounds, or None when it has not opened."""
     if w is None:
         return ("", _FAR)
@@ -465,16 +472,14 @@ def _utc(text: str) -> str:
     return datetime.fromisoformat(text).astimezone(UTC).isoformat()
 
 
-def _overlap(a: Obligation, b: Obligation) -> bool:
-    sa, sb = _span(a.window), _span(b.window)
+def _overlap(sa: Span, sb: Span) -> bool:
     if sa is None or sb is None:
         return False
     return sa[0] <= sb[1] and sb[0] <= sa[1]
 
 
-def _precede(winner: Obligation, loser: Obligation) -> None:
+def _precede(winner: Obligation, loser: Obligation, ws: Span, ls: Span) -> None:
     """The winner takes precedence where the windows overlap: over all of the loser's window, or a part."""
-    ws, ls = _span(winner.window), _span(loser.window)
     assert ws is not None and ls is not None
     if ws[0] <= ls[0] and ls[1] <= ws[1]:
         loser.overridden_by = winner.rule
@@ -528,14 +533,16 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
         return None
 
     windowed = [o for o in obligations if o.kind in ("record", "notify", "access", "release")]
+    spans = [_span(o.window) for o in windowed]
     for i, a in enumerate(windowed):
-        for b in windowed[i + 1:]:
-            if a.kind != b.kind or a.rule == b.rule or not _same_subject(a, b) or not _overlap(a, b):
+        for j in range(i + 1, len(windowed)):
+            b = windowed[j]
+            if a.kind != b.kind or a.rule == b.rule or not _same_subject(a, b) or not _overlap(spans[i], spans[j]):
                 continue
             contradictory = _contradict(a, b)
             w = winner(a, b, contradictory)
             if w is not None:
-                _precede(w, b if w is a else a)
+                _precede(w, b if w is a else a, *((spans[i], spans[j]) if w is a else (spans[j], spans[i])))
             if contradictory:
                 conflicts.append(Conflict.make(
                     kind="effect", rules=[a.rule, b.rule],
