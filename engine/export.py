@@ -377,7 +377,7 @@ def _decode(raw: bytes, line: int, path: Path) -> str:
 
 def _pyarrow_parquet() -> Any:
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
+        import pyarrow.parquet as pq
     except ImportError:
         raise ExportError("reading Parquet needs pyarrow, which is not installed (pip install pyarrow), "
                           "or export as JSON Lines or CSV") from None
