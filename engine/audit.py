@@ -379,17 +379,26 @@ class _IncidentCheck:
 
     # checks --------------------------------------------------------------------------------------------
 
-    def camera_off_in_mandatory_window(self, o: Obligation) -> None:
-        check = "camera_off_in_mandatory_window"
+    def _recording_in_window(self, o: Obligation, check: str,
+                             wanted: str) -> tuple[list[tuple[float, float]], str, str, float] | None:
+        """The window's spans, its description, whose camera, and the seconds recorded in it;
+        None (after a compliant finding) when the window has not opened."""
         got = self.window(o, self.actions.start_ts)
         if got is None:
-            self.add(o, check, "compliant", "camera on once the window opens", "the window has not opened")
-            return
+            self.add(o, check, "compliant", f"{wanted} once the window opens", "the window has not opened")
+            return None
         spans, text = got
         officer = self._officer(o)
         who = f" (officer {officer})" if officer else ""
+        return spans, text, who, _overlap(spans, self.actions.recorded(officer))
+
+    def camera_off_in_mandatory_window(self, o: Obligation) -> None:
+        check = "camera_off_in_mandatory_window"
+        got = self._recording_in_window(o, check, "camera on")
+        if got is None:
+            return
+        spans, text, who, covered = got
         required = _length(spans)
-        covered = _overlap(spans, self.actions.recorded(officer))
         self.required += required
         self.recorded += covered
         expected = f"camera recording{who} {text}"
@@ -404,14 +413,10 @@ class _IncidentCheck:
 
     def recorded_while_prohibited(self, o: Obligation) -> None:
         check = "recorded_while_prohibited"
-        got = self.window(o, self.actions.start_ts)
+        got = self._recording_in_window(o, check, "camera off")
         if got is None:
-            self.add(o, check, "compliant", "camera off once the window opens", "the window has not opened")
             return
-        spans, text = got
-        officer = self._officer(o)
-        who = f" (officer {officer})" if officer else ""
-        over = _overlap(spans, self.actions.recorded(officer))
+        _, text, who, over = got
         expected = f"camera off{who} {text}"
         if over > GRACE_SECONDS:
             self.add(o, check, "violation", expected, f"recorded {duration_text(over)} in the window",
