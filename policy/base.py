@@ -7,6 +7,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from policy.values import parse_date
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -19,10 +22,12 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 
 
 def _strict_date(value: Any) -> Any:
-    # Only YYYY-MM-DD text: pydantic would otherwise read a number as a Unix time.
-    if isinstance(value, str | date):
-        return value
-    raise ValueError("a date is written YYYY-MM-DD, e.g. 2019-06-03")
+    # The one definition of a date (policy.values): YYYY-MM-DD only. Pydantic alone would read
+    # `20200101`, `1593561600` (a Unix time) or `2020-01-01T00:00` as dates.
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise PydanticCustomError("date", "{reason}", {"reason": str(exc)}) from None
 
 
 Day = Annotated[date, BeforeValidator(_strict_date)]

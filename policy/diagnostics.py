@@ -67,6 +67,7 @@ CODES: dict[str, str] = {
     "BWC303": "same id and version, different content",
     "BWC304": "extends a ruleset that is not in the repository",
     "BWC305": "no version satisfies the extends range",
+    "BWC306": "extends goes round in a circle",
 }
 
 
@@ -114,18 +115,55 @@ def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.file, d.line or 0, d.column or 0, d.code)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of two neighbours needed to turn `a` into `b`."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
 def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The valid name a drafter most likely meant, if any is close enough."""
-    matches = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The valid name a drafter most likely meant, if one is close enough to be a typo of it.
+
+    A guess must be a slip of the keyboard, not another word: at most one edit for every four
+    characters (one for short words, none for words of one or two letters). `police` is three
+    edits from `public` and `approved` five from `proposed`: guessing those would suggest a value
+    that means something else (for a role, the opposite of the rule intended), so no guess is made
+    and the caller lists the valid values. The name itself is never suggested as its own fix.
+    """
+    allowed = max(1, len(name) // 4) if len(name) > 2 else 0
+    best: tuple[int, float, str] | None = None
+    for candidate in sorted(set(candidates)):
+        if candidate == name or abs(len(candidate) - len(name)) > allowed:
+            continue
+        distance = edit_distance(name.lower(), candidate.lower())
+        if distance > allowed:
+            continue
+        key = (distance, -difflib.SequenceMatcher(None, name, candidate).ratio(), candidate)
+        if best is None or key < best:
+            best = key
+    return best[2] if best is not None else None
 
 
-def did_you_mean(name: str, candidates: Iterable[str], noun: str = "names") -> str:
-    """A fix hint: the closest valid name, or else the list of valid names."""
-    pool = sorted(candidates)
+LIST_LIMIT = 30  # valid names listed in a hint at most; beyond that the hint points to a document
+
+
+def did_you_mean(name: str, candidates: Iterable[str], noun: str = "names",
+                 see: str = "docs/vocabulary.md") -> str:
+    """A fix hint: the closest valid name, or else the list of valid names (or where to find them)."""
+    pool = sorted(set(candidates) - {name})
     best = closest(name, pool)
     if best is not None:
         return f"did you mean `{best}`?"
-    if len(pool) <= 12:
+    if not pool:
+        return f"see {see}"
+    if len(pool) <= LIST_LIMIT:
         return f"valid {noun}: " + ", ".join(pool)
-    return f"see docs/vocabulary.md for the valid {noun}"
+    return f"see {see} for the valid {noun}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -25,7 +27,23 @@ _ISO = re.compile(
 )
 _BUSINESS = re.compile(r"^(?P<n>\d+) business days?$", re.ASCII)
 PATTERN = r"^(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|\d+ business days?)$"
-_MAX_PART = 100_000  # refuse absurd values (P99999999Y) before date arithmetic overflows
+# The longest duration a ruleset may state: 1,000 years. Real retention periods are at most a
+# century or so (the bundled rulesets use up to P2Y and `indefinitely`); a longer one is a typo (P2000D
+# meant as P200D, P99999Y as "forever"), and would reach past the year 9999 the calendar ends at.
+# Keeping footage forever is written `retain: {indefinitely: true}`.
+MAX_YEARS = 1000
+_MAX_DAYS = MAX_YEARS * 366  # every part converted to (at most) days
+_DAYS_PER = {"years": 366.0, "months": 30.5, "weeks": 7.0, "days": 1.0, "hours": 1 / 24, "minutes": 1 / 1440,
+             "seconds": 1 / 86400, "business_days": 7 / 5}
+_MAX_DIGITS = 12  # digits of one part: enough for any duration under the bound, in any unit
+
+
+class CalendarOverflow(ValueError):
+    """A duration added to a time would leave the calendar this engine counts in (years 1 to 9999)."""
+
+
+class DurationTooLong(ValueError):
+    """A duration longer than MAX_YEARS years."""
 
 
 @dataclass(frozen=True, order=True)
@@ -45,12 +63,18 @@ class Duration:
         text = text.strip()
         m = _BUSINESS.match(text)
         if m:
-            return cls(business_days=_bounded(int(m["n"]), text))
-        m = _ISO.match(text)
-        if not m:
-            raise ValueError(text)
-        parts = {k: _bounded(int(v), text) for k, v in m.groupdict().items() if v is not None}
-        return cls(**parts)
+            parts = {"business_days": m["n"]}
+        else:
+            m = _ISO.match(text)
+            if not m:
+                raise ValueError(text)
+            parts = {k: v for k, v in m.groupdict().items() if v is not None}
+        if any(len(v.lstrip("0")) > _MAX_DIGITS for v in parts.values()):
+            raise DurationTooLong(text)
+        numbers = {k: int(v) for k, v in parts.items()}
+        if sum(n * _DAYS_PER[k] for k, n in numbers.items()) > _MAX_DAYS:
+            raise DurationTooLong(text)
+        return cls(**numbers)
 
     def __str__(self) -> str:
         if self.business_days:
@@ -81,7 +105,20 @@ class Duration:
         return ", ".join(words) or "no time"
 
     def add_to(self, start: datetime, holidays: Collection[date] = ()) -> datetime:
-        """The moment this duration after `start`, counted on `start`'s own calendar and zone."""
+        """The moment this duration after `start`, counted on `start`'s own calendar and zone.
+
+        Raises CalendarOverflow when that moment is outside years 1 to 9999."""
+        try:
+            return self._add_to(start, holidays)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, CalendarOverflow):
+                raise
+            # datetime raises OverflowError or ValueError ("year 10000 is out of range") at its limits.
+            raise CalendarOverflow(
+                f"{self.describe()} after {start.isoformat()} is past the end of the calendar this engine "
+                "counts in (years 1 to 9999)") from None
+
+    def _add_to(self, start: datetime, holidays: Collection[date]) -> datetime:
         if self.business_days:
             return _add_business_days(start, self.business_days, holidays)
         elapsed = timedelta(hours=self.hours, minutes=self.minutes, seconds=self.seconds)
@@ -127,12 +164,6 @@ class Duration:
         }
 
 
-def _bounded(value: int, text: str) -> int:
-    if value > _MAX_PART:
-        raise ValueError(text)
-    return value
-
-
 def _validate(value: Any) -> Duration:
     if isinstance(value, Duration):
         return value
@@ -143,6 +174,11 @@ def _validate(value: Any) -> Duration:
         )
     try:
         return Duration.parse(value)
+    except DurationTooLong:
+        raise PydanticCustomError(
+            "duration_too_long", "`{value}` is longer than {years:,} years",
+            {"value": value, "years": MAX_YEARS},
+        ) from None
     except ValueError:
         raise PydanticCustomError(
             "duration", "`{value}` is not a duration",
@@ -151,10 +187,40 @@ def _validate(value: Any) -> Duration:
 
 
 def _add_business_days(start: datetime, n: int, holidays: Collection[date]) -> datetime:
-    current = start
-    remaining = n
-    while remaining > 0:
-        current = current + timedelta(days=1)
-        if current.weekday() < 5 and current.date() not in holidays:
-            remaining -= 1
-    return current
+    """`start` moved to the n-th day after it that is a weekday and not a holiday (same time of day).
+
+    Whole weeks are counted at once and holidays found by bisection in a sorted tuple, so the cost
+    grows with the number of holidays passed, not with the number of days counted."""
+    d0 = start.date()
+    skipped = _weekday_holidays(holidays)
+    before = bisect_right(skipped, d0)
+    wanted = n
+    while True:
+        end = _nth_weekday_after(d0, wanted)
+        # Every weekday holiday in (d0, end] used up one of the weekdays counted: count that many more.
+        found = bisect_right(skipped, end) - before
+        if wanted == n + found:
+            return start + (end - d0)
+        wanted = n + found
+
+
+def _nth_weekday_after(day: date, n: int) -> date:
+    """The n-th Monday-to-Friday day after `day` (n >= 1)."""
+    weekday = day.weekday()
+    if weekday > 4:  # from a weekend, count as from the Friday before: the same weekdays follow
+        day -= timedelta(days=weekday - 4)
+        weekday = 4
+    weeks, rest = divmod(n, 5)
+    days = 7 * weeks + rest + (2 if weekday + rest > 4 else 0)
+    return day + timedelta(days=days)
+
+
+def _weekday_holidays(holidays: Collection[date]) -> tuple[date, ...]:
+    key = holidays if isinstance(holidays, tuple) else tuple(holidays)
+    return _sorted_weekdays(key)
+
+
+@lru_cache(maxsize=64)
+def _sorted_weekdays(holidays: tuple[date, ...]) -> tuple[date, ...]:
+    # Holidays on a weekend change nothing: business days skip the weekend anyway.
+    return tuple(sorted({d for d in holidays if d.weekday() < 5}))

@@ -6,6 +6,7 @@ structure is broken, each rule is still checked on its own, so one run reports e
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator
@@ -14,15 +15,17 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticUndefined
 
 from policy import validate
 from policy.base import Name
 from policy.conditions import CONDITION_KEYS, Comparison, Condition, Operator
 from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
+from policy.duration import MAX_YEARS, Duration
 from policy.model import Declarations, Rule, Ruleset, Source
 from policy.obligations import OBLIGATION_KEYS
 from policy.source import SourceDocument, read_yaml_file, read_yaml_text
+from policy.values import date_hint, quoted, zone_hint
 from policy.vocabulary import Vocabulary, known_vocabularies
 
 RULESET_SUFFIXES = (".yaml", ".yml")
@@ -58,6 +61,8 @@ _CODES_BY_TYPE = {
     "literal_error": "BWC104",
     "duration": "BWC105",
     "duration_type": "BWC105",
+    "duration_too_long": "BWC105",
+    "date": "BWC106",
     "date_from_datetime_parsing": "BWC106",
     "date_parsing": "BWC106",
     "date_type": "BWC106",
@@ -104,11 +109,11 @@ class CheckResult:
 
 def load_ruleset(path: Path | str) -> Ruleset:
     """Load and validate one ruleset file; raises RulesetError with every problem found."""
-    return load_document(read_yaml_file(path))
+    return load_document(read_yaml_file(path, partial=True))
 
 
 def load_ruleset_text(text: str, file: str = "<text>") -> Ruleset:
-    return load_document(read_yaml_text(text, file))
+    return load_document(read_yaml_text(text, file, partial=True))
 
 
 def check_file(path: Path | str) -> CheckResult:
@@ -133,7 +138,12 @@ def ruleset_files(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 
 def check_paths(paths: Iterable[Path | str]) -> list[CheckResult]:
-    return [check_file(f) for f in ruleset_files(paths)]
+    """Check every ruleset file named or found under the folders named: each on its own, then all of
+    them against each other (overlapping versions, `extends` that nothing satisfies or that goes round
+    in a circle: BWC301-306), each problem attached to the file that has to change."""
+    from policy.repository import Repository  # the repository is built on this module
+
+    return Repository.check(ruleset_files(paths))
 
 
 def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
@@ -144,13 +154,15 @@ def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
 
 
 def load_document(doc: SourceDocument) -> Ruleset:
+    """Validate a document read with `partial=True` (or without): its reading problems are reported
+    together with every problem of the ruleset itself."""
     data = doc.data
     if not isinstance(data, dict):
         line, col = doc.position(()) or (1, 1)
-        raise RulesetError([Diagnostic("BWC012", f"a ruleset file is a mapping of keys (`ruleset:`, `version:`, "
-                                       f"…, `rules:`), not {_show(data)}", doc.file, line, col,
-                                       "write `key: value` lines starting at the left margin; "
-                                       "see docs/language.md for an example")])
+        raise RulesetError([*doc.problems, Diagnostic(
+            "BWC012", f"a ruleset file is a mapping of keys (`ruleset:`, `version:`, …, `rules:`), not {_show(data)}",
+            doc.file, line, col,
+            "write `key: value` lines starting at the left margin; see docs/language.md for an example")])
     diagnostics: list[Diagnostic] = []
     ruleset: Ruleset | None = None
     try:
@@ -187,8 +199,11 @@ def load_document(doc: SourceDocument) -> Ruleset:
         findings += validate.sources(sources)
     findings += validate.rule_ids(data.get("rules"), layered=isinstance(data.get("extends"), dict))
     diagnostics.extend(_from_finding(f, doc) for f in findings)
-    if diagnostics or ruleset is None:
-        raise RulesetError(_dedupe(diagnostics))
+    if diagnostics or doc.problems or ruleset is None:
+        # A value refused while reading (a number too large, a duplicate key) is not reported again
+        # by the checks that then find it missing or of the wrong type.
+        refused = {(d.line, d.column) for d in doc.problems}
+        raise RulesetError(_dedupe([*doc.problems, *(d for d in diagnostics if (d.line, d.column) not in refused)]))
     return ruleset
 
 
@@ -215,8 +230,29 @@ def _rule_parts(raw: Any) -> validate.RuleParts:
         when=_part(Condition, raw.get("when")),
         unless=_part(Condition, raw.get("unless")),
         kind=kind,
-        obligation=_part(Rule.model_fields[kind].annotation, raw[kind]) if kind else None,
+        obligation=_fields_that_validate(Rule.model_fields[kind].annotation, raw[kind]) if kind else None,
     )
+
+
+def _fields_that_validate(kind: Any, raw: Any) -> Any:
+    """An obligation with each field that is valid on its own, the others left out (None), so that a
+    bad `effect` does not stop its roles, recipients and anchors from being checked too."""
+    whole = _part(kind, raw)
+    if whole is not None or not isinstance(raw, dict):
+        return whole
+    model = _unwrap(kind, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        annotation = info.annotation if not info.metadata else typing.Annotated[info.annotation, *info.metadata]
+        if key in raw:
+            values[name] = _part(annotation, raw[key])
+        else:
+            default = info.get_default(call_default_factory=True)
+            values[name] = None if default is PydanticUndefined else default
+    return model.model_construct(**values)
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -290,8 +326,8 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"the text `{value}`" if len(value) < 60 else "a long text"
-    return f"`{value}`"
+        return f"the text `{quoted(value)}`" if len(value) < 60 else "a long text"
+    return f"`{quoted(str(value))}`"
 
 
 def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
@@ -305,21 +341,25 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
     if etype == "extra_forbidden":
         model = _model_at(loc[:-1])
         valid = _keys_of(model) if model else []
-        hint = did_you_mean(str(loc[-1]), valid, "keys here") if valid else None
+        hint = did_you_mean(str(loc[-1]), valid, "keys here", see="docs/language.md") if valid else None
         where = f" of {_what(model)}" if model else ""
         return f"`{loc[-1]}` is not a known key{where}", hint
     if etype in ("enum", "literal_error"):
         choices = [c.strip(" '") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
         return (f"{_show(value)} is not allowed for `{field}`",
                 did_you_mean(str(value), [c for c in choices if c], "values"))
+    if etype == "duration_too_long":
+        return (f"`{field}`: `{quoted(str(value))}` is longer than {MAX_YEARS:,} years; no law keeps footage "
+                "that long, so this is most likely a typo", "check the number; to keep footage forever write "
+                "`retain: {indefinitely: true}`")
     if etype in ("duration", "duration_type"):
-        return f"`{field}`: {err['msg']}", _DURATION_HINT
+        return f"`{field}`: {err['msg']}", _duration_hint(value)
     if etype == "date_order":
         return (f"`effective`: the last day in force, `until` ({ctx.get('until')}), is before the first, "
                 f"`from` ({ctx.get('start')})", "check both dates; `until` must be the same day as `from` or later")
     if etype.startswith("date") or (etype == "value_error" and field in ("from", "until", "date")):
         return (f"`{field}` must be a real date written YYYY-MM-DD; {_show(value)} is not one",
-                "check the month (01-12) and the day of that month, e.g. 2021-07-06")
+                date_hint(value))
     if etype == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "_" in pattern and "." not in pattern:
@@ -337,6 +377,10 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
     if etype in _TYPE_WORDS:
         return f"`{field}` must be {_TYPE_WORDS[etype]}, not {_show(value)}", _TYPE_HINTS.get(etype, "").format(
             field=field, value=value)
+    if etype == "string_unicode":
+        return (f"`{field}` holds half of a character: an escape between `\\uD800` and `\\uDFFF` (a surrogate), "
+                "which is not a character on its own", "write the character itself, or as one escape of eight hex "
+                "digits, e.g. `\\U0001F600` rather than `\\uD83D\\uDE00`")
     if etype.startswith("url"):
         return (f"`{field}` must be a web address starting with https:// or http://",
                 "e.g. https://www.ilga.gov/legislation/ilcs/ilcs.asp")
@@ -346,6 +390,30 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
     # Rule-level problems (a location ending in a rule's number) need no field name in front.
     named = isinstance(loc[-1], str) if loc else False
     return (f"`{field}`: {msg}" if named and f"`{field}`" not in msg else msg), _hint(etype, ctx, value, loc)
+
+
+_UNITS = {"year": "Y", "month": "M", "week": "W", "day": "D", "hour": "H", "minute": "M", "second": "S"}
+_ENGLISH_PART = re.compile(r"(\d+)\s*(year|month|week|day|hour|minute|second)s?", re.ASCII | re.IGNORECASE)
+_ENGLISH_GLUE = re.compile(r"(?:\s|,|\band\b)*", re.ASCII | re.IGNORECASE)
+
+
+def _duration_hint(value: Any) -> str:
+    """The ISO 8601 form of a duration written in English (`3 years` → P3Y), else the general hint."""
+    # Amounts with units, joined only by spaces, commas and `and` (`1 year and 6 months`).
+    if isinstance(value, str) and len(value) <= 80 and _ENGLISH_PART.search(value) \
+            and _ENGLISH_GLUE.fullmatch(_ENGLISH_PART.sub(" ", value)):
+        amounts: dict[str, int] = {}
+        for number, unit in _ENGLISH_PART.findall(value):
+            amounts[unit.lower()] = amounts.get(unit.lower(), 0) + int(number)
+        date_part = "".join(f"{amounts[u]}{_UNITS[u]}" for u in ("year", "month", "week", "day") if u in amounts)
+        time_part = "".join(f"{amounts[u]}{_UNITS[u]}" for u in ("hour", "minute", "second") if u in amounts)
+        iso = "P" + date_part + (f"T{time_part}" if time_part else "")
+        try:
+            Duration.parse(iso)
+        except ValueError:
+            return _DURATION_HINT
+        return f"write `{iso}`, the ISO 8601 form of `{quoted(value.strip())}`"
+    return _DURATION_HINT
 
 
 _TYPE_HINTS = {
@@ -370,9 +438,7 @@ _OBLIGATION_EXAMPLES = {
 def _hint(etype: str, ctx: dict[str, Any], value: Any, loc: tuple[Any, ...]) -> str | None:
     """The fix hint for an error raised by a validator of the model."""
     if etype == "timezone":
-        hint = str(ctx.get("hint", ""))
-        return hint if hint.startswith("did you mean") else (
-            "write the IANA name of the zone, such as America/Chicago or America/New_York")
+        return str(ctx.get("hint")) if ctx.get("hint") else zone_hint(value)
     if etype in ("version", "version_type"):
         return "write three numbers separated by dots, such as 1.0.0 or 2021.1.0 (a bare 1.0 is read as a number)"
     if etype == "version_range":

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, Field, HttpUrl, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from policy.base import Day, Ident, Name, PolicyModel, Text
 from policy.conditions import Comparison, Condition
-from policy.diagnostics import did_you_mean
 from policy.obligations import (
     OBLIGATION_KEYS,
     AccessObligation,
@@ -22,6 +20,7 @@ from policy.obligations import (
     RetainObligation,
     WindowObligation,
 )
+from policy.values import parse_zone, quoted, zone_hint
 from policy.versions import SemVer, VersionRange
 from policy.vocabulary import CORE_REF, EventSpec, Spec
 
@@ -41,12 +40,13 @@ class Confidence(StrEnum):
 
 
 def _check_zone(name: str) -> str:
+    # The one definition of a zone (policy.values): a zone file, never a folder such as `America`
+    # (ZoneInfo would fail reading it as a file) nor `localtime` (the host's zone, not a place).
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        parse_zone(name)
+    except ValueError:
         raise PydanticCustomError(
-            "timezone", "`{name}` is not an IANA time zone ({hint})",
-            {"name": name, "hint": did_you_mean(name, available_timezones(), "time zones")},
+            "timezone", "`{name}` is not an IANA time zone ({hint})", {"name": quoted(name), "hint": zone_hint(name)},
         ) from None
     return name
 

@@ -22,7 +22,7 @@ from typing import Any
 from policy import versions as semver_
 from policy.canonical import digest as canonical_digest
 from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
-from policy.loader import RULESET_SUFFIXES, load_document, load_ruleset, ruleset_files
+from policy.loader import RULESET_SUFFIXES, CheckResult, load_document, load_ruleset, ruleset_files
 from policy.model import Ruleset, Status
 from policy.source import SourceDocument, read_yaml_file
 
@@ -106,39 +106,59 @@ class Repository:
         are skipped). Raises RulesetError carrying every problem of every file, and every problem
         between files: overlapping enacted versions (BWC301), `supersedes` naming a missing version
         (BWC302), one id and version with two different contents (BWC303), `extends` naming a missing
-        ruleset (BWC304) or a range no version satisfies (BWC305)."""
-        diagnostics: list[Diagnostic] = []
+        ruleset (BWC304), a range no version satisfies (BWC305), or rulesets extending each other in a
+        circle (BWC306)."""
+        results, repo = cls._gather(ruleset_files(paths))
+        diagnostics = [d for r in results for d in r.diagnostics]
+        if diagnostics:
+            raise RulesetError(diagnostics)
+        return repo
+
+    @classmethod
+    def check(cls, files: Iterable[Path | str]) -> list[CheckResult]:
+        """Check each file on its own and then all of them against each other (as `load` does); each
+        problem between files is attached to the result of the file that has to change."""
+        return cls._gather(files)[0]
+
+    @classmethod
+    def _gather(cls, files: Iterable[Path | str]) -> tuple[list[CheckResult], Repository]:
+        results: dict[str, CheckResult] = {}
         entries: list[Entry] = []
         broken: set[tuple[str, str | None]] = set()  # (id, version) of files that did not load
-        for path in ruleset_files(paths):
+        for path in map(Path, files):
+            if str(path) in results:  # the same file named twice is checked once
+                continue
             doc: SourceDocument | None = None
             try:
-                doc = read_yaml_file(path)
+                doc = read_yaml_file(path, partial=True)
                 ruleset = load_document(doc)
             except RulesetError as exc:
-                diagnostics.extend(exc.diagnostics)
+                results.setdefault(str(path), CheckResult(str(path), None, []))
+                results[str(path)].diagnostics.extend(exc.diagnostics)
                 raw = doc.data if doc is not None and isinstance(doc.data, dict) else {}
                 if isinstance(raw.get("ruleset"), str):
                     version = raw.get("version")
                     broken.add((raw["ruleset"], version if isinstance(version, str) else None))
                 continue
+            results.setdefault(str(path), CheckResult(str(path), ruleset, []))
             entries.append(Entry(ruleset, path, canonical_digest(ruleset), doc))
         repo = cls()
+        between: list[Diagnostic] = []
         for e in entries:
             versions = repo._by_id.setdefault(e.id, {})
             first = versions.get(e.version)
             if first is None:
                 versions[e.version] = e
             elif first.digest != e.digest:
-                diagnostics.append(_at(
+                between.append(_at(
                     e, ("version",), "BWC303",
                     f"`{e.ref}` is also in {first.file}, with different content",
                     "two files may hold the same version only if they say the same thing: give this one "
                     "a new `version`, or delete the copy that is out of date"))
-        diagnostics += repo._check(broken)
-        if diagnostics:
-            raise RulesetError(diagnostics)
-        return repo
+        between += repo._check(broken)
+        for d in between:
+            results[d.file].diagnostics.append(d)
+        return list(results.values()), repo
 
     def _check(self, broken: set[tuple[str, str | None]]) -> list[Diagnostic]:
         out: list[Diagnostic] = []
@@ -181,7 +201,58 @@ class Repository:
                         f"no version of `{ext.ruleset}` satisfies `{ext.version}` "
                         f"(versions: {', '.join(self.versions(ext.ruleset))})",
                         "widen the range, or add the version it needs"))
+        out += self._cycles()
         return out
+
+    def _bases(self, entry: Entry) -> list[Entry]:
+        """Every version `entry` extends: each one its range accepts (the engine layers them all, judging
+        an incident by the one in force on its date)."""
+        ext = entry.ruleset.extends
+        if ext is None or ext.ruleset not in self._by_id:
+            return []
+        return [self._by_id[ext.ruleset][v] for v in self._satisfying(ext.ruleset, ext.version)]
+
+    def _cycles(self) -> list[Diagnostic]:
+        """BWC306 for each version from which following `extends` comes back to it: layering it would
+        never end. Reported at the `extends` of each version on a circle, once."""
+        out: list[Diagnostic] = []
+        done: set[str] = set()  # refs whose every chain of bases has been followed to its end
+        reported: set[str] = set()
+        for start in self._all():
+            if start.ref in done:
+                continue
+            stack: list[tuple[Entry, Iterator[Entry]]] = [(start, iter(self._bases(start)))]
+            on_path = {start.ref: 0}
+            while stack:
+                entry, bases = stack[-1]
+                base = next(bases, None)
+                if base is None:
+                    stack.pop()
+                    del on_path[entry.ref]
+                    done.add(entry.ref)
+                elif base.ref in on_path:
+                    out += self._circle([e for e, _ in stack[on_path[base.ref]:]], reported)
+                elif base.ref not in done:
+                    on_path[base.ref] = len(stack)
+                    stack.append((base, iter(self._bases(base))))
+        return out
+
+    @staticmethod
+    def _circle(cycle: list[Entry], reported: set[str]) -> Iterator[Diagnostic]:
+        for i, e in enumerate(cycle):
+            if e.ref in reported:
+                continue
+            reported.add(e.ref)
+            if len(cycle) == 1:
+                yield _at(e, ("extends",), "BWC306",
+                          f"`{e.ref}` extends itself: `extends` accepts this very version",
+                          "a ruleset builds on another one: change `extends`, or its version range so that it "
+                          "does not include this version")
+                continue
+            chain = " → ".join(f"`{c.ref}`" for c in [*cycle[i:], *cycle[:i], e])
+            yield _at(e, ("extends",), "BWC306", f"`extends` goes round in a circle: {chain}",
+                      "a ruleset builds on another one that does not build on it: change `extends` in one of "
+                      "these files")
 
     # --- queries --------------------------------------------------------------------------------------
 

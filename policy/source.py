@@ -8,8 +8,11 @@ duplicate keys, merge keys, deep nesting and alias bombs. Scalars follow the YAM
 
 from __future__ import annotations
 
+import math
+import os
 import re
-from dataclasses import dataclass, field
+import stat
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +25,20 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from policy.diagnostics import Diagnostic, RulesetError
+from policy.values import quoted
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_VALUES = 250_000
+# Keys and values after repeating aliases. The largest bundled ruleset has under 1,200 of them; the
+# cap is checked while the file is read, so a file of nothing but `[a, a, …]` is refused early.
+MAX_VALUES = 100_000
+# Characters of text (keys and values) after repeating aliases: no more than the largest file
+# allowed could hold written out, so only aliases can reach it (a 10,000-character text repeated
+# 200,000 times would otherwise be 2 GB).
+MAX_CHARS = MAX_BYTES
+# Whole numbers a ruleset may hold: those every consumer (JSON readers, the rete backend's doubles)
+# represents exactly.
+MAX_INTEGER = 2**53 - 1
 
 Path_ = tuple[str | int, ...]
 
@@ -65,6 +78,15 @@ class _SelfAlias(Exception):
         self.mark = node_mark
 
 
+class _TooBig(Exception):
+    """The file expands (counting what aliases repeat) past MAX_VALUES values or MAX_CHARS characters."""
+
+    def __init__(self, what: str, node_mark: yaml.Mark, alias: str | None) -> None:
+        self.what = what
+        self.mark = node_mark
+        self.alias = alias
+
+
 class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
     def __init__(self, text: str) -> None:
         Reader.__init__(self, text)
@@ -74,6 +96,20 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
         _CoreResolver.__init__(self)
         self._depth = 0
         self._open_anchors: set[str] = set()
+        # What the document expands to so far (values, characters), counting each alias as the value
+        # it repeats, and what each anchor's value expands to: checked as each node is read, so an
+        # alias bomb or a huge flat list is refused before it is built.
+        self._values = 0
+        self._chars = 0
+        self._expands: dict[str, tuple[int, int]] = {}
+
+    def _grow(self, values: int, chars: int, mark: Any, alias: str | None = None) -> None:
+        self._values += values
+        self._chars += chars
+        if self._values > MAX_VALUES:
+            raise _TooBig(f"{MAX_VALUES:,} keys and values", mark, alias)
+        if self._chars > MAX_CHARS:
+            raise _TooBig(f"{MAX_CHARS:,} characters of text", mark, alias)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         # Composing is recursive: refuse deep input before Python's own recursion limit does.
@@ -86,16 +122,41 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
             if isinstance(event, yaml.AliasEvent):
                 if anchor in self._open_anchors:  # `&a [*a]`: a value that contains itself never ends
                     raise _SelfAlias(str(anchor), event.start_mark)
+                values, chars = self._expands.get(str(anchor), (0, 0))  # (an unknown alias: Composer says so)
+                self._grow(values, chars, event.start_mark, str(anchor))
                 return Composer.compose_node(self, parent, index)
-            if anchor is None or not isinstance(event, yaml.CollectionStartEvent):
+            before = (self._values, self._chars)
+            self._grow(1, len(event.value) if isinstance(event, yaml.ScalarEvent) else 0, event.start_mark)
+            if anchor is None:
                 return Composer.compose_node(self, parent, index)
-            self._open_anchors.add(anchor)
+            if isinstance(event, yaml.CollectionStartEvent):
+                self._open_anchors.add(anchor)
             try:
                 return Composer.compose_node(self, parent, index)
             finally:
                 self._open_anchors.discard(anchor)
+                self._expands[anchor] = (self._values - before[0], self._chars - before[1])
         finally:
             self._depth -= 1
+
+    def scan_flow_scalar_non_spaces(self, double: bool, start_mark: yaml.Mark) -> list[str]:
+        # PyYAML turns `"\U10001000"` into chr(0x10001000), which raises a bare ValueError: report it
+        # as the syntax error it is, at the escape.
+        mark = self.get_mark()
+        try:
+            return Scanner.scan_flow_scalar_non_spaces(self, double, start_mark)
+        except (ValueError, OverflowError):  # OverflowError: past what a C int holds (`\UFFFFFFFF`)
+            raise yaml.scanner.ScannerError(
+                "while scanning a double-quoted scalar", start_mark,
+                "found an escape for a character past U+10FFFF", self._escape_mark(mark)) from None
+
+    def _escape_mark(self, chunk: yaml.Mark) -> yaml.Mark:
+        # The escape that failed is the last `\U` before the scanner's position, in the run of text
+        # without spaces or line breaks that starts at `chunk`.
+        at = self.buffer.rfind("\\U", chunk.index, self.pointer)
+        if at < 0:
+            return chunk
+        return yaml.Mark(self.name, at, chunk.line, chunk.column + at - chunk.index, self.buffer, at)
 
 
 @dataclass
@@ -106,6 +167,9 @@ class SourceDocument:
     data: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # Problems found while reading that did not stop it (a tab, a duplicate key, a number too large):
+    # kept, when asked for, so that the rest of the file is still checked (see read_yaml_text).
+    problems: list[Diagnostic] = field(default_factory=list)
 
     def position(self, path: Path_, *, key: bool = False) -> tuple[int, int] | None:
         """The position of `path`, or of its nearest ancestor that has one."""
@@ -151,23 +215,15 @@ def _error(file: str, code: str, message: str, mark: yaml.Mark | None, hint: str
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
-        self.count = 0
         self.doc = SourceDocument(file, None)
         self.problems: list[Diagnostic] = []
 
     def build(self, node: Node, path: Path_) -> Any:
-        self.count += 1
+        # (How much the file expands to was checked while it was composed: see _Loader._grow.)
         if len(path) > MAX_DEPTH:  # aliases can stack nesting deeper than the text shows
             raise _error(self.file, "BWC007", f"values are nested more than {MAX_DEPTH} levels deep "
                          "(counting the values that aliases `*name` stand for)", node.start_mark,
                          "a ruleset never needs this; write the values out instead of using anchors and aliases")
-        if self.count > MAX_VALUES:
-            raise _error(
-                self.file, "BWC008",
-                f"the file expands to more than {MAX_VALUES:,} values (anchors and aliases, `&` and `*`, "
-                "repeated many times)",
-                node.start_mark, "write the values out; a ruleset never needs this many",
-            )
         self.doc.positions.setdefault(path, _mark(node.start_mark))
         if isinstance(node, ScalarNode):
             return self._scalar(node)
@@ -189,10 +245,10 @@ class _Builder:
                     self._problem("BWC011", "a key must be plain text", key_node.start_mark,
                                   "use a word such as `cite:` as the key")
                     continue
-                key = str(self._scalar(key_node))
+                key = key_node.value if key_node.tag == _INT else str(self._scalar(key_node))
                 if key in first_seen:
                     line, col = _mark(first_seen[key])
-                    self._problem("BWC006", f"`{key}` appears twice in the same mapping (first at line {line}, "
+                    self._problem("BWC006", f"`{quoted(key)}` appears twice in the same mapping (first at line {line}, "
                                   f"column {col})", key_node.start_mark,
                                   "keep one of the two; YAML would otherwise silently use the last one")
                     continue
@@ -219,10 +275,28 @@ class _Builder:
         if node.tag == _BOOL:
             return text.lower() == "true"
         if node.tag == _INT:
+            # Count the digits before converting: Python refuses to convert more than 4,300 of them.
+            digits = text.lstrip("+-").lstrip("0")
+            if len(digits) > len(str(MAX_INTEGER)) or int(text) > MAX_INTEGER or int(text) < -MAX_INTEGER:
+                return self._bad_number(node, f"the number {_clip(text)} is too large")
             return int(text)
         if node.tag == _FLOAT:
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                return self._bad_number(node, f"the number {_clip(text)} is too large")
+            return number
         raise self._tag_error(node)
+
+    def _bad_number(self, node: ScalarNode, message: str) -> None:
+        self._problem("BWC112", f"{message}: a ruleset number is at most {MAX_INTEGER:,} (and at least "
+                      f"-{MAX_INTEGER:,})", node.start_mark,
+                      "check the number; if it is an identifier or a code rather than an amount, put it in "
+                      "quotes to make it text")
+        return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:12]}…{text[-4:]} ({len(text):,} characters)"
 
 
 def _decode(raw: bytes, file: str) -> str:
@@ -259,6 +333,10 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> RulesetError:
     if "quoted scalar" in context and "end of stream" in problem and exc.context_mark is not None:
         return _error(file, "BWC004", "the quote that starts here is never closed", exc.context_mark,
                       "add the closing quote at the end of the text")
+    if "past U+10FFFF" in problem:
+        return _error(file, "BWC004", "this `\\U` escape names no character: Unicode ends at U+10FFFF", mark,
+                      "write eight hex digits up to 0010FFFF after `\\U` (e.g. \\U0001F600), or use single quotes "
+                      "if the backslash is meant literally")
     if "unknown escape character" in problem:
         return _error(file, "BWC004", "a backslash `\\` inside double quotes must start a known escape such as "
                       "`\\n`", mark, "use single quotes around text that contains a backslash")
@@ -297,8 +375,33 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
-def read_yaml_text(text: str, file: str) -> SourceDocument:
-    """Parse YAML text into plain data with positions; raises RulesetError on any problem."""
+def read_yaml_text(text: str, file: str, *, partial: bool = False) -> SourceDocument:
+    """Parse YAML text into plain data with positions; raises RulesetError on any problem.
+
+    With `partial`, problems that leave the rest of the file readable (tabs used for indentation,
+    duplicate keys, numbers too large) are kept in `problems` instead, so that a checker can report
+    them together with everything else.
+    """
+    try:
+        return _read(text, file, partial=partial)
+    except RulesetError as exc:
+        if not partial or [d.code for d in exc.diagnostics][:1] != ["BWC005"]:
+            raise
+        tabs = exc
+    # A tab used for indentation: report every such line, and read the rest with each tab indentation
+    # replaced by the spaces it most likely stands for (see _untab). If the guess does not read either,
+    # the tabs are all that can be reported.
+    repaired, shifts, where = _untab(text, file)
+    try:
+        doc = _read(repaired, file, partial=True)
+    except RulesetError:
+        raise RulesetError(where or tabs.diagnostics) from None
+    _shift_columns(doc, shifts)
+    doc.problems[:0] = where
+    return doc
+
+
+def _read(text: str, file: str, *, partial: bool) -> SourceDocument:
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -307,6 +410,11 @@ def read_yaml_text(text: str, file: str) -> SourceDocument:
         except _TooDeep as deep:
             raise _error(file, "BWC007", f"values are nested more than {MAX_DEPTH} levels deep",
                          deep.mark, "a ruleset never needs this; check for runaway brackets") from None
+        except _TooBig as big:
+            repeated = f" (here the alias `*{big.alias}` repeats a value once too often)" if big.alias else ""
+            raise _error(file, "BWC008", f"the file expands to more than {big.what}, counting each alias "
+                         f"`*name` as the value it repeats{repeated}", big.mark,
+                         "write the values out; a ruleset never needs this much") from None
         except _SelfAlias as loop:
             raise _error(file, "BWC008", f"the alias `*{loop.anchor}` is used inside the value that "
                          f"`&{loop.anchor}` names, so that value would never end", loop.mark,
@@ -334,33 +442,112 @@ def read_yaml_text(text: str, file: str) -> SourceDocument:
         raise RulesetError([Diagnostic("BWC012", "the file is empty", file, 1, 1,
                                        "start with `ruleset: <id>`; see docs/language.md")])
     builder.doc.data = builder.build(root, ())
-    if builder.problems:
+    # A merge key or a key that is not text drops what it holds, so the checks after reading would
+    # report it missing: only the reading problems are reported then.
+    if builder.problems and (not partial or any(d.code in ("BWC010", "BWC011") for d in builder.problems)):
         raise RulesetError(builder.problems)
+    builder.doc.problems = builder.problems
     return builder.doc
 
 
-def read_yaml_file(path: Path | str, *, max_bytes: int = MAX_BYTES) -> SourceDocument:
-    """Read a YAML file with size, encoding and structure limits; raises RulesetError."""
+_TAB_INDENT = re.compile(r"^([ \t]*\t[ \t]*)(?=\S)", re.MULTILINE)
+_ITEM_MARKS = re.compile(r"^ *(?:- +)*")
+
+
+def _untab(text: str, file: str) -> tuple[str, dict[int, int], list[Diagnostic]]:
+    """`text` with every indentation that holds a tab replaced by spaces; the column shift of each such
+    line (1-based line number → spaces added less characters removed); and a BWC005 for each.
+
+    A tab is taken to line its line up with the keys of the line above (one level deeper after a
+    line ending in `:`); the same run of tabs and spaces is given the same width everywhere."""
+    lines = text.split("\n")
+    widths: dict[str, int] = {}
+    shifts: dict[int, int] = {}
+    problems: list[Diagnostic] = []
+    previous = ""
+    for i, line in enumerate(lines):
+        m = _TAB_INDENT.match(line)
+        if m is not None:
+            indent = m.group(1)
+            if indent not in widths:
+                body = previous.split("#", 1)[0].rstrip()
+                widths[indent] = len(_ITEM_MARKS.match(previous).group(0)) + (2 if body.endswith(":") else 0)  # type: ignore[union-attr]
+            line = " " * widths[indent] + line[len(indent):]
+            lines[i] = line
+            shifts[i + 1] = widths[indent] - len(indent)
+            problems.append(Diagnostic(
+                "BWC005", "a tab character is used for indentation", file, i + 1, indent.index("\t") + 1,
+                "YAML needs spaces for indentation: replace the tab with spaces (the rest of the file was "
+                f"checked as if the line were indented {widths[indent]} spaces)"))
+        if line.strip() and not line.lstrip().startswith("#"):
+            previous = line
+    return "\n".join(lines), shifts, problems
+
+
+def _shift_columns(doc: SourceDocument, shifts: dict[int, int]) -> None:
+    """Put positions on lines whose indentation was replaced back where they are in the original text."""
+    def back(pos: tuple[int, int]) -> tuple[int, int]:
+        line, column = pos
+        shift = shifts.get(line)
+        return pos if shift is None else (line, max(1, column - shift))
+    for table in (doc.positions, doc.key_positions):
+        for path, pos in table.items():
+            table[path] = back(pos)
+    doc.problems = [d if d.line is None or d.column is None else
+                    replace(d, column=back((d.line, d.column))[1]) for d in doc.problems]
+
+
+def read_yaml_file(path: Path | str, *, max_bytes: int = MAX_BYTES, partial: bool = False) -> SourceDocument:
+    """Read a YAML file with size, encoding and structure limits; raises RulesetError.
+
+    Only a regular file is read (a FIFO or a device could block for ever or never end), and never
+    more than `max_bytes` + 1 bytes of it, whatever its size said. `partial` is as for read_yaml_text.
+    """
     file = str(path)
-    p = Path(path)
     try:
-        size = p.stat().st_size
-        if p.is_dir():
-            raise RulesetError([Diagnostic("BWC001", "this is a folder, not a file", file, None, None,
-                                           "name a ruleset file ending in .yaml")])
-        if size > max_bytes:
-            raise RulesetError([Diagnostic(
-                "BWC002", f"the file is {size:,} bytes; the limit is {max_bytes:,}", file, None, None,
-                "split the ruleset, or check that this is the file you meant",
-            )])
-        with p.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        raw = _read_capped(file, max_bytes)
     except OSError as exc:
         raise RulesetError([Diagnostic(
             "BWC001", f"cannot read the file: {exc.strerror or exc}", file, None, None,
             "check the file name and folder, and that you are allowed to read it",
         )]) from None
-    if len(raw) > max_bytes:  # the file grew after stat
+    if len(raw) > max_bytes:
         raise RulesetError([Diagnostic("BWC002", f"the file is over the {max_bytes:,}-byte limit", file, None, None,
                                        "split the ruleset, or check that this is the file you meant")])
-    return read_yaml_text(_decode(raw, file), file)
+    return read_yaml_text(_decode(raw, file), file, partial=partial)
+
+
+def _read_capped(file: str, max_bytes: int) -> bytes:
+    """At most `max_bytes` + 1 bytes of a regular file; raises RulesetError for anything else."""
+    _refuse_unless_regular(file, os.stat(file))
+    # Opened without blocking, and checked again once open: the path may have been swapped for a FIFO.
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        _refuse_unless_regular(file, info)
+        if info.st_size > max_bytes:
+            raise RulesetError([Diagnostic(
+                "BWC002", f"the file is {info.st_size:,} bytes; the limit is {max_bytes:,}", file, None, None,
+                "split the ruleset, or check that this is the file you meant",
+            )])
+        chunks: list[bytes] = []
+        left = max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _refuse_unless_regular(file: str, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise RulesetError([Diagnostic("BWC001", "this is a folder, not a file", file, None, None,
+                                       "name a ruleset file ending in .yaml")])
+    if not stat.S_ISREG(info.st_mode):
+        raise RulesetError([Diagnostic(
+            "BWC001", "this is not a regular file (it is a pipe, a socket or a device), so it is not read",
+            file, None, None, "name a ruleset file ending in .yaml, saved on disk")])

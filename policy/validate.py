@@ -7,11 +7,12 @@ rule ids must be unique. Findings carry the path of the offending value in the f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from policy.base import ID_PATTERN
 from policy.conditions import (
     ORDERING,
     AllCondition,
@@ -33,9 +34,12 @@ from policy.obligations import (
     RetainObligation,
     WindowObligation,
 )
+from policy.values import date_hint, is_date, quoted
 from policy.vocabulary import NUMERIC, Spec, ValueType, Vocabulary
 
 Path = tuple[str | int, ...]
+
+_VALID_ID = re.compile(ID_PATTERN.strip("^$"))
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,11 @@ def rule_ids(raw_rules: Any, *, layered: bool) -> list[Finding]:
                 out.append(Finding(("rules", i, "overrides", j), "BWC210", "a rule cannot override itself",
                                    "remove the rule's own id from `overrides`"))
             elif target not in first and not layered:
-                out.append(Finding(("rules", i, "overrides", j), "BWC210", f"no rule `{target}` in this ruleset",
-                                   did_you_mean(target, first, "rule ids")))
+                # Suggest only ids that are valid: an id the checker refuses is no fix for anything.
+                valid = [rid for rid in first if _VALID_ID.fullmatch(rid)]
+                out.append(Finding(("rules", i, "overrides", j), "BWC210",
+                                   f"no rule `{quoted(target)}` in this ruleset",
+                                   did_you_mean(target, valid, "rule ids") if valid else None))
     return out
 
 
@@ -187,7 +194,12 @@ class _RuleChecker:
         allowed = self.vocab.names_of(kind)
         for j, name in enumerate(names):
             if name not in allowed:
-                yield Finding((*path, j), "BWC207", f"unknown {kind} `{name}`", did_you_mean(name, allowed, f"{kind}s"))
+                # Who may see footage is the point of the rule: a guess is shown with every valid
+                # name beside it, so a drafter checks it rather than taking it.
+                hint = did_you_mean(name, allowed, f"{kind}s")
+                if hint.startswith("did you mean"):
+                    hint += f" (valid {kind}s: {', '.join(sorted(allowed))})"
+                yield Finding((*path, j), "BWC207", f"unknown {kind} `{quoted(name)}`", hint)
 
     # --- conditions --------------------------------------------------------------------------------
 
@@ -261,9 +273,12 @@ class _RuleChecker:
             ValueType.INTEGER: isinstance(value, int) and not isinstance(value, bool),
             ValueType.NUMBER: isinstance(value, int | float) and not isinstance(value, bool),
             ValueType.TEXT: isinstance(value, str),
-            ValueType.DATE: isinstance(value, str) and _is_date(value),
+            ValueType.DATE: is_date(value),
         }[spec.type]
-        if not ok:
+        if not ok and spec.type is ValueType.DATE:
+            yield Finding(path, "BWC106", f"{what} is a date, written YYYY-MM-DD; `{quoted(_show(value))}` is not one",
+                          date_hint(value))
+        elif not ok:
             example = {ValueType.BOOLEAN: "true or false", ValueType.INTEGER: "a whole number",
                        ValueType.NUMBER: "a number", ValueType.TEXT: "text",
                        ValueType.DATE: "a date such as 2021-07-06"}[spec.type]
@@ -291,15 +306,17 @@ class _RuleChecker:
         elif isinstance(ob, DeleteObligation):
             yield from self.anchor(ob.after, (*path, "after"))
         elif isinstance(ob, AccessObligation):
-            yield from self.names(ob.role, ValueType.ROLE, (*path, "role"))
+            if ob.role is not None:  # None: a field that failed on its own (see loader._fields_that_validate)
+                yield from self.names(ob.role, ValueType.ROLE, (*path, "role"))
             if ob.purpose is not None:
                 yield from self.names([ob.purpose], ValueType.PURPOSE, (*path, "purpose"))
             yield from self.anchor(ob.after, (*path, "after"))
             yield from self.anchor(ob.before, (*path, "before"))
         elif isinstance(ob, ReleaseObligation):
-            yield from self.names(ob.to, ValueType.RECIPIENT, (*path, "to"))
+            if ob.to is not None:
+                yield from self.names(ob.to, ValueType.RECIPIENT, (*path, "to"))
             yield from self.anchor(ob.after, (*path, "after"))
-            for j, delay in enumerate(ob.may_delay):
+            for j, delay in enumerate(ob.may_delay or ()):
                 dpath = (*path, "may_delay", j)
                 yield from self.anchor(delay.after, (*dpath, "after"))
                 if delay.only_if is not None:
@@ -308,14 +325,6 @@ class _RuleChecker:
 
 def _ordered(spec: Spec) -> bool:
     return spec.type in NUMERIC or spec.type is ValueType.DATE or (spec.type is ValueType.ENUM and spec.ordered)
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _show(value: Any) -> str:

@@ -14,6 +14,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
+from policy.diagnostics import closest
+
 # ISO 8601 extended format only: `20200101` is a valid ISO 8601 basic date, but a person reading a
 # ruleset or an export cannot tell it from a number, and Python's parser would accept it silently.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -47,6 +49,18 @@ def parse_date(value: Any) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"`{value}` is not a day of the calendar") from None
+
+
+def date_hint(value: Any) -> str:
+    """How to fix a value that `parse_date` refused, in plain words (for a diagnostic's hint)."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if re.fullmatch(r"\d{8}", text, re.ASCII):  # 20200101: the ISO basic form, unreadable as a date
+        return f"write the date with hyphens, YYYY-MM-DD: {text[:4]}-{text[4:6]}-{text[6:]}"
+    if _DATE.match(text):
+        if len(text) > 10:
+            return f"a date has no time of day: write {text[:10]}"
+        return f"check the month (01-12) and the day of that month, e.g. {DATE_EXAMPLE}"
+    return f"write the date as YYYY-MM-DD, e.g. {DATE_EXAMPLE}"
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -87,6 +101,29 @@ def is_zone_name(value: Any) -> bool:
             and value not in _HOST_DEPENDENT and value in zone_names())
 
 
+def zone_hint(value: Any) -> str:
+    """How to fix a value that `is_zone_name` refused, in plain words (for a diagnostic's hint)."""
+    example = "such as America/Chicago or America/New_York"
+    if not isinstance(value, str) or not value.strip():
+        return f"write the IANA name of the zone, {example}"
+    words = value.split()
+    if len(words) > 1 and is_zone_name(words[0]):
+        return (f"did you mean `{words[0]}`? The text after the name (`{quoted(' '.join(words[1:]), 30)}`) "
+                "is not part of it: put remarks in `notes:`")
+    text = value.strip()
+    if text in _HOST_DEPENDENT:
+        return (f"`{text}` means the zone of whichever computer runs bwc, so results would differ between "
+                f"machines: write the zone itself, {example}")
+    inside = sorted(z for z in zone_names() if z.startswith(text.rstrip("/") + "/"))
+    if inside:
+        shown = ", ".join(inside[:3]) + (", …" if len(inside) > 3 else "")
+        return f"`{quoted(text)}` is a region, not a time zone: name a zone in it ({shown})"
+    best = closest(text, zone_names())
+    if best is not None:
+        return f"did you mean `{best}`?"
+    return f"write the IANA name of the zone, {example}"
+
+
 @cache
 def zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - _HOST_DEPENDENT
@@ -102,5 +139,5 @@ def quoted(text: str, limit: int = 60) -> str:
     return out + ("…" if len(text) > limit else "")
 
 
-__all__ = ["DATE_EXAMPLE", "TIMESTAMP_EXAMPLE", "is_date", "is_zone_name", "parse_date", "parse_timestamp",
-           "parse_zone", "quoted", "zone_names"]
+__all__ = ["DATE_EXAMPLE", "TIMESTAMP_EXAMPLE", "date_hint", "is_date", "is_zone_name", "parse_date", "parse_timestamp",
+           "parse_zone", "quoted", "zone_hint", "zone_names"]

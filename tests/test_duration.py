@@ -201,7 +201,8 @@ def test_parse(text: str, expected: Duration) -> None:
 @pytest.mark.parametrize("text", [
     "", "P", "PT", "P1DT", "90D", "p90d", "P90d", "P1.5Y", "P-1D", "P1D2Y", "PT1D", "P1H", "P 1D", "P1Y 2M",
     "1 business", "business days", "-1 business days", "10 working days", "10 business  days", "P٣D",
-    "P100001D", "P99999999Y", "999999 business days", "P1D\nP2D", "forever", "indefinitely",
+    "P366001D", "P1001Y", "P99999999Y", "999999 business days", "P12001M", "P52300W", "P1D\nP2D", "forever",
+    "indefinitely",
 ])
 def test_parse_refuses_bad_input(text: str) -> None:
     with pytest.raises(ValueError):

@@ -124,6 +124,28 @@ def test_extends_range_no_version_satisfies() -> None:
     assert _errors("extends-range") == [("BWC305", "district-1.0.0.yaml", 8)]
 
 
+def test_extends_itself() -> None:
+    # Its range `>=1.0.0` accepts its own version: layering it on itself would never end.
+    assert _errors("extends-self") == [("BWC306", "1.0.0.yaml", 6)]
+
+
+def test_extends_in_a_circle() -> None:
+    assert _errors("extends-cycle") == [("BWC306", "a-1.0.0.yaml", 6), ("BWC306", "b-1.0.0.yaml", 6)]
+
+
+def test_a_later_version_may_extend_an_earlier_one_of_its_own(tmp_path: Path) -> None:
+    # Not a circle: 2.0.0 builds on 1.0.0, which builds on nothing.
+    base = (CORPUS / "extends-range" / "base-1.0.0.yaml").read_text(encoding="utf-8")
+    (tmp_path / "1.0.0.yaml").write_text(base.replace("status: adopted", "status: superseded\n"
+                                                      "effective: {from: 2020-01-01, until: 2020-12-31}")
+                                         .replace("effective: {from: 2020-01-01}\n", "", 1), encoding="utf-8")
+    (tmp_path / "2.0.0.yaml").write_text(base.replace("version: 1.0.0", "version: 2.0.0").replace(
+        "effective: {from: 2020-01-01}", "effective: {from: 2021-01-01}\nextends: {ruleset: testville, "
+        "version: 1.0.0}"), encoding="utf-8")
+    repo = Repository.load(tmp_path)
+    assert repo.base_of(repo.get("testville", "2.0.0")) is repo.get("testville", "1.0.0")
+
+
 def test_extends_resolves_across_folders() -> None:
     # The base is found when both folders are loaded together.
     repo = Repository.load(CORPUS / "ok")
@@ -139,7 +161,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_new_codes_are_registered() -> None:
-    for code in ("BWC301", "BWC302", "BWC303", "BWC304", "BWC305"):
+    for code in ("BWC301", "BWC302", "BWC303", "BWC304", "BWC305", "BWC306"):
         assert CODES[code]
 
 
