@@ -1,45 +1,67 @@
-"""Readers for incident exports: JSON Lines, CSV and (when pyarrow is importable) Parquet.
+"""The one incident reader: JSON Lines, a JSON document, CSV and (when pyarrow is importable) Parquet.
 
-Every reader streams: it never holds more than one incident's rows in memory. It yields, in input
-order, either a `Record` (an incident dict ready for the engine, its grouping columns, and the line
-or row number where it starts) or a `RowError` (a malformed line or row, with its number, the
-incident id when known, and a message); a bad line never stops the rest of the export.
+`bwc decide`, `bwc explain`, `bwc impact` and `bwc audit` all read incidents through here, so a
+file one of them accepts, every one accepts. Every reader streams: it holds one incident's lines or
+rows at a time (a `.json` document, which cannot be cut into lines, is read whole, up to
+`MAX_DOCUMENT_BYTES`). It yields, in input order, either a `Record` (an incident dict ready for the
+engine, its grouping columns, and the line or row where it starts) or a `RowError` (a line or row
+that cannot be read, with its number, the column when known, the incident id when known, and a
+plain message). A bad line never stops the rest of the export: whatever goes wrong in one line or
+row, of any exception class, becomes a RowError for it. Only a source that cannot be read at all
+(missing, not a regular file, unusable header) raises ExportError.
 
 Reading happens in two steps so an audit can spread the work over processes: `Export.units()`
-frames the input into raw units (a JSON line; the contiguous rows of one CSV or Parquet incident),
-which is cheap, and `Export.parser.parse(unit)` turns one unit into a Record or RowError (JSON
-decoding, typed conversion), which a worker process can do. `read_export` does both in one go.
+frames the input into raw units (a JSON line; an element of a JSON document; the contiguous rows of
+one CSV or Parquet incident), which is cheap, and `parse_unit(Export.parser, unit)` turns one unit
+into a Record or RowError (JSON decoding, typed conversion), which a worker process can do (units
+and parsers pickle). `read_export` does both in one go.
 
-Formats (docs/audit.md):
+Formats (docs/audit.md, "The export"):
 
-- JSON Lines: one incident per line, in the engine's incident format, plus an optional
-  `"groups": {"district": "..."}` object of grouping columns, which the reader strips.
+- JSON Lines (`.jsonl`, `.ndjson`, and standard input `-`): one incident per line, in the engine's
+  incident format, plus an optional `"groups": {"district": "..."}` object of grouping columns,
+  which the reader strips into `Record.groups` (so what `bwc generate` writes is read as is). Lines
+  end only at `\\n` (optionally `\\r\\n`): a U+2028 or a `\\r` inside a line does not end it, so
+  line numbers are those an editor shows. JSON is decoded strictly (engine.jsondoc).
+- JSON (`.json`): one JSON document, an incident object or an array of incident objects.
 - CSV: one row per event; the rows of one incident are contiguous. Columns `incident_id`,
   `timezone`, `type`, `at` (required); any attribute of the vocabulary (empty cell = absent;
   booleans `true`/`false`; integers as digits); `fact.<name>` (repeated on every row, the first
-  non-empty wins); `group.<name>` (grouping). Any other column makes the file unusable.
+  non-empty wins); `group.<name>` (grouping). Any other column makes the file unusable. Cells are
+  UTF-8 and hold at most `MAX_CELL_CHARS` characters; a row breaking either is refused on its own.
 - Parquet: the same columns as CSV; typed columns (booleans, integers, timestamps with a time zone)
-  are taken as they are.
+  are taken as they are; a struct, list, map or NaN where a value is expected refuses its row.
+
+Incident ids are taken exactly as written: two rows belong to one incident only if their ids are
+equal, character for character.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import json
+import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from engine.jsondoc import JsonError, decode_json, decode_utf8, split_document
+from policy.values import quoted
 from policy.vocabulary import ValueType, Vocabulary
 
-Format = Literal["jsonl", "csv", "parquet"]
-FORMATS: tuple[Format, ...] = ("jsonl", "csv", "parquet")
+Format = Literal["jsonl", "json", "csv", "parquet"]
+FORMATS: tuple[Format, ...] = ("jsonl", "json", "csv", "parquet")
 REQUIRED_COLUMNS = ("incident_id", "timezone", "type", "at")
-_INTEGER = re.compile(r"[+-]?\d+")
+STDIN = "-"
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSON line or CSV line; a longer one is refused without being held
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # a .json document is read whole: larger exports belong in JSON Lines
+MAX_CELL_CHARS = 131_072  # one CSV cell (Python's csv default, set explicitly so it holds whatever else runs)
+_INTEGER = re.compile(r"[+-]?[0-9]{1,100}", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+_CSV_PARSE_LIMIT = 2**31 - 1  # to re-read a refused row, only to learn which incident it belongs to
 
 
 class ExportError(Exception):
@@ -50,7 +72,7 @@ class ExportError(Exception):
 class Record:
     """One incident read from an export."""
 
-    line: int  # the line (JSONL, CSV) or row (Parquet, 1-based) where the incident starts
+    line: int  # the line (JSONL, JSON, CSV) or row (Parquet, 1-based) where the incident starts
     incident: dict[str, Any]
     groups: dict[str, str]
     rows: int = 1  # how many lines or rows it was read from
@@ -66,24 +88,38 @@ class RowError:
     message: str
     reason: str  # a short category, for counts: "invalid JSON", "bad value", ...
     rows: int = 1
+    column: int | None = None  # the character (JSON) or byte (not UTF-8) in the line, 1-based, when known
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "incident": self.incident, "message": self.message}
+        data: dict[str, Any] = {"line": self.line, "incident": self.incident, "message": self.message}
+        if self.column is not None:
+            data["column"] = self.column
+        return data
 
 
 @dataclass(frozen=True, slots=True)
 class JsonUnit:
     line: int
     text: str
+    column: int = 1  # where `text` starts on its first line (an element of a JSON array)
 
 
 @dataclass(frozen=True, slots=True)
 class TableUnit:
-    """The contiguous rows of one incident: (line or row number, cells) each."""
+    """The contiguous rows of one incident: (line or row number, cells) each, and the rows of it
+    that could not be read (the incident is then refused, never judged on part of its rows)."""
 
     line: int
     incident: str
     rows: list[tuple[int, list[Any]]]
+    problems: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BadCell:
+    """A Parquet cell that could not be converted to a Python value (a timestamp past year 9999)."""
+
+    reason: str
 
 
 Unit = JsonUnit | TableUnit
@@ -92,43 +128,76 @@ Unit = JsonUnit | TableUnit
 def detect_format(path: Path | str, fmt: str | None = None) -> Format:
     if fmt is not None:
         if fmt not in FORMATS:
-            raise ExportError(f"unknown export format `{fmt}`: use jsonl, csv or parquet")
-        return fmt
+            raise ExportError(f"unknown export format `{quoted(fmt)}`: use jsonl, json, csv or parquet")
+        return fmt  # type: ignore[return-value,unused-ignore]  # checked just above
+    if str(path) == STDIN:
+        return "jsonl"
     suffix = Path(path).suffix.lower()
-    by_suffix: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
+    by_suffix: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
                                     ".parquet": "parquet", ".pq": "parquet"}
     if suffix not in by_suffix:
-        raise ExportError(f"cannot tell the format of `{path}` from its extension: give --format jsonl, csv "
-                          "or parquet")
+        raise ExportError(f"cannot tell the format of `{quoted(str(path))}` from its extension: give --format "
+                          "jsonl, json, csv or parquet")
     return by_suffix[suffix]
 
 
-# --- JSON Lines ------------------------------------------------------------------------------------
+def _safe_id(iid: str | None) -> str | None:
+    """An id fit to be shown and written: one holding undecodable bytes (kept as surrogates while
+    framing) is not."""
+    if iid is None:
+        return None
+    try:
+        iid.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return iid
+
+
+# --- JSON: JSON Lines and JSON documents -------------------------------------------------------------
 
 class JsonParser:
     def parse(self, unit: JsonUnit) -> Record | RowError:
         try:
-            data = json.loads(unit.text)
-        except json.JSONDecodeError as exc:
-            return RowError(unit.line, None, f"not valid JSON: {exc.msg} at column {exc.colno}", "invalid JSON")
+            data = decode_json(unit.text)
+        except JsonError as exc:
+            line = unit.line + exc.line - 1
+            column = exc.column + (unit.column - 1 if exc.line == 1 else 0)
+            return RowError(line, None, f"not valid JSON at column {column}: {exc.message}", "invalid JSON",
+                            column=column)
         if not isinstance(data, dict):
-            return RowError(unit.line, None, "a line must hold one incident (a JSON object)", "invalid JSON")
+            return RowError(unit.line, None, "an incident is one JSON object (with id, timezone, facts and events)",
+                            "invalid JSON", column=unit.column)
         raw_id = data.get("id")
         iid = raw_id if isinstance(raw_id, str) else None
         groups = data.pop("groups", None)
         if groups is None:
             groups = {}
-        if not isinstance(groups, dict) or not all(isinstance(v, str | int | float | bool) or v is None
-                                                   for v in groups.values()):
+        if not isinstance(groups, dict):
             return RowError(unit.line, iid, "`groups` must be an object of column names and plain values",
                             "bad groups")
-        return Record(unit.line, data, {str(k): _group_text(v) for k, v in groups.items() if v is not None})
+        kept: dict[str, str] = {}
+        for name, value in groups.items():
+            if value is None:
+                continue
+            text = _group_text(value)
+            if text is None:
+                return RowError(unit.line, iid, f"`groups.{quoted(name)}` must be text, a number or true/false",
+                                "bad groups")
+            kept[name] = text
+        return Record(unit.line, data, kept)
 
 
-def _group_text(value: Any) -> str:
+def _group_text(value: Any) -> str | None:
+    """A grouping value as text; None for one that is not a plain value."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and value.bit_length() <= 200:
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return None
 
 
 # --- CSV and Parquet: one row per event -------------------------------------------------------------
@@ -157,7 +226,7 @@ class TableParser:
         seen: set[str] = set()
         for name in names:
             if name in seen:
-                raise ExportError(f"{where}: column `{name}` appears twice")
+                raise ExportError(f"{where}: column `{quoted(name)}` appears twice")
             seen.add(name)
             if name in REQUIRED_COLUMNS or name in any_attrs:
                 continue
@@ -165,118 +234,209 @@ class TableParser:
                 continue
             if name.startswith("fact."):
                 if name[5:] not in vocabulary.facts:
-                    raise ExportError(f"{where}: column `{name}`: `{name[5:]}` is not a fact of the vocabulary")
+                    raise ExportError(f"{where}: column `{quoted(name)}`: `{quoted(name[5:])}` is not a fact of "
+                                      "the vocabulary")
                 continue
-            raise ExportError(f"{where}: unknown column `{name}` (not an event attribute of the vocabulary, "
-                              "nor `fact.<name>` or `group.<name>`)")
+            raise ExportError(f"{where}: unknown column `{quoted(name)}` (not an event attribute of the "
+                              "vocabulary, nor `fact.<name>` or `group.<name>`)")
         return cls(tuple(names), event_attrs, any_attrs, {n: s.type for n, s in vocabulary.facts.items()},
                    {n: i for i, n in enumerate(names)})
 
     def parse(self, unit: TableUnit) -> Record | RowError:
+        n = len(unit.rows) + len(unit.problems)
+        if unit.problems:
+            first = unit.problems[0]
+            more = len(unit.problems) - 1
+            message = first.message + (f" (and {more} more row(s) of this incident cannot be read)" if more else "")
+            return RowError(first.line, _safe_id(unit.incident), message, first.reason, n, first.column)
         facts: dict[str, Any] = {}
         groups: dict[str, str] = {}
         events: list[dict[str, Any]] = []
         timezone: str | None = None
         width = len(self.columns)
-        n = len(unit.rows)
         for line, cells in unit.rows:
             if len(cells) != width:
                 return RowError(line, unit.incident, f"{len(cells)} fields where the header has {width}",
                                 "wrong number of fields", n)
-            etype = _cell(cells[self.index["type"]])
-            at = cells[self.index["at"]]
-            if not etype:
-                return RowError(line, unit.incident, "empty `type`", "missing value", n)
-            event: dict[str, Any] = {"type": etype}
-            if isinstance(at, datetime):
-                if at.tzinfo is None:
-                    return RowError(line, unit.incident, "`at` has no time zone", "bad value", n)
-                event["at"] = at.isoformat()
-            else:
-                event["at"] = _cell(at)
-            known = self.event_attrs.get(etype, {})
-            for name, value in zip(self.columns, cells, strict=True):
-                if name in REQUIRED_COLUMNS:
-                    if name == "timezone" and timezone is None and _cell(value):
-                        timezone = _cell(value)
-                    continue
-                if value is None or value == "":
-                    continue
-                try:
-                    if name.startswith("group."):
-                        groups.setdefault(name[6:], _group_text(value))
-                    elif name.startswith("fact."):
-                        if name[5:] not in facts:
-                            facts[name[5:]] = _convert(value, self.fact_types[name[5:]])
-                    else:
-                        event[name] = _convert(value, known.get(name, self.any_attrs[name]))
-                except ValueError as exc:
-                    return RowError(line, unit.incident, f"column `{name}`: {exc}", "bad value", n)
+            try:
+                event, zone = self._event(cells, facts, groups)
+            except ValueError as exc:
+                return RowError(line, unit.incident, str(exc), "bad value", n)
+            if timezone is None:
+                timezone = zone
             events.append(event)
-        incident = {"id": unit.incident, "timezone": timezone or "", "facts": facts, "events": events}
         if timezone is None:
             return RowError(unit.line, unit.incident, "no row gives the incident's `timezone`", "missing value", n)
+        incident = {"id": unit.incident, "timezone": timezone, "facts": facts, "events": events}
         return Record(unit.line, incident, groups, n, tuple(line for line, _ in unit.rows))
 
+    def _event(self, cells: list[Any], facts: dict[str, Any], groups: dict[str, str]) -> tuple[dict[str, Any],
+                                                                                               str | None]:
+        """One row as an event (facts and groups are filled in as found); ValueError names the column."""
+        etype = _text_cell(cells[self.index["type"]], "type")
+        if not etype:
+            raise ValueError("empty `type`")
+        event: dict[str, Any] = {"type": etype}
+        at = cells[self.index["at"]]
+        if isinstance(at, datetime):
+            if at.tzinfo is None or at.utcoffset() is None:
+                raise ValueError("column `at`: the time has no time zone")
+            event["at"] = at.isoformat()
+        else:
+            event["at"] = _text_cell(at, "at")
+        zone = _text_cell(cells[self.index["timezone"]], "timezone") or None
+        known = self.event_attrs.get(etype, {})
+        for name, value in zip(self.columns, cells, strict=True):
+            if name in REQUIRED_COLUMNS or value is None or value == "":
+                continue
+            if isinstance(value, BadCell):
+                raise ValueError(f"column `{quoted(name)}`: {value.reason}")
+            try:
+                if name.startswith("group."):
+                    text = _group_text(value)
+                    if text is None:
+                        raise ValueError(f"expected text, a number or true/false, found {_kind(value)}")
+                    groups.setdefault(name[6:], text)
+                elif name.startswith("fact."):
+                    if name[5:] not in facts:
+                        facts[name[5:]] = _convert(value, self.fact_types[name[5:]])
+                else:
+                    event[name] = _convert(value, known.get(name, self.any_attrs[name]))
+            except ValueError as exc:
+                raise ValueError(f"column `{quoted(name)}`: {exc}") from None
+        return event, zone
 
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+
+def _kind(value: Any) -> str:
+    """What a refused cell holds, in words (never its Python repr)."""
+    if isinstance(value, str):
+        return f"`{quoted(value)}`"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"`{value}` (not a number)"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "a structure (struct or map)"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, datetime | date):
+        return "a date or time"
+    return f"a value of type {type(value).__name__}"
+
+
+def _text_cell(value: Any, name: str) -> str:
+    """A required column's cell as text, exactly as written (an integer in decimal)."""
+    if value is None:
+        return ""
+    if isinstance(value, BadCell):
+        raise ValueError(f"column `{name}`: {value.reason}")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 200:
+        return str(value)
+    raise ValueError(f"column `{name}`: expected text, found {_kind(value)}")
 
 
 def _convert(value: Any, vtype: ValueType) -> Any:
-    """A cell as the vocabulary's type: booleans `true`/`false`, integers as digits, numbers."""
+    """A cell as the vocabulary's type: booleans `true`/`false`, integers as digits, numbers; text as
+    written. A cell of another kind (a structure, a list, NaN) is refused, never turned into text."""
     if vtype is ValueType.BOOLEAN:
         if isinstance(value, bool):
             return value
-        text = str(value).strip().lower()
-        if text in ("true", "false"):
-            return text == "true"
-        raise ValueError(f"`{value}` is not a boolean (true or false)")
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise ValueError(f"{_kind(value)} is not a boolean (true or false)")
     if vtype is ValueType.INTEGER:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        text = str(value).strip()
-        if _INTEGER.fullmatch(text):
-            return int(text)
-        raise ValueError(f"`{value}` is not an integer")
+        if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+            return int(value.strip())
+        raise ValueError(f"{_kind(value)} is not an integer")
     if vtype is ValueType.NUMBER:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):
             return value
-        text = str(value).strip()
-        if _INTEGER.fullmatch(text):
-            return int(text)
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError(f"`{value}` is not a number") from None
-    if isinstance(value, date | datetime):
+        if isinstance(value, float) and math.isfinite(value):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            if _INTEGER.fullmatch(text):
+                return int(text)
+            if len(text) <= 100 and _DECIMAL.fullmatch(text) and math.isfinite(float(text)):
+                return float(text)
+        raise ValueError(f"{_kind(value)} is not a number")
+    if vtype is ValueType.DATE and type(value) is date:
         return value.isoformat()
-    return str(value).strip()
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 200:
+        return str(value)
+    raise ValueError(f"{_kind(value)} is not text")
 
 
-def _frame(rows: Iterable[tuple[int, list[Any]]], id_column: int) -> Iterator[TableUnit | RowError]:
-    """Group contiguous rows by incident id; rows of an incident seen earlier are an error."""
+Row = tuple[int, list[Any]]
+
+
+def _frame(rows: Iterable[Row | RowError], id_column: int) -> Iterator[TableUnit | RowError]:
+    """Group contiguous rows by incident id (ids compared exactly); rows of an incident seen earlier
+    are an error. A row that could not be read is kept with its incident (which is then refused)
+    when its id is known, else reported on its own."""
     finished: set[str] = set()
     current: TableUnit | None = None
-    for line, cells in rows:
-        iid = _cell(cells[id_column]) if id_column < len(cells) else ""
-        if not iid:
-            yield RowError(line, None, "empty `incident_id`", "missing value")
+    for item in rows:
+        if isinstance(item, RowError):
+            line, iid, problem = item.line, item.incident, item
+        else:
+            line, cells = item
+            iid, problem = _row_id(cells, id_column), None
+            if iid is None:
+                yield RowError(line, None, _id_problem(cells, id_column), "missing value")
+                continue
+        if iid is None:
+            yield item  # type: ignore[misc]  # a RowError whose incident is unknown
             continue
         if current is not None and iid == current.incident:
-            current.rows.append((line, cells))
+            _add(current, item, problem)
             continue
         if current is not None:
             finished.add(current.incident)
             yield current
             current = None
         if iid in finished:
-            yield RowError(line, iid, f"rows of incident `{iid}` are not contiguous (it appeared earlier)",
-                           "rows not contiguous")
+            yield RowError(line, _safe_id(iid), f"rows of incident `{quoted(iid)}` are not contiguous (it appeared "
+                           "earlier)", "rows not contiguous")
             continue
-        current = TableUnit(line, iid, [(line, cells)])
+        current = TableUnit(line, iid, [])
+        _add(current, item, problem)
     if current is not None:
         yield current
+
+
+def _add(unit: TableUnit, item: Row | RowError, problem: RowError | None) -> None:
+    if problem is not None:
+        unit.problems.append(problem)
+    else:
+        assert not isinstance(item, RowError)
+        unit.rows.append(item)
+
+
+def _row_id(cells: list[Any], id_column: int) -> str | None:
+    value = cells[id_column] if id_column < len(cells) else None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 200:
+        return str(value)
+    return None
+
+
+def _id_problem(cells: list[Any], id_column: int) -> str:
+    value = cells[id_column] if id_column < len(cells) else None
+    if value is None or value == "":
+        return "empty `incident_id`"
+    return f"`incident_id` must be text, found {_kind(value)}"
 
 
 # --- opening an export ------------------------------------------------------------------------------
@@ -288,91 +448,270 @@ class Export:
         self.path = path
         self.format = fmt
         self.vocabulary = vocabulary
-        self.position = 0  # bytes (JSONL, CSV) or rows (Parquet) consumed so far
-        self.total = 0
+        self.position = 0  # bytes (JSONL, JSON, CSV) or rows (Parquet) consumed so far
+        self.total = 0  # 0 when unknown (standard input)
+        self.stdin = str(path) == STDIN
         self.parser: JsonParser | TableParser
-        if not path.is_file():
-            raise ExportError(f"cannot read `{path}`: no such file")
-        if fmt == "jsonl":
-            self.total = path.stat().st_size
+        self._header_read = False
+        self._empty = False  # a CSV file of no bytes at all: nothing to read, not an error
+        if self.stdin:
+            if fmt == "parquet":
+                raise ExportError("Parquet cannot be read from standard input: give the file's path")
+        elif not path.exists():
+            raise ExportError(f"cannot read `{quoted(str(path))}`: no such file")
+        elif not path.is_file():
+            raise ExportError(f"cannot read `{quoted(str(path))}`: not a regular file")
+        else:
+            self.total = self._size()
+        if fmt in ("jsonl", "json"):
             self.parser = JsonParser()
         elif fmt == "csv":
-            self.total = path.stat().st_size
-            with path.open("rb") as fh:
-                header = next(csv.reader([_decode(fh.readline(), 1, path)]), None)
-            if not header:
-                raise ExportError(f"{path}: empty file (a CSV export starts with a header row)")
-            if header[0].startswith("\ufeff"):
-                header[0] = header[0][1:]
+            header = self._csv_header()
             self.parser = TableParser.for_columns(header, vocabulary, str(path))
         else:
             pq = _pyarrow_parquet()
             try:
                 meta = pq.ParquetFile(str(path))
+                self.total = int(meta.metadata.num_rows)
+                names = list(meta.schema_arrow.names)
             except Exception as exc:
-                raise ExportError(f"{path}: not a readable Parquet file: {exc}") from None
-            self.total = int(meta.metadata.num_rows)
-            self.parser = TableParser.for_columns(list(meta.schema_arrow.names), vocabulary, str(path))
+                raise ExportError(f"{path}: not a readable Parquet file: {quoted(str(exc), 200)}") from None
+            self.parser = TableParser.for_columns(names, vocabulary, str(path))
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError as exc:
+            raise ExportError(f"cannot read `{quoted(str(self.path))}`: {exc.strerror}") from None
+
+    def _open(self) -> BinaryIO:
+        if self.stdin:
+            return _Unclosed(sys.stdin.buffer)  # type: ignore[return-value]  # same interface; never closes stdin
+        try:
+            return self.path.open("rb")
+        except OSError as exc:
+            raise ExportError(f"cannot read `{quoted(str(self.path))}`: {exc.strerror}") from None
+
+    def _csv_header(self) -> list[str]:
+        with self._open() as fh:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+        self._header_read = self.stdin  # standard input cannot be read twice: units() goes on from here
+        self.position += len(raw)
+        if not raw:
+            self._empty = True
+            return list(REQUIRED_COLUMNS)
+        try:
+            text = decode_utf8(raw)
+        except JsonError as exc:
+            raise ExportError(f"{self.path}:1: the header is not UTF-8 (byte {exc.column})") from None
+        try:
+            header = next(csv.reader([text]), None)
+        except csv.Error as exc:
+            raise ExportError(f"{self.path}:1: unreadable CSV header: {exc}") from None
+        if not header:
+            raise ExportError(f"{self.path}: empty file (a CSV export starts with a header row)")
+        return header
 
     def units(self) -> Iterator[Unit | RowError]:
         if self.format == "jsonl":
+            return self._jsonl_units()
+        if self.format == "json":
             return self._json_units()
         assert isinstance(self.parser, TableParser)
+        if self._empty:
+            return iter(())
         rows = self._csv_rows() if self.format == "csv" else self._parquet_rows(self.parser.columns)
         return _frame(rows, self.parser.index["incident_id"])
 
-    def _json_units(self) -> Iterator[JsonUnit | RowError]:
-        with self.path.open("rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                self.position += len(raw)
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield RowError(n, None, f"not UTF-8: {exc.reason} at byte {exc.start}", "invalid JSON")
+    def _lines(self, fh: BinaryIO, first: int) -> Iterator[tuple[int, bytes | None]]:
+        """(line number, bytes) of each line, split only at `\\n`; None for a line longer than
+        MAX_LINE_BYTES, which is skipped without being held in memory."""
+        n = first - 1
+        while True:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            n += 1
+            self.position += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while True:
+                    rest = fh.readline(1 << 20)
+                    self.position += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield n, None
+                continue
+            yield n, raw
+
+    def _jsonl_units(self) -> Iterator[JsonUnit | RowError]:
+        with self._open() as fh:
+            for n, raw in self._lines(fh, 1):
+                if raw is None:
+                    yield RowError(n, None, f"the line is longer than {MAX_LINE_BYTES // 2**20} MiB", "invalid JSON")
                     continue
-                if text.strip():
+                try:
+                    text = decode_utf8(raw) if n == 1 else raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield RowError(n, None, f"not UTF-8 at byte {exc.start + 1} of the line ({exc.reason}): save "
+                                   "the export as UTF-8", "invalid JSON", column=exc.start + 1)
+                    continue
+                except JsonError as exc:
+                    yield RowError(n, None, exc.message, "invalid JSON", column=exc.column)
+                    continue
+                # The line without its end, so an error at the end of a cut-off line is on this line.
+                text = text[:-1] if text.endswith("\n") else text
+                text = text[:-1] if text.endswith("\r") else text
+                if text.strip(" \t\r\n"):
                     yield JsonUnit(n, text)
 
-    def _csv_rows(self) -> Iterator[tuple[int, list[Any]]]:
-        fh: BinaryIO
-        with self.path.open("rb") as fh:
-            self.position += len(fh.readline())
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    def _json_units(self) -> Iterator[JsonUnit | RowError]:
+        with self._open() as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        self.position += len(data)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ExportError(f"{self.path}: a .json file is read whole and may hold at most "
+                              f"{MAX_DOCUMENT_BYTES // 2**20} MiB: write larger exports as JSON Lines (.jsonl), "
+                              "one incident per line")
+        try:
+            text = decode_utf8(data)
+        except JsonError as exc:
+            yield RowError(exc.line, None, exc.message, "invalid JSON", column=exc.column)
+            return
+        for part in split_document(text):
+            if isinstance(part, JsonError):
+                yield RowError(part.line, None, f"not valid JSON at column {part.column}: {part.message}",
+                               "invalid JSON", column=part.column)
+            else:
+                yield JsonUnit(part[0], part[2], part[1])
+
+    def _csv_rows(self) -> Iterator[Row | RowError]:
+        id_column = self.parser.index["incident_id"] if isinstance(self.parser, TableParser) else 0
+        with self._open() as fh:
+            if not self._header_read:
+                self.position += len(fh.readline(MAX_LINE_BYTES + 1))
+            bad: dict[int, RowError] = {}  # line -> why it cannot be read (not UTF-8, too long)
+            pending: list[str] = []  # the lines of the row being read
 
             def lines() -> Iterator[str]:
-                for raw in fh:
-                    self.position += len(raw)
-                    yield decoder.decode(raw)
+                for n, raw in self._lines(fh, 2):
+                    if raw is None:
+                        bad[n] = RowError(n, None, f"the line is longer than {MAX_LINE_BYTES // 2**20} MiB",
+                                          "bad value")
+                        text = "\n"
+                    else:
+                        try:
+                            text = raw.decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            bad[n] = RowError(n, None, f"not UTF-8 at byte {exc.start + 1} of the line "
+                                              f"({exc.reason}): save the export as UTF-8", "not UTF-8",
+                                              column=exc.start + 1)
+                            # Kept as surrogates so the row's cells (and its incident) are still known.
+                            text = raw.decode("utf-8", "surrogateescape")
+                    pending.append(text)
+                    yield text
 
             reader = csv.reader(lines())
-            previous = 1
+            previous = 1  # the last line of the previous row (the header)
             while True:
                 try:
-                    cells = next(reader)
+                    cells = _next_row(reader)
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    raise ExportError(f"{self.path}:{reader.line_num}: unreadable CSV: {exc}") from None
+                    start, previous = previous + 1, reader.line_num + 1
+                    salvaged = _salvage(pending)
+                    iid = _row_id(salvaged, id_column) if salvaged is not None else None
+                    message = (f"a cell is longer than {MAX_CELL_CHARS:,} characters" if "field limit" in str(exc)
+                               else f"unreadable CSV: {exc}")
+                    yield RowError(start, iid, message, "unreadable CSV")
+                    pending.clear()
+                    for n in [n for n in bad if n < previous + 1]:
+                        del bad[n]
+                    continue
                 start, previous = previous + 1, reader.line_num + 1  # +1: the header line read above
-                if cells and any(c.strip() for c in cells):
+                pending.clear()
+                problem = next((bad.pop(n) for n in range(start, previous + 1) if n in bad), None)
+                blank = not cells or not any(isinstance(c, str) and c.strip() for c in cells)
+                if problem is not None:
+                    for n in range(start, previous + 1):
+                        bad.pop(n, None)
+                    iid = None if blank else _row_id(cells, id_column)
+                    yield RowError(problem.line, iid, problem.message, problem.reason, column=problem.column)
+                elif not blank:
                     yield start, cells
 
-    def _parquet_rows(self, names: tuple[str, ...]) -> Iterator[tuple[int, list[Any]]]:
+    def _parquet_rows(self, names: tuple[str, ...]) -> Iterator[Row]:
         pq = _pyarrow_parquet()
         n = 0
-        for batch in pq.ParquetFile(str(self.path)).iter_batches(batch_size=8192, columns=list(names)):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for cells in zip(*columns, strict=True):
-                n += 1
-                self.position = n
-                yield n, list(cells)
+        try:
+            batches = pq.ParquetFile(str(self.path)).iter_batches(batch_size=8192, columns=list(names))
+            for batch in batches:
+                columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+                for cells in zip(*columns, strict=True):
+                    n += 1
+                    self.position = n
+                    yield n, list(cells)
+        except Exception as exc:  # pyarrow raises many classes for a damaged file; all mean the same here
+            raise ExportError(f"{self.path}: the Parquet file cannot be read past row {n}: "
+                              f"{quoted(str(exc), 200)}") from None
 
 
-def _decode(raw: bytes, line: int, path: Path) -> str:
+class _Unclosed:
+    """Standard input's binary stream, which a `with` block must not close."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._stream.readline(size)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def __enter__(self) -> _Unclosed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _next_row(reader: Any) -> list[str]:
+    """The next CSV row, read with this module's cell limit whatever the process-wide one is."""
+    old = csv.field_size_limit(MAX_CELL_CHARS)
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ExportError(f"{path}:{line}: the header is not UTF-8") from None
+        row: list[str] = next(reader)
+        return row
+    finally:
+        csv.field_size_limit(old)
+
+
+def _salvage(lines: list[str]) -> list[str] | None:
+    """The cells of a row the reader refused, read again without the cell limit, only to learn its
+    incident; None if it cannot be read at all."""
+    old = csv.field_size_limit(_CSV_PARSE_LIMIT)
+    try:
+        return next(csv.reader(lines), None)
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(old)
+
+
+def _column_values(column: Any) -> list[Any]:
+    """A Parquet column's values; a value Python cannot hold (a timestamp past year 9999 or before
+    year 1) becomes a BadCell for its row alone."""
+    try:
+        values: list[Any] = column.to_pylist()
+        return values
+    except (OverflowError, ValueError):
+        pass
+    out: list[Any] = []
+    for i in range(len(column)):
+        try:
+            out.append(column[i].as_py())
+        except (OverflowError, ValueError):
+            out.append(BadCell("the value is outside the calendar this engine counts in (years 1 to 9999)"))
+    return out
 
 
 def _pyarrow_parquet() -> Any:
@@ -385,25 +724,40 @@ def _pyarrow_parquet() -> Any:
 
 
 def open_export(path: Path | str, vocabulary: Vocabulary, fmt: str | None = None) -> Export:
-    """Open an export (format from `fmt`, else from the extension); raises ExportError if unusable."""
+    """Open an export (format from `fmt`, else from the extension; `-` is standard input, JSON Lines
+    unless `fmt` says otherwise); raises ExportError if it cannot be read at all."""
     p = Path(path)
-    return Export(p, detect_format(p, fmt), vocabulary)
+    return Export(p, detect_format(path, fmt), vocabulary)
 
 
-def read_export(path: Path | str, vocabulary: Vocabulary, fmt: str | None = None) -> Iterator[Record | RowError]:
-    """Stream the incidents of an export, in input order, as Records or RowErrors."""
-    export = open_export(path, vocabulary, fmt)
+def read_export(source: Path | str, vocabulary: Vocabulary, fmt: str | None = None) -> Iterator[Record | RowError]:
+    """Stream the incidents of an export, in input order, as Records or RowErrors.
+
+    Raises ExportError (at once) only when the source cannot be read at all."""
+    export = open_export(source, vocabulary, fmt)
+    return _read(export)
+
+
+def _read(export: Export) -> Iterator[Record | RowError]:
     for unit in export.units():
         yield unit if isinstance(unit, RowError) else parse_unit(export.parser, unit)
 
 
 def parse_unit(parser: JsonParser | TableParser, unit: Unit) -> Record | RowError:
-    if isinstance(parser, JsonParser):
-        assert isinstance(unit, JsonUnit)
+    """One unit as a Record, or a RowError: whatever goes wrong while decoding or converting it,
+    of any exception class, stays with this unit."""
+    try:
+        if isinstance(parser, JsonParser):
+            assert isinstance(unit, JsonUnit)
+            return parser.parse(unit)
+        assert isinstance(unit, TableUnit)
         return parser.parse(unit)
-    assert isinstance(unit, TableUnit)
-    return parser.parse(unit)
+    except Exception as exc:  # one record must never stop the others: report it with its line
+        iid = _safe_id(unit.incident) if isinstance(unit, TableUnit) else None
+        reason = "invalid JSON" if isinstance(unit, JsonUnit) else "bad value"
+        return RowError(unit.line, iid, f"cannot be read ({type(exc).__name__}: {quoted(str(exc), 120)})", reason)
 
 
-__all__ = ["FORMATS", "Export", "ExportError", "Format", "JsonParser", "Record", "RowError", "TableParser",
+__all__ = ["FORMATS", "MAX_CELL_CHARS", "MAX_DOCUMENT_BYTES", "MAX_LINE_BYTES", "STDIN", "BadCell", "Export",
+           "ExportError", "Format", "JsonParser", "JsonUnit", "Record", "RowError", "TableParser", "TableUnit", "Unit",
            "detect_format", "open_export", "parse_unit", "read_export"]

@@ -6,14 +6,14 @@ Timestamps must carry an offset; events are ordered by time, ties by their posit
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.diagnostics import did_you_mean
+from policy.values import DATE_EXAMPLE, is_date, parse_timestamp, parse_zone, quoted
 from policy.vocabulary import NUMERIC, Spec, ValueType, Vocabulary
 
 RESERVED = ("type", "at")
@@ -29,11 +29,14 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        text = f"incident {self.incident}: {self.field}: {self.message}"
+        text = f"incident {quoted(self.incident, 120)}: {self.field}: {self.message}"
         return text + (f" ({self.hint})" if self.hint else "")
 
 
 class IncidentError(ValueError):
+    """An incident that cannot be read: every problem found, each with where and why. The only
+    exception `IncidentReader.read` raises, whatever it is given."""
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
@@ -84,29 +87,63 @@ class Incident:
 
 
 def parse_time(value: Any, where: str, incident: str) -> datetime:
-    if type(value) is str:
-        try:
-            t = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if t.tzinfo is not None and t.utcoffset() is not None:
-                return t
-    if not isinstance(value, str):
-        raise IncidentError([Problem(incident, where, "a time is text in ISO 8601, e.g. 2024-03-01T14:05:00-06:00")])
+    """A time with its UTC offset (policy.values.parse_timestamp), or IncidentError saying where."""
     try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise IncidentError([Problem(incident, where, f"`{value}` is not a valid ISO 8601 time",
-                                     "e.g. 2024-03-01T14:05:00-06:00")]) from None
-    if t.tzinfo is None or t.utcoffset() is None:
-        raise IncidentError([Problem(incident, where, f"`{value}` has no time zone offset",
-                                     "add the offset, e.g. -06:00 or Z; naive times are ambiguous")])
-    return t
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise IncidentError([Problem(incident, where, str(exc))]) from None
+
+
+def shown(value: Any) -> str:
+    """A value from data as it may appear in a message: bounded, escaped, and never failing (a list
+    or an object is named, not printed; an integer too long to print is described)."""
+    if isinstance(value, str):
+        return f"`{quoted(value)}`"
+    if value is None or isinstance(value, bool):
+        return "`null`" if value is None else f"`{str(value).lower()}`"
+    if isinstance(value, int):
+        if value.bit_length() > 200:
+            return "a number of more than 60 digits"
+        return f"`{value}`"
+    if isinstance(value, float):
+        return f"`{value!r}`" if math.isfinite(value) else f"`{value!r}` (not a finite number)"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+def _name(key: Any) -> str:
+    """A key from data as part of a field path."""
+    return quoted(key) if isinstance(key, str) else shown(key)
+
+
+def _hint(name: Any, candidates: Any, noun: str) -> str | None:
+    # Only text keys of a sane length can be typos of a valid name.
+    if not isinstance(name, str) or len(name) > 64:
+        return None
+    return did_you_mean(name, candidates, noun)
+
+
+def _incident_id(raw: Any) -> str | None:
+    """The id as the engine keeps it: text as written (an integer id is written in decimal)."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() <= 200:
+        return str(raw)
+    return None
+
+
+def _finite_number(v: Any, kinds: tuple[type, ...]) -> bool:
+    return type(v) in kinds and (type(v) is not float or math.isfinite(v))
 
 
 class IncidentReader:
-    """Checks incident data against one vocabulary (the ruleset's, with its declarations)."""
+    """Checks incident data against one vocabulary (the ruleset's, with its declarations).
+
+    `read` raises IncidentError for anything it cannot accept, whatever the data (any type, any
+    size), listing every problem found; it never raises anything else."""
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
@@ -127,49 +164,56 @@ class IncidentReader:
         if t is ValueType.TEXT:
             return lambda v: type(v) is str
         if t is ValueType.DATE:
-            return lambda v: type(v) is str and _is_date(v)
-        kinds = (int,) if t is ValueType.INTEGER else (int, float)
-        return lambda v: (type(v) in kinds and (low is None or v >= low) and (high is None or v <= high))
+            return lambda v: type(v) is str and is_date(v)
+        kinds: tuple[type, ...] = (int,) if t is ValueType.INTEGER else (int, float)
+        return lambda v: (_finite_number(v, kinds) and (low is None or v >= low) and (high is None or v <= high))
 
     def read(self, data: Any) -> Incident:
         if not isinstance(data, dict):
-            raise IncidentError([Problem("?", "(incident)", "an incident is a JSON object with id, timezone, "
-                                         "facts and events")])
+            raise IncidentError([Problem("?", "(incident)", f"an incident is a JSON object with id, timezone, "
+                                         f"facts and events, not {shown(data)}")])
         raw_id = data.get("id")
-        iid = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else "?"
+        found_id = _incident_id(raw_id)
+        iid = found_id if found_id is not None else "?"
         problems: list[Problem] = []
-        if iid == "?":
-            problems.append(Problem(iid, "id", "every incident needs an `id` (text)"))
+        if found_id is None:
+            problems.append(Problem(iid, "id", "every incident needs an `id` (text)"
+                                    + ("" if raw_id is None else f", not {shown(raw_id)}")))
         for key in data:
             if key not in ("id", "timezone", "facts", "events"):
-                problems.append(Problem(iid, key, f"`{key}` is not a field of an incident",
-                                        did_you_mean(key, ["id", "timezone", "facts", "events"], "fields")))
+                problems.append(Problem(iid, _name(key), f"`{_name(key)}` is not a field of an incident",
+                                        _hint(key, ["id", "timezone", "facts", "events"], "fields")))
         tz = data.get("timezone")
-        if not isinstance(tz, str):
-            problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name)"))
+        if tz is None:
+            problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
+                                    "e.g. America/Chicago)"))
         else:
             try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):
-                problems.append(Problem(iid, "timezone", f"`{tz}` is not an IANA time zone"))
+                parse_zone(tz)
+            except ValueError as exc:
+                problems.append(Problem(iid, "timezone", f"{shown(tz)}: {exc}" if not isinstance(tz, str)
+                                        else str(exc)))
         facts = data.get("facts", {})
         if not isinstance(facts, dict):
-            problems.append(Problem(iid, "facts", "`facts` is an object of fact names and values"))
+            problems.append(Problem(iid, "facts", f"`facts` is an object of fact names and values, not "
+                                    f"{shown(facts)}"))
             facts = {}
         for name, value in facts.items():
-            accept = self._accept_fact.get(name)
+            accept = self._accept_fact.get(name) if isinstance(name, str) else None
             if accept is not None and accept(value):
                 continue
-            spec = self.vocab.facts.get(name)
+            spec = self.vocab.facts.get(name) if isinstance(name, str) else None
             if spec is None:
-                problems.append(Problem(iid, f"facts.{name}", f"unknown fact `{name}`",
-                                        did_you_mean(name, self.vocab.facts, "facts")))
+                problems.append(Problem(iid, f"facts.{_name(name)}", f"unknown fact `{_name(name)}`",
+                                        _hint(name, self.vocab.facts, "facts")))
             else:
                 problems.extend(self._value(iid, f"facts.{name}", value, spec))
         raw_events = data.get("events")
         events: list[Event] = []
         if not isinstance(raw_events, list) or not raw_events:
-            problems.append(Problem(iid, "events", "an incident needs a non-empty list of `events`"))
+            problems.append(Problem(iid, "events", "an incident needs a non-empty list of `events`"
+                                    + ("" if raw_events is None or raw_events == [] else
+                                       f", not {shown(raw_events)}")))
             raw_events = []
         for i, raw in enumerate(raw_events):
             try:
@@ -183,14 +227,17 @@ class IncidentReader:
     def _event(self, iid: str, i: int, raw: Any) -> Event:
         where = f"events[{i}]"
         if not isinstance(raw, dict):
-            raise IncidentError([Problem(iid, where, "an event is an object with `type`, `at` and attributes")])
+            raise IncidentError([Problem(iid, where, f"an event is an object with `type`, `at` and attributes, "
+                                         f"not {shown(raw)}")])
         etype = raw.get("type")
         attrs_spec = self._attrs.get(etype) if isinstance(etype, str) else None
         accept = self._accept.get(etype) if isinstance(etype, str) else None
         problems: list[Problem] = []
         if attrs_spec is None:
-            problems.append(Problem(iid, f"{where}.type", f"unknown event type `{etype}`",
-                                    did_you_mean(str(etype), self.vocab.events, "event types")))
+            problems.append(Problem(iid, f"{where}.type", "every event needs a `type`" if etype is None
+                                    else f"unknown event type {shown(etype)}",
+                                    _hint(etype, self.vocab.events, "event types")))
+        at: datetime | None = None
         try:
             at = parse_time(raw.get("at"), f"{where}.at", iid)
         except IncidentError as exc:
@@ -199,44 +246,38 @@ class IncidentReader:
         for name, value in raw.items():
             if name in RESERVED or attrs_spec is None or accept is None:
                 continue
-            check = accept.get(name)
+            check = accept.get(name) if isinstance(name, str) else None
             if check is not None and check(value):
                 attributes[name] = value
                 continue
-            spec = attrs_spec.get(name)
+            spec = attrs_spec.get(name) if isinstance(name, str) else None
             if spec is None:
-                problems.append(Problem(iid, f"{where}.{name}", f"`{etype}` events have no attribute `{name}`",
-                                        did_you_mean(name, attrs_spec, "attributes")))
+                problems.append(Problem(iid, f"{where}.{_name(name)}",
+                                        f"`{_name(etype)}` events have no attribute `{_name(name)}`",
+                                        _hint(name, attrs_spec, "attributes")))
             else:
                 problems.extend(self._value(iid, f"{where}.{name}", value, spec))
-                attributes[name] = value
-        if problems:
+        if problems or at is None:
             raise IncidentError(problems)
         return Event(str(etype), at, attributes, i)
 
     def _value(self, iid: str, where: str, value: Any, spec: Spec) -> Iterator[Problem]:
         allowed = self.vocab.allowed_values(spec)
         if allowed is not None:
-            if value not in allowed or not isinstance(value, str):
-                yield Problem(iid, where, f"`{json.dumps(value)}` is not allowed",
-                              did_you_mean(str(value), allowed, "values"))
+            if not isinstance(value, str) or value not in allowed:
+                yield Problem(iid, where, f"{shown(value)} is not allowed",
+                              _hint(value, allowed, "values") if isinstance(value, str)
+                              else f"valid values: {', '.join(sorted(allowed))}")
             return
         t = spec.type
         ok = ((t is ValueType.BOOLEAN and isinstance(value, bool))
-              or (t is ValueType.INTEGER and isinstance(value, int) and not isinstance(value, bool))
-              or (t is ValueType.NUMBER and isinstance(value, int | float) and not isinstance(value, bool))
+              or (t is ValueType.INTEGER and _finite_number(value, (int,)))
+              or (t is ValueType.NUMBER and _finite_number(value, (int, float)))
               or (t is ValueType.TEXT and isinstance(value, str))
-              or (t is ValueType.DATE and isinstance(value, str) and _is_date(value)))
+              or (t is ValueType.DATE and is_date(value)))
         if not ok:
-            yield Problem(iid, where, f"expected {spec.describe()}, found `{json.dumps(value)}`")
+            hint = f"written YYYY-MM-DD, e.g. {DATE_EXAMPLE}" if t is ValueType.DATE else None
+            yield Problem(iid, where, f"expected {spec.describe()}, found {shown(value)}", hint)
         elif t in NUMERIC and ((spec.minimum is not None and value < spec.minimum)
                                or (spec.maximum is not None and value > spec.maximum)):
-            yield Problem(iid, where, f"`{value}` is out of range ({spec.describe()})")
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 10
+            yield Problem(iid, where, f"{shown(value)} is out of range ({spec.describe()})")

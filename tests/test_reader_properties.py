@@ -1,0 +1,158 @@
+"""Properties of the one incident reader: whatever it is given, it answers with a value or its own
+error class, never another exception (issue 9: every reachable input gets a clear answer)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from engine.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
+from engine.incident import Incident, IncidentError, IncidentReader
+from engine.jsondoc import JsonError, decode_json
+from policy.vocabulary import Spec, ValueType, core
+
+VOCAB = core().extended({"weight": Spec(type=ValueType.NUMBER), "hired": Spec(type=ValueType.DATE)}, {}, {})
+READER = IncidentReader(VOCAB)
+
+VALID: dict[str, Any] = {
+    "id": "P-1", "timezone": "America/Chicago",
+    "facts": {"in_uniform": True, "assignment": "patrol", "weight": 2.5, "hired": "2019-06-03"},
+    "events": [
+        {"type": "dispatched", "at": "2024-03-01T14:05:00-06:00", "officer": "B1"},
+        {"type": "use_of_force", "at": "2024-03-01T14:20:00-06:00", "officer": "B1", "level": 2,
+         "injury": "minor"},
+        {"type": "arrest", "at": "2024-03-01T14:10:00-06:00"},
+    ],
+}
+
+scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10**300, max_value=10**1300)
+           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
+           | st.sampled_from(["America", "US", "localtime", "America/Chicago", "2024-03-01T14:05:00-06:00",
+                              "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "20240301", "2019-06-03",
+                              "dispatched", "patrol", "\ud800", "x\n[/bold]\x1b[2J"]))
+json_like = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(max_size=8) | st.sampled_from(["id", "type", "at", "facts",
+                                                                                    "events", "timezone"]),
+                                           inner, max_size=4), max_leaves=20)
+keys = st.text(max_size=8) | st.integers() | st.sampled_from(["id", "timezone", "facts", "events", "type", "at",
+                                                               "level", "injury", "officer", "weight", "hired"])
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _paths(v, (*prefix, i))
+    return found
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> Any:
+    """The valid incident with one place replaced, removed, or given an extra key."""
+    data = copy.deepcopy(VALID)
+    paths = _paths(data)[1:]
+    path = draw(st.sampled_from(paths))
+    parent: Any = data
+    for step in path[:-1]:
+        parent = parent[step]
+    action = draw(st.sampled_from(["replace", "delete", "add"]))
+    if action == "replace":
+        parent[path[-1]] = draw(json_like)
+    elif action == "delete":
+        del parent[path[-1]]
+    else:
+        target = parent[path[-1]]
+        if isinstance(target, dict):
+            target[draw(keys)] = draw(json_like)
+        elif isinstance(target, list):
+            target.append(draw(json_like))
+    return data
+
+
+def _read_only_raises_incident_error(data: Any) -> None:
+    try:
+        result = READER.read(data)
+    except IncidentError as exc:
+        assert exc.problems
+        str(exc).encode("utf-8", "backslashreplace")
+        for problem in exc.problems:
+            assert "\n" not in problem.message and "\x1b" not in problem.message
+        return
+    assert isinstance(result, Incident)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_like)
+@example([])
+@example({"id": 10**5000})
+@example({"id": "A", "timezone": "America", "events": [{"type": "dispatched", "at": "x"}]})
+@example({"id": "A", "timezone": "America/Chicago", "facts": {"weight": float("nan")},
+          "events": [{"type": "dispatched", "at": "2024-03-01T14:05:00-06:00"}]})
+@example({"id": "A", "timezone": "America/Chicago", "facts": {}, "events": [{"type": "use_of_force",
+          "at": "2024-03-01T14:05:00-06:00", "injury": ["minor"], 3: 4}]})
+def test_reading_any_value_raises_only_incident_error(data: Any) -> None:
+    _read_only_raises_incident_error(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+@example(VALID)
+@example({**VALID, "events": [{"type": "dispatched", "at": "9999-12-31T23:00:00-05:00"}]})
+@example({**VALID, "events": VALID["events"] * 5000})
+@example({**VALID, "id": "x" * 1_000_000, "events": [{**VALID["events"][0], "officer": "y" * 1_000_000}]})
+def test_reading_a_mutated_incident_raises_only_incident_error(data: Any) -> None:
+    _read_only_raises_incident_error(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.binary(max_size=200)
+       | st.builds(lambda v, cut: json.dumps(v)[:cut], json_like, st.integers(0, 200)))
+@example('{"a": 1, "a": 2}')
+@example("[" * 200_000)
+@example('"\\udfff\\ud800"')
+@example(b"\xff\xfe{}")
+def test_decode_json_raises_only_json_error(text: str | bytes) -> None:
+    try:
+        decode_json(text)
+    except JsonError as exc:
+        assert exc.line >= 1 and exc.column >= 1 and exc.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200) | st.builds(lambda v: json.dumps(v, allow_nan=True), json_like))
+@example('{"groups": {"d": [1]}}')
+@example('{"groups": []}')
+def test_a_json_line_is_a_record_or_a_row_error(text: str) -> None:
+    result = parse_unit(JsonParser(), JsonUnit(5, text))
+    assert isinstance(result, Record | RowError)
+    if isinstance(result, RowError):
+        json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")
+
+
+HEADER = b"incident_id,timezone,type,at,officer,level,fact.weight,fact.hired,group.district\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(max_size=80) | st.sampled_from([
+    b"A,America/Chicago,dispatched,2024-03-01T14:05:00-06:00,B1,,2.5,2019-06-03,d1",
+    b"A,America/Chicago,use_of_force,2024-03-01T14:06:00-06:00,B1,5,NaN,,d1",
+    b'B,America/Chicago,arrest,2024-03-01T14:05:00-06:00,"B\n2",,,,"d\xe92"',
+    b'"C,America/Chicago', b"\r", b"\x00", "\u2028".encode(),
+]), max_size=12))
+def test_any_csv_body_gives_records_and_row_errors(tmp_path_factory: Any, lines: list[bytes]) -> None:
+    path: Path = tmp_path_factory.mktemp("csv") / "x.csv"
+    path.write_bytes(HEADER + b"\n".join(lines))
+    for item in read_export(path, VOCAB):
+        assert isinstance(item, Record | RowError)
+        if isinstance(item, RowError):
+            json.dumps(item.to_dict(), ensure_ascii=False).encode("utf-8")
+        else:
+            json.dumps(item.incident, ensure_ascii=False).encode("utf-8")
