@@ -13,27 +13,24 @@ event — an incident is then judged on what its export says had happened by the
 
 from __future__ import annotations
 
+import functools
 import heapq
-import importlib
 import json
 import math
-import multiprocessing
-import os
 import re
-import shutil
-import sys
 import tempfile
 import weakref
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from engine.api import Library
+from engine.api import Library, resolve_as_of
 from engine.decision import Decision, Moment, Obligation, Pending
+from engine.executor import Executor
+from engine.executor import default_workers as default_workers
 from engine.export import (
     Export,
     ExportError,
@@ -45,9 +42,11 @@ from engine.export import (
     open_export,
     parse_unit,
 )
-from engine.incident import Incident, IncidentError, parse_time
-from engine.output import write_text_atomic
+from engine.incident import Incident, IncidentError
+from engine.output import check_report_folder, replace_report_folder
+from engine.report import write_reports
 from policy.base import Effect
+from policy.values import quoted
 
 Severity = Literal["violation", "at_risk", "compliant", "not_applicable"]
 SEVERITIES: tuple[Severity, ...] = ("violation", "at_risk", "compliant", "not_applicable")
@@ -261,13 +260,10 @@ class Auditor:
     def __init__(self, library: Library, ruleset_id: str) -> None:
         self.library = library
         self.ruleset_id = ruleset_id
-        rid, _, pinned = ruleset_id.partition("@")
-        self.reader = library.select(ruleset_id) if pinned else library.versions_of(rid)[-1]
+        # What an export's columns may name: any version that may judge one of its incidents. Each
+        # incident is checked against the version that judges it (`Library.read`), as `bwc decide` does.
+        self.vocabulary = library.vocabulary(ruleset_id)
         self._refs: dict[str, _RefInfo] = {}
-
-    @property
-    def vocabulary(self) -> Any:
-        return self.reader.program.vocabulary
 
     def _ref(self, ref: str) -> _RefInfo:
         info = self._refs.get(ref)
@@ -284,10 +280,10 @@ class Auditor:
 
     def audit(self, incident: Mapping[str, Any] | Incident, groups: Mapping[str, str] | None = None,
               as_of: datetime | str | None = None) -> IncidentAudit:
-        """Raises IncidentError when the incident does not fit the vocabulary."""
-        inc = self.reader.read(incident)
-        when = _resolve_as_of(as_of, inc)
-        decision = self.library.decide(self.ruleset_id, inc, when, explain=False)
+        """Raises IncidentError when the incident does not fit the vocabulary of the version that judges it."""
+        inc, policy = self.library.read(self.ruleset_id, incident)
+        when = resolve_as_of(as_of, inc)
+        decision = self.library.judge(self.ruleset_id, inc, policy, when, explain=False)
         return _IncidentCheck(self, inc, decision, when, dict(groups or {})).run()
 
 
@@ -600,16 +596,6 @@ class _IncidentCheck:
             self.add(o, check, "compliant", expected, "released redacted" if released else "not released")
 
 
-def _resolve_as_of(as_of: datetime | str | None, inc: Incident) -> datetime:
-    if as_of is None:
-        return inc.events[-1].at
-    if isinstance(as_of, str):
-        return datetime.now(UTC) if as_of == "now" else parse_time(as_of, "as_of", inc.id)
-    if as_of.tzinfo is None:
-        raise ValueError("as_of needs a time zone offset")
-    return as_of
-
-
 _AUDITORS: weakref.WeakKeyDictionary[Library, dict[str, Auditor]] = weakref.WeakKeyDictionary()
 
 
@@ -701,18 +687,17 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
         if isinstance(unit, RowError):
             tally.error(unit, whole=False)
             continue
-        rec = parse_unit(parser, unit)
-        if isinstance(rec, RowError):
-            tally.error(rec)
-            continue
+        rec: Record | RowError | None = None
+        # One record must not stop an audit of millions: whatever goes wrong while parsing or judging
+        # it (any exception class) becomes a row error with its line, and the audit goes on.
         try:
+            rec = parse_unit(parser, unit)
+            if isinstance(rec, RowError):
+                tally.error(rec)
+                continue
             result = auditor.audit(rec.incident, rec.groups, as_of)
-        except IncidentError as exc:
-            tally.error(_incident_error(rec, exc))
-            continue
-        except Exception as exc:  # one incident must not stop an audit of millions: count it, go on
-            tally.error(RowError(rec.line, _id_of(rec), f"internal error: {type(exc).__name__}: {exc}",
-                                 "internal error", rec.rows))
+        except Exception as exc:
+            tally.error(record_error(unit, rec if isinstance(rec, Record) else None, exc))
             continue
         tally.rows += rec.rows
         tally.add(result)
@@ -725,6 +710,21 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
 def _id_of(rec: Record) -> str | None:
     iid = rec.incident.get("id")
     return iid if isinstance(iid, str) else None
+
+
+def record_error(unit: Unit, rec: Record | None, exc: Exception) -> RowError:
+    """The row error of one record that could not be parsed or judged: an incident that does not fit
+    the vocabulary, dates past the calendar (year 9999), or anything unexpected (an internal error)."""
+    if rec is not None and isinstance(exc, IncidentError):
+        return _incident_error(rec, exc)
+    line = rec.line if rec is not None else unit.line
+    rows = rec.rows if rec is not None else len(getattr(unit, "rows", ())) or 1
+    iid = _id_of(rec) if rec is not None else getattr(unit, "incident", None)
+    if isinstance(exc, OverflowError) or type(exc).__name__ == "CalendarOverflow":
+        return RowError(line, iid, f"its dates run past the calendar (years 1 to 9999): {exc}", "out of range", rows)
+    if isinstance(exc, IncidentError):
+        return RowError(line, iid, "; ".join(p.message for p in exc.problems[:3]), "invalid incident", rows)
+    return RowError(line, iid, f"internal error: {type(exc).__name__}: {exc}", "internal error", rows)
 
 
 def _incident_error(rec: Record, exc: IncidentError) -> RowError:
@@ -741,19 +741,18 @@ def _incident_error(rec: Record, exc: IncidentError) -> RowError:
 
 # --- worker processes ------------------------------------------------------------------------------------
 
-_WORKER: tuple[Auditor, JsonParser | TableParser, datetime | None] | None = None
+_State = tuple[Auditor, JsonParser | TableParser, datetime | None]
 
 
-def _init_worker(rulesets: list[str], ruleset_id: str, backend: str, parser: JsonParser | TableParser,
-                 as_of: datetime | None) -> None:
-    global _WORKER
+def _load_state(rulesets: list[str], ruleset_id: str, backend: str, parser: JsonParser | TableParser,
+                as_of: datetime | None) -> _State:
+    """A worker's state where it cannot be inherited (spawn): the rulesets loaded again."""
     library = Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
-    _WORKER = (Auditor(library, ruleset_id), parser, as_of)
+    return (Auditor(library, ruleset_id), parser, as_of)
 
 
-def _work(units: list[Unit | RowError]) -> ChunkResult:
-    assert _WORKER is not None
-    auditor, parser, as_of = _WORKER
+def _work(state: _State, units: list[Unit | RowError]) -> ChunkResult:
+    auditor, parser, as_of = state
     return _audit_units(auditor, parser, units, as_of)
 
 
@@ -806,13 +805,6 @@ class AuditOutcome:
     out_dir: Path | None
 
 
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _chunks(units: Iterator[Unit | RowError], size: int) -> Iterator[list[Unit | RowError]]:
     chunk: list[Unit | RowError] = []
     for u in units:
@@ -828,48 +820,39 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
               fmt: str | None = None, as_of: datetime | None = None, out_dir: Path | str | None = None,
               workers: int | None = None, chunk_size: int = 200, backend: str = "native",
               library: Library | None = None, writer: ReportWriter | None = None,
-              progress: Callable[[int, int], None] | None = None) -> AuditOutcome:
+              progress: Callable[[int, int], None] | None = None, allow_empty: bool = False) -> AuditOutcome:
     """Audit every incident of an export; write the report folder (when `out_dir` is given) atomically.
 
-    Raises ExportError (unusable export), SelectionError (unknown ruleset), RulesetError.
-    `as_of` None audits each incident as of its own last event.
+    Raises OutputError (an `out_dir` that cannot take a report: checked before anything is read),
+    ExportError (unusable export; an export with no incident at all, unless `allow_empty`),
+    SelectionError (unknown ruleset), RulesetError. `as_of` None audits each incident as of its own
+    last event. KeyboardInterrupt stops the workers and leaves no output behind.
     """
+    if out_dir is not None:
+        check_report_folder(out_dir)
     lib = library or Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
     auditor = Auditor(lib, ruleset_id)
     export = open_export(export_path, auditor.vocabulary, fmt)
     n_workers = max(1, workers if workers is not None else default_workers())
     tally = Tally()
-    with tempfile.TemporaryDirectory(prefix="bwc-audit-") as scratch:
+    state: _State = (auditor, export.parser, as_of)
+    loader = functools.partial(_load_state, [str(p) for p in rulesets], ruleset_id, backend, export.parser, as_of)
+    with tempfile.TemporaryDirectory(prefix="bwc-audit-") as scratch, \
+            Executor(state, n_workers, loader, window=3 * n_workers) as pool:
         sorter = _Sorter(Path(scratch))
-
-        def take(result: ChunkResult) -> None:
+        for result in pool.map(_work, _chunks(export.units(), chunk_size)):
             tally.merge(result.tally)
             sorter.extend(result.findings)
             if progress is not None:
                 progress(export.position, export.total)
-
-        chunks = _chunks(export.units(), chunk_size)
-        if n_workers == 1:
-            for chunk in chunks:
-                take(_audit_units(auditor, export.parser, chunk, as_of))
-        else:
-            # fork on Linux: fast, and callers need no `if __name__ == "__main__"` guard; spawn elsewhere.
-            ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-            # A pool that fails (a worker cannot start or dies) raises BrokenProcessPool, never hangs.
-            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=([str(p) for p in rulesets], ruleset_id, backend, export.parser,
-                                               as_of)) as pool:
-                pending: deque[Future[ChunkResult]] = deque()
-                for chunk in chunks:
-                    pending.append(pool.submit(_work, chunk))
-                    while len(pending) > 3 * n_workers:  # bounded: never read far ahead of the workers
-                        take(pending.popleft().result())
-                while pending:
-                    take(pending.popleft().result())
         summary = build_summary(tally, export, as_of)
         if tally.incidents == 0 and tally.skipped_rows:
-            raise ExportError(f"{export.path}: no incident could be read ({tally.skipped_rows} row(s) skipped; "
-                              f"first problem: line {tally.errors[0].line}: {tally.errors[0].message})")
+            raise ExportError(f"{quoted(str(export.path))}: no incident could be read ({tally.skipped_rows} row(s) "
+                              f"skipped; first problem: line {tally.errors[0].line}: "
+                              f"{quoted(tally.errors[0].message, 300)})")
+        if tally.rows == 0 and not allow_empty:
+            raise ExportError(f"{quoted(str(export.path))}: the export holds no incident (it is empty); "
+                              "nothing was audited (pass --allow-empty to accept an empty export)")
         if out_dir is not None:
             write_report_folder(Path(out_dir), summary, sorter, writer)
         return AuditOutcome(summary, sorter.count, Path(out_dir) if out_dir is not None else None)
@@ -925,63 +908,17 @@ ReportWriter = Callable[[Path, dict[str, Any], Iterable[dict[str, Any]]], None]
 
 
 def report_writer() -> ReportWriter:
-    """engine.report.write_reports when it exists, else the plain summary.json + findings.csv below."""
-    try:
-        module = importlib.import_module("engine.report")
-    except ImportError:
-        return write_basic_report
-    writer: ReportWriter = module.write_reports
-    return writer
-
-
-FINDING_COLUMNS = ("incident_id", "ruleset", "rule", "cite", "kind", "check", "severity", "expected", "actual",
-                   "missed_by", "month")
-
-
-def write_basic_report(out_dir: Path, summary: dict[str, Any], findings: Iterable[dict[str, Any]]) -> None:
-    """summary.json and findings.csv (violations and at-risk findings; groups as `group.<name>` columns)."""
-    import csv
-    import io
-
-    group_cols = sorted(summary["counts"]["by_group"])
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*FINDING_COLUMNS, *(f"group.{c}" for c in group_cols)])
-    for f in findings:
-        writer.writerow([*("" if f[c] is None else f[c] for c in FINDING_COLUMNS),
-                         *(f["groups"].get(c, "") for c in group_cols)])
-    write_text_atomic(out_dir / "findings.csv", buf.getvalue())
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
-                                                           ensure_ascii=False) + "\n")
+    """The writer of the report folder's files (engine.report.write_reports)."""
+    return write_reports
 
 
 def write_report_folder(out_dir: Path, summary: dict[str, Any], findings: Iterable[dict[str, Any]],
                         writer: ReportWriter | None = None) -> None:
-    """Write the report into a fresh folder beside `out_dir`, then put it in place: readers see the
-    old complete report or the new complete one, never a partial one."""
-    out_dir = out_dir.absolute()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        (writer or report_writer())(tmp, summary, findings)
-        os.chmod(tmp, 0o777 & ~_umask())
-        old: Path | None = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-            os.rmdir(old)
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write the report into a fresh folder beside `out_dir`, then put it in place
+    (engine.output.replace_report_folder): readers see the old complete report or the new complete
+    one, never a partial one, and a folder that is not a previous report is never replaced."""
+    write = writer or write_reports
+    replace_report_folder(out_dir, lambda folder: write(folder, summary, findings))
 
 
 def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
@@ -997,24 +934,16 @@ def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
     if inp["skipped_rows"]:
         reasons = ", ".join(f"{n} {r}" for r, n in inp["skipped_reasons"].items())
         lines.append(f"skipped: {inp['skipped_rows']} row(s), {inp['skipped_incidents']} incident(s) ({reasons})")
-        for e in inp["errors"][:5]:
-            lines.append(f"  line {e['line']}" + (f" ({e['incident']})" if e["incident"] else "") + f": {e['message']}")
+        for e in inp["errors"][:5]:  # ids and messages come from the data: shown as literal text
+            lines.append(f"  line {e['line']}" + (f" ({quoted(e['incident'])})" if e["incident"] else "")
+                         + f": {quoted(e['message'], 300)}")
         if len(inp["errors"]) > 5:
             lines.append("  ... (see summary.json)")
     if out_dir is not None:
-        lines.append(f"report: {out_dir}")
+        lines.append(f"report: {quoted(str(out_dir), 300)}")
     return "\n".join(lines)
 
 
-def parse_as_of(text: str | None) -> datetime | None:
-    """`--as-of`: None (each incident's last event), `now` (read once), or ISO 8601 with an offset."""
-    if text is None:
-        return None
-    if text == "now":
-        return datetime.now(UTC).replace(microsecond=0)
-    return parse_time(text, "--as-of", "(audit)")
-
-
 __all__ = ["AGENCY_ROLES", "CHECKS", "GRACE_SECONDS", "SEVERITIES", "AuditOutcome", "Auditor", "ExportError",
-           "Finding", "IncidentAudit", "audit_incident", "build_summary", "checks_for", "parse_as_of",
-           "report_writer", "run_audit", "summary_text", "write_basic_report", "write_report_folder"]
+           "Finding", "IncidentAudit", "audit_incident", "build_summary", "checks_for",
+           "record_error", "report_writer", "run_audit", "summary_text", "write_report_folder"]

@@ -35,23 +35,30 @@ Nothing here runs the audit: the truth comes from what the generator planted.
 
 from __future__ import annotations
 
+import calendar
+import contextlib
 import csv
+import functools
 import io
 import json
 import math
 import os
 import random
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.api import Library
 from engine.decision import Decision, Obligation
+from engine.executor import Executor
+from engine.incident import IncidentError
+from engine.output import open_atomic
+from policy.duration import CalendarOverflow
 from policy.model import Ruleset
+from policy.values import quoted
 from policy.vocabulary import Spec, ValueType, Vocabulary
 
 Format = Literal["jsonl", "csv"]
@@ -268,6 +275,9 @@ class Generator:
             start = date(start.year, start.month, 1) if start.day == 1 else _next_month(start)
         self.start = start
         self.months = max(1, months)
+        if start.year * 12 + start.month - 1 + self.months > 9999 * 12 + 12:  # the last month must be in 9999
+            raise GenerateError(f"{self.months} month(s) from {start:%Y-%m} run past December 9999, the last month "
+                                "of the calendar: give an earlier --start or fewer --months")
         refs: set[str] = set()
         for p in family:
             refs |= _referenced(p.program.ruleset, vocab)
@@ -353,7 +363,7 @@ class Generator:
     def _scenario(self, r: random.Random, n: int, minimal: bool) -> tuple[dict[str, Any], list[str], float]:
         month = r.randrange(self.months)
         first = _add_months(self.start, month)
-        days = (_add_months(self.start, month + 1) - first).days
+        days = calendar.monthrange(first.year, first.month)[1]  # not via the next month: December 9999 has none
         hour = r.choice((1, 3, 8, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))
         local = datetime.combine(first + timedelta(days=r.randrange(days)), time(hour, r.randrange(60)),
                                  self.zone)
@@ -430,6 +440,15 @@ class Generator:
 
     def make(self, n: int) -> tuple[dict[str, Any], list[dict[str, str]], Stats]:
         """Incident number `n` (0-based): the incident dict, its truth lines and its statistics."""
+        try:
+            return self._make(n)
+        except (CalendarOverflow, OverflowError, IncidentError) as exc:
+            # Later events and deadlines (records requests, years of retention) come after the
+            # incident's month: near the end of the calendar they run past it.
+            raise GenerateError(f"incident {n + 1} cannot be made: {quoted(str(exc), 200)} (its times and deadlines "
+                                "must stay within the years 1 to 9999: give an earlier --start)") from None
+
+    def _make(self, n: int) -> tuple[dict[str, Any], list[dict[str, str]], Stats]:
         r = random.Random(f"bwc-generate/{self.seed}/{n}")
         for attempt in range(24):
             incident, officers, end = self._scenario(r, n, minimal=attempt >= 20)
@@ -893,58 +912,33 @@ def csv_rows(incident: Mapping[str, Any], columns: Sequence[str]) -> list[list[s
     return rows
 
 
-class _AtomicWriter:
-    """A text file written next to its target and renamed over it only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
-        Path(self.tmp).unlink(missing_ok=True)
+def _load_generator(paths: tuple[str, ...], policy: str, seed: int, shares: dict[str, float], start: date,
+                    months: int) -> Generator:
+    """A worker's generator where it cannot be inherited (spawn): the rulesets loaded again."""
+    return Generator(Library.load(*paths), policy, seed, shares, start, months)
 
 
-_WORKER: Generator | None = None
+def _make_chunk(gen: Generator, span: tuple[int, int]) -> list[tuple[dict[str, Any], list[dict[str, str]], Stats]]:
+    return [gen.make(n) for n in range(*span)]
 
 
-def _init_worker(paths: tuple[str, ...], policy: str, seed: int, shares: dict[str, float], start: date,
-                 months: int) -> None:
-    global _WORKER
-    _WORKER = Generator(Library.load(*paths), policy, seed, shares, start, months)
+def iter_incidents(gen: Generator, count: int, pool: Executor[Generator], chunk: int = 500,
+                   ) -> Iterator[tuple[dict[str, Any], list[dict[str, str]], Stats]]:
+    """Incidents 0..count-1 in order, made by the pool's workers (the same results for any number)."""
+    spans = ((i, min(count, i + chunk)) for i in range(0, count, chunk))
+    for batch in pool.map(_make_chunk, spans):
+        yield from batch
 
 
-def _make_chunk(span: tuple[int, int]) -> list[tuple[dict[str, Any], list[dict[str, str]], Stats]]:
-    assert _WORKER is not None
-    return [_WORKER.make(n) for n in range(*span)]
-
-
-def iter_incidents(gen: Generator, count: int, jobs: int = 1, rulesets: Sequence[Path | str] = ("rulesets",),
-                   chunk: int = 500) -> Iterator[tuple[dict[str, Any], list[dict[str, str]], Stats]]:
-    """Incidents 0..count-1 in order; with jobs > 1 they are made by worker processes (same results)."""
-    if jobs <= 1 or count < 2 * chunk:
-        for n in range(count):
-            yield gen.make(n)
-        return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
-    spans = [(i, min(count, i + chunk)) for i in range(0, count, chunk)]
-    args = (tuple(str(p) for p in rulesets), gen.ref, gen.seed, gen.shares, gen.start, gen.months)
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=args) as pool:
-        for batch in pool.imap(_make_chunk, spans):
-            yield from batch
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or (both existing) one file
+    through a hard or symbolic link."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def generate(library: Library, policy: str, out: Path | str, *, incidents: int, seed: int = 0,
@@ -953,44 +947,43 @@ def generate(library: Library, policy: str, out: Path | str, *, incidents: int, 
              rulesets: Sequence[Path | str] = ("rulesets",),
              progress: Callable[[int], None] | None = None) -> Stats:
     """Write `incidents` incidents to `out` (JSONL or CSV, from `fmt` or the file suffix) and, if asked,
-    the truth file (JSONL); both appear whole or not at all. Memory stays bounded: incidents are
-    written as they are made. `rulesets` are the folders worker processes load (jobs > 1)."""
+    the truth file (JSONL); both appear whole or not at all (engine.output.open_atomic), also on
+    Ctrl-C. Memory stays bounded: incidents are written as they are made. `rulesets` are the folders
+    worker processes load where they cannot inherit the library (jobs > 1, not on Linux)."""
     out = Path(out)
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "jsonl")
     if fmt not in ("jsonl", "csv"):
-        raise GenerateError(f"unknown format `{fmt}`: use jsonl or csv")
+        raise GenerateError(f"unknown format `{quoted(str(fmt))}`: use jsonl or csv")
+    if truth is not None and _same_file(out, Path(truth)):
+        raise GenerateError(f"the truth file {quoted(str(truth), 200)} is the export {quoted(str(out), 200)}: "
+                            "give the truth file another name (the export would be overwritten)")
     gen = Generator(library, policy, seed, shares, start, months)
     stats = Stats()
-    writer = _AtomicWriter(out)
-    twriter = _AtomicWriter(Path(truth)) if truth is not None else None
-    try:
-        columns = csv_columns(gen.vocab)
-        table = csv.writer(writer.fh, lineterminator="\n") if fmt == "csv" else None
+    columns = csv_columns(gen.vocab)
+    loader = functools.partial(_load_generator, tuple(str(p) for p in rulesets), gen.ref, gen.seed, gen.shares,
+                               gen.start, gen.months)
+    # Few incidents are made faster here than by starting processes.
+    workers = jobs if incidents >= 1000 else 1
+    with Executor(gen, workers, loader) as pool, open_atomic(out) as fh, \
+            (open_atomic(truth) if truth is not None else contextlib.nullcontext()) as tfh:
+        table = csv.writer(fh, lineterminator="\n") if fmt == "csv" else None
         if table is not None:
             table.writerow(columns)
         done = 0
-        for incident, lines, st in iter_incidents(gen, incidents, jobs, rulesets):
+        for incident, lines, st in iter_incidents(gen, incidents, pool):
             if table is not None:
                 table.writerows(csv_rows(incident, columns))
             else:
-                writer.fh.write(json.dumps(incident, ensure_ascii=False, separators=(",", ":")) + "\n")
-            if twriter is not None:
+                fh.write(json.dumps(incident, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if tfh is not None:
                 for line in lines:
-                    twriter.fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    tfh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             stats.add(st)
             done += 1
             if progress is not None and done % 100 == 0:
                 progress(100)
         if progress is not None and done % 100:
             progress(done % 100)
-        writer.commit()
-        if twriter is not None:
-            twriter.commit()
-    except BaseException:
-        writer.abort()
-        if twriter is not None:
-            twriter.abort()
-        raise
     return stats
 
 

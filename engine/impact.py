@@ -12,31 +12,40 @@ two decisions are compared obligation by obligation, matched by (layer, rule, tr
 summary by summary. Every difference gets a label (`changes`); the report counts, for each label,
 the incidents whose decision shows it, and keeps their ids.
 
-The input is streamed (one JSON incident per line, read in chunks), so memory stays bounded by the
-chunk size and the ids kept. With more than one worker, chunks are decided in worker processes and
-merged in input order, so the report is the same whatever the number of workers. A line that is not
-valid JSON, or an incident both versions refuse, is reported with its line number and the rest goes
-on; an incident only one version accepts (it uses a fact only the other declares, say) is counted as
-a change (`refused under A` / `refused under B`).
+The input is read by the one incident reader (engine.export.read_export: JSON Lines, `.json`,
+CSV, Parquet, `-`), streamed in chunks, so memory stays bounded by the chunk size and the ids kept.
+With more than one worker, chunks are decided in worker processes (engine.executor) and merged in
+input order, so the report is the same whatever the number of workers. Each difference says which
+rules it concerns and what moved (`Difference`). An incident only one version can read is not a
+change: it is counted under `refused` (A only / B only) with the reasons. A line that is not an
+incident, an incident both versions refuse, or any other failure of one record is reported with its
+line number, and the rest goes on.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import json
-import os
+import re
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from engine.api import Library, Policy
+from engine.api import Library, Policy, parse_as_of
 from engine.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
+from engine.executor import Executor, default_workers
+from engine.export import ExportError, Record, RowError, read_export
 from engine.incident import IncidentError
 from engine.program import compile_ruleset
+from policy.duration import CalendarOverflow
 from policy.model import Effective, Ruleset
+from policy.values import quoted
+from policy.vocabulary import Vocabulary
 
 CHUNK = 400
 """Incidents per chunk handed to a worker."""
@@ -49,6 +58,9 @@ IDS_IN_TEXT = 100
 
 MAX_ERRORS = 1000
 """Bad lines whose message the report keeps (all are counted)."""
+
+EXAMPLES = 3
+"""Incidents per kind of change whose details (what moved, and for which rule) the report shows."""
 
 
 # --- the two sides ---------------------------------------------------------------------------------
@@ -163,87 +175,175 @@ def _obligations(decision: Decision) -> dict[tuple[str, str, int | None, int], O
     return out
 
 
-def obligation_changes(a: Obligation, b: Obligation) -> list[str]:
-    """Labels for what changed in one obligation (same rule, same trigger) from A to B."""
+@dataclass(frozen=True)
+class Difference:
+    """One difference between the decisions under A and B: its kind (`label`, what the report counts),
+    the rules concerned, and what moved, in plain words (`detail`)."""
+
+    label: str
+    rules: tuple[str, ...]
+    detail: str
+
+
+def _day_text(d: DateOrPending | None) -> str:
+    if d is None:
+        return "none"
+    if isinstance(d, Pending):
+        return f"when `{d.pending}` happens" if d.then in ("", "P0D") else f"{d.then} after `{d.pending}`"
+    return str(d)
+
+
+def _moment_text(m: Moment | None, side: str) -> str:
+    if m is None:
+        return f"open {side}"
+    name = f"`{m.event}`" if m.event else "the incident"
+    return f"{name} ({'not yet' if m.pending else m.at})"
+
+
+def _window_text(w: Window | None) -> str:
+    if w is None:
+        return "no window"
+    return f"from {_moment_text(w.from_, 'start')} until {_moment_text(w.until, 'end')}"
+
+
+def _subject_text(o: Obligation) -> str:
+    parts = [f"role {', '.join(o.role)}" if o.role else "", f"purpose {o.purpose}" if o.purpose else "",
+             f"to {', '.join(o.to)}" if o.to else ""]
+    return "; ".join(p for p in parts if p) or "anyone"
+
+
+def _rule_name(layer: str, o: Obligation) -> str:
+    return o.rule if not layer else f"{o.rule} (of {layer})"
+
+
+def obligation_differences(a: Obligation, b: Obligation, name: str | None = None) -> list[Difference]:
+    """What changed in one obligation (same rule, same trigger) from A to B."""
     kind = b.kind
-    out: list[str] = []
+    rule = name or b.rule
+    rules = (b.rule,)
+    out: list[Difference] = []
+
+    def add(label: str, detail: str) -> None:
+        out.append(Difference(label, rules, detail))
+
     if a.kind != b.kind:
-        return [f"{a.kind} → {b.kind}: kind changed"]
+        return [Difference(f"{a.kind} → {b.kind}: kind changed", rules, f"rule {rule}: {a.kind} → {b.kind}")]
     if a.effect != b.effect:
-        out.append(f"{kind}: effect changed")
+        add(f"{kind}: effect changed", f"rule {rule}: {a.effect.value} → {b.effect.value}")
     if _window_key(a.window) != _window_key(b.window):
-        out.append(f"{kind}: window changed")
+        add(f"{kind}: window changed", f"window of rule {rule}: {_window_text(a.window)} → {_window_text(b.window)}")
     moved = compare_days(a.retain_until, b.retain_until)
     if moved:
-        out.append(f"{kind}: retain until {moved}")
+        add(f"{kind}: retain until {moved}", f"retention of rule {rule}: at least until "
+            f"{_day_text(a.retain_until)} → {_day_text(b.retain_until)}")
     if bool(a.legal_hold) != bool(b.legal_hold):
-        out.append(f"{kind}: legal hold changed")
+        add(f"{kind}: legal hold changed", f"legal hold of rule {rule}: {'yes' if a.legal_hold else 'no'} → "
+            f"{'yes' if b.legal_hold else 'no'}")
     moved = compare_days(a.delete_by, b.delete_by)
     if moved:
-        out.append(f"{kind}: delete by {moved}")
+        add(f"{kind}: delete by {moved}", f"deletion of rule {rule}: by {_day_text(a.delete_by)} → "
+            f"{_day_text(b.delete_by)}")
     moved = compare_days(a.by, b.by)
     if moved:
-        out.append(f"{kind}: deadline {moved}")
+        add(f"{kind}: deadline {moved}", f"deadline of rule {rule}: by {_day_text(a.by)} → {_day_text(b.by)}")
     if (a.role, a.purpose, a.to) != (b.role, b.purpose, b.to):
-        out.append(f"{kind}: subject changed")
+        add(f"{kind}: subject changed", f"rule {rule}: {_subject_text(a)} → {_subject_text(b)}")
     if (_delays_key(a), a.redact, a.unedited) != (_delays_key(b), b.redact, b.unedited):
-        out.append(f"{kind}: terms changed")
+        what = [w for w, changed in (("permitted delays", _delays_key(a) != _delays_key(b)),
+                                     ("redaction", a.redact != b.redact), ("unedited copy", a.unedited != b.unedited))
+                if changed]
+        add(f"{kind}: terms changed", f"rule {rule}: {' and '.join(what)} changed")
     if a.overridden_by != b.overridden_by:
         if a.overridden_by is None:
-            out.append(f"{kind}: now overridden")
+            add(f"{kind}: now overridden", f"rule {rule}: now set aside by {b.overridden_by}")
         elif b.overridden_by is None:
-            out.append(f"{kind}: no longer overridden")
+            add(f"{kind}: no longer overridden", f"rule {rule}: no longer set aside by {a.overridden_by}")
         else:
-            out.append(f"{kind}: overridden by another rule")
+            add(f"{kind}: overridden by another rule", f"rule {rule}: set aside by {a.overridden_by} → "
+                f"{b.overridden_by}")
     if _suspended_key(a) != _suspended_key(b):
-        out.append(f"{kind}: suspension changed")
+        def susp(o: Obligation) -> str:
+            return ", ".join(sorted({s.rule for s in o.suspended or ()})) or "none"
+
+        add(f"{kind}: suspension changed", f"suspension of rule {rule}: by {susp(a)} → {susp(b)}")
     if (a.summary, a.cite, a.confidence) != (b.summary, b.cite, b.confidence):
-        out.append(f"{kind}: {WORDING}")
+        what = [w for w, changed in (("summary", a.summary != b.summary), ("cite", a.cite != b.cite),
+                                     ("confidence", a.confidence != b.confidence)) if changed]
+        add(f"{kind}: {WORDING}", f"rule {rule}: {' and '.join(what)} reworded")
     return out
+
+
+def obligation_changes(a: Obligation, b: Obligation) -> list[str]:
+    """Labels for what changed in one obligation (same rule, same trigger) from A to B."""
+    return [d.label for d in obligation_differences(a, b)]
 
 
 def _conflicts(decision: Decision) -> dict[tuple[str, tuple[str, ...]], Conflict]:
     return {(c.kind, tuple(sorted(c.rules))): c for c in decision.conflicts}
 
 
-def changes(a: Decision, b: Decision) -> list[str]:
-    """Every kind of difference between the decision under A and under B (sorted, each once)."""
-    found: set[str] = set()
+def differences(a: Decision, b: Decision) -> list[Difference]:
+    """Every difference between the decision under A and under B, each with the rules it concerns
+    and what moved."""
+    found: list[Difference] = []
     if a.in_force != b.in_force:
-        found.add("in force changed")
+        yes_no = {True: "in force", False: "not in force"}
+        found.append(Difference("in force changed", (), f"the ruleset: {yes_no[a.in_force]} → {yes_no[b.in_force]} "
+                                                         "on the incident's date"))
     oa, ob = _obligations(a), _obligations(b)
     for key, o in ob.items():
         if key not in oa:
-            found.add(f"obligation added: {o.kind}")
+            found.append(Difference(f"obligation added: {o.kind}", (o.rule,),
+                                    f"rule {_rule_name(key[0], o)}: applies under B only ({o.effect.value} {o.kind})"))
     for key, o in oa.items():
         if key not in ob:
-            found.add(f"obligation removed: {o.kind}")
+            found.append(Difference(f"obligation removed: {o.kind}", (o.rule,),
+                                    f"rule {_rule_name(key[0], o)}: applies under A only ({o.effect.value} {o.kind})"))
         else:
-            found.update(obligation_changes(o, ob[key]))
+            found.extend(obligation_differences(o, ob[key], _rule_name(key[0], o)))
     ra, rb = a.summary.retention, b.summary.retention
     moved = compare_days(ra.minimum, rb.minimum)
     if moved:
-        found.add(f"retention minimum {moved}")
+        found.append(Difference(f"retention minimum {moved}", tuple(sorted({*ra.minimum_rules, *rb.minimum_rules})),
+                                f"keep at least until {_day_text(ra.minimum)} → {_day_text(rb.minimum)}"))
     if sorted(map(_day_key, ra.pending)) != sorted(map(_day_key, rb.pending)):
-        found.add("retention pending changed")
+        found.append(Difference("retention pending changed", (), "retention awaiting "
+                                + (", ".join(_day_text(p) for p in ra.pending) or "nothing") + " → "
+                                + (", ".join(_day_text(p) for p in rb.pending) or "nothing")))
     moved = compare_days(ra.maximum, rb.maximum)
     if moved:
-        found.add(f"retention maximum {moved}")
+        found.append(Difference(f"retention maximum {moved}", tuple(sorted({*ra.maximum_rules, *rb.maximum_rules})),
+                                f"delete by {_day_text(ra.maximum)} → {_day_text(rb.maximum)}"))
     if ra.legal_hold != rb.legal_hold:
-        found.add("legal hold " + ("placed" if rb.legal_hold else "lifted"))
+        found.append(Difference("legal hold " + ("placed" if rb.legal_hold else "lifted"), (),
+                                "legal hold " + ("placed" if rb.legal_hold else "lifted")))
     for to in sorted(set(a.summary.release) | set(b.summary.release)):
         da, db = a.summary.release.get(to), b.summary.release.get(to)
         moved = compare_days(da.by if da else None, db.by if db else None)
         if moved:
-            found.add(f"release deadline {moved}")
+            rules = tuple(sorted({*(da.rules if da else ()), *(db.rules if db else ())}))
+            found.append(Difference(f"release deadline {moved}", rules, f"release to {to}: by "
+                                    f"{_day_text(da.by if da else None)} → {_day_text(db.by if db else None)}"))
     ca, cb = _conflicts(a), _conflicts(b)
-    if set(cb) - set(ca):
-        found.add("conflict added")
-    if set(ca) - set(cb):
-        found.add("conflict removed")
-    if any((ca[k].resolution, ca[k].winner) != (cb[k].resolution, cb[k].winner) for k in set(ca) & set(cb)):
-        found.add("conflict resolution changed")
-    return sorted(found)
+    for ck in sorted(set(cb) - set(ca)):
+        found.append(Difference("conflict added", ck[1], f"{ck[0]} conflict between {' and '.join(ck[1])}: "
+                                                         "under B only"))
+    for ck in sorted(set(ca) - set(cb)):
+        found.append(Difference("conflict removed", ck[1], f"{ck[0]} conflict between {' and '.join(ck[1])}: "
+                                                           "under A only"))
+    for ck in sorted(set(ca) & set(cb)):
+        x, y = ca[ck], cb[ck]
+        if (x.resolution, x.winner) != (y.resolution, y.winner):
+            key_rules, key_kind = ck[1], ck[0]
+            found.append(Difference("conflict resolution changed", key_rules,
+                                    f"{key_kind} conflict between {' and '.join(key_rules)}: {x.resolution} "
+                                    f"({x.winner or 'no winner'}) → {y.resolution} ({y.winner or 'no winner'})"))
+    return found
+
+
+def changes(a: Decision, b: Decision) -> list[str]:
+    """Every kind of difference between the decision under A and under B (sorted, each once)."""
+    return sorted({d.label for d in differences(a, b)})
 
 
 def substantive(labels: list[str]) -> bool:
@@ -255,11 +355,23 @@ def substantive(labels: list[str]) -> bool:
 
 @dataclass
 class BadLine:
+    """A line (or row) that gave no comparison: unreadable, refused by both versions, or an internal error."""
+
     line: int
     message: str
+    incident: str | None = None
+    column: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "message": self.message}
+        out: dict[str, Any] = {"line": self.line, "message": self.message}
+        if self.incident is not None:
+            out["incident"] = self.incident
+        if self.column is not None:
+            out["column"] = self.column
+        return out
+
+
+SIDES = ("A only", "B only")
 
 
 @dataclass
@@ -269,28 +381,61 @@ class Tally:
     incidents: int = 0
     changed: int = 0
     by_kind: dict[str, list[str]] = field(default_factory=dict)
+    rules: dict[str, Counter[str]] = field(default_factory=dict)  # label -> rule -> incidents
+    examples: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # label -> (incident, what moved)
+    refused: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # "A only"/"B only" -> reason -> ids
+    refused_incidents: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     bad: list[BadLine] = field(default_factory=list)
 
-    def add(self, incident_id: str, labels: list[str]) -> None:
+    def add(self, incident_id: str, found: list[Difference]) -> None:
+        """An incident decided under both versions, with the differences between its two decisions."""
         self.incidents += 1
-        if substantive(labels):
+        if substantive([d.label for d in found]):
             self.changed += 1
-        for label in labels:
+        by_label: dict[str, list[Difference]] = {}
+        for d in found:
+            by_label.setdefault(d.label, []).append(d)
+        for label, ds in by_label.items():
             self.by_kind.setdefault(label, []).append(incident_id)
+            self.rules.setdefault(label, Counter()).update({r for d in ds for r in d.rules})
+            examples = self.examples.setdefault(label, [])
+            if len(examples) < EXAMPLES:
+                examples.append((incident_id, "; ".join(dict.fromkeys(d.detail for d in ds))))
 
-    def fail(self, line: int, message: str) -> None:
+    def refuse(self, side: str, incident_id: str, reasons: list[str]) -> None:
+        """An incident one version could read and decide and the other could not: not a change."""
+        self.refused_incidents[side] += 1
+        by_reason = self.refused.setdefault(side, {})
+        for reason in dict.fromkeys(reasons):
+            by_reason.setdefault(reason, []).append(incident_id)
+
+    def fail(self, line: int, message: str, incident: str | None = None, column: int | None = None) -> None:
         self.errors += 1
         if len(self.bad) < MAX_ERRORS:
-            self.bad.append(BadLine(line, message))
+            self.bad.append(BadLine(line, message, incident, column))
 
     def merge(self, other: Tally) -> None:
         self.incidents += other.incidents
         self.changed += other.changed
         for label, ids in other.by_kind.items():
             self.by_kind.setdefault(label, []).extend(ids)
+        for label, rules in other.rules.items():
+            self.rules.setdefault(label, Counter()).update(rules)
+        for label, examples in other.examples.items():
+            mine = self.examples.setdefault(label, [])
+            mine.extend(examples[:max(0, EXAMPLES - len(mine))])
+        for side, reasons in other.refused.items():
+            mine_r = self.refused.setdefault(side, {})
+            for reason, ids in reasons.items():
+                mine_r.setdefault(reason, []).extend(ids)
+        self.refused_incidents.update(other.refused_incidents)
         self.errors += other.errors
         self.bad.extend(other.bad[:max(0, MAX_ERRORS - len(self.bad))])
+
+    @property
+    def empty(self) -> bool:
+        return not (self.incidents or self.errors or self.refused_incidents)
 
 
 @dataclass
@@ -310,197 +455,177 @@ class ImpactReport:
         """(label, incident ids) by number of incidents, most first, then by label."""
         return sorted(self.tally.by_kind.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
+    def rules_of(self, label: str) -> list[tuple[str, int]]:
+        """The rules a kind of change concerns, with the incidents each, most first."""
+        return sorted(self.tally.rules.get(label, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def refusals(self, side: str) -> list[tuple[str, list[str]]]:
+        """(reason, incident ids) for the incidents refused under one version only, most first."""
+        return sorted(self.tally.refused.get(side, {}).items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
     def to_dict(self) -> dict[str, Any]:
         t = self.tally
         return {
             "a": self.a, "b": self.b, "as_of": self.as_of,
             "incidents": t.incidents, "changed": t.changed, "unchanged": t.incidents - t.changed,
-            "changes": {label: {"incidents": len(ids), "ids": ids} for label, ids in self.kinds()},
+            "changes": {label: {"incidents": len(ids), "ids": ids,
+                                "rules": dict(self.rules_of(label)),
+                                "examples": [{"incident": i, "detail": d} for i, d in t.examples.get(label, [])]}
+                        for label, ids in self.kinds()},
+            "refused": {side: {"incidents": t.refused_incidents[side],
+                               "reasons": {reason: {"incidents": len(ids), "ids": ids}
+                                           for reason, ids in self.refusals(side)}}
+                        for side in SIDES},
             "errors": t.errors, "bad_lines": [b.to_dict() for b in t.bad],
         }
 
 
 # --- deciding ----------------------------------------------------------------------------------------
 
+def _reasons(exc: Exception) -> list[str]:
+    """Why one version could not decide an incident, in plain words (one per problem)."""
+    if isinstance(exc, IncidentError):
+        return [p.message for p in exc.problems] or ["an incident needs at least one event"]
+    if isinstance(exc, CalendarOverflow | OverflowError):
+        return [f"its dates run past the calendar (years 1 to 9999): {exc}"]
+    return [f"internal error: {type(exc).__name__}: {exc}"]
+
+
 class Comparer:
     """Decides incidents under A and B and tallies the differences."""
 
-    def __init__(self, a: Policy, b: Policy, as_of: str | None = None) -> None:
+    def __init__(self, a: Policy, b: Policy, as_of: datetime | None = None) -> None:
         self.a, self.b, self.as_of = a, b, as_of
 
     def one(self, data: Any, tally: Tally, line: int) -> None:
         iid = data.get("id") if isinstance(data, dict) else None
         label = iid if isinstance(iid, str) and iid else f"line {line}"
-        da = db = None
-        errors: list[str] = []
+        decided: dict[str, Decision] = {}
+        failed: dict[str, tuple[Exception, list[str]]] = {}
         for name, policy in (("A", self.a), ("B", self.b)):
             try:
-                decision = policy.decide(data, self.as_of)
-            except IncidentError as exc:
-                errors.append(f"under {name}: " + "; ".join(str(p) for p in exc.problems))
-                continue
-            if name == "A":
-                da = decision
-            else:
-                db = decision
-        if da is not None and db is not None:
-            tally.add(label, changes(da, db))
-        elif da is not None or db is not None:
-            tally.add(label, ["refused under B" if da is not None else "refused under A"])
+                decided[name] = policy.decide(data, self.as_of)
+            except Exception as exc:  # any failure of one version on one incident is reported, and the run goes on
+                failed[name] = (exc, _reasons(exc))
+        if len(decided) == 2:
+            tally.add(label, differences(decided["A"], decided["B"]))
+        elif len(decided) == 1:
+            side = "B" if "B" in failed else "A"
+            tally.refuse(f"{side} only", label, failed[side][1])
         else:
-            same = errors[0].removeprefix("under A: ") == errors[1].removeprefix("under B: ")
-            tally.fail(line, errors[0].removeprefix("under A: ") if same else " / ".join(errors))
+            ea, eb = failed["A"][0], failed["B"][0]
+            ta, tb = _failure_text(ea), _failure_text(eb)
+            tally.fail(line, ta if ta == tb else f"under A: {ta} / under B: {tb}",
+                       iid if isinstance(iid, str) else None)
 
-    def chunk(self, lines: list[tuple[int, str]]) -> Tally:
+    def records(self, items: Iterable[Record | RowError]) -> Tally:
         tally = Tally()
-        for n, text in lines:
+        for item in items:
+            if isinstance(item, RowError):
+                tally.fail(item.line, item.message, item.incident, getattr(item, "column", None))
+                continue
             try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                tally.fail(n, f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(data, dict):
-                tally.fail(n, "an incident is a JSON object")
-                continue
-            self.one(data, tally, n)
+                self.one(item.incident, tally, item.line)
+            except Exception as exc:  # pragma: no cover - one() isolates each version; this is the last guard
+                tally.fail(item.line, f"internal error: {type(exc).__name__}: {exc}")
         return tally
 
 
-def read_chunks(stream: IO[str], size: int = CHUNK) -> Iterator[list[tuple[int, str]]]:
-    """(line number, text) of the non-blank lines, `size` at a time."""
-    chunk: list[tuple[int, str]] = []
-    for n, line in enumerate(stream, 1):
-        if line.strip():
-            chunk.append((n, line))
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
+def _failure_text(exc: Exception) -> str:
+    if isinstance(exc, IncidentError):
+        return "; ".join(str(p) for p in exc.problems)
+    return "; ".join(_reasons(exc))
+
+
+def _chunks(items: Iterable[Record | RowError], size: int = CHUNK) -> Iterator[list[Record | RowError]]:
+    chunk: list[Record | RowError] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 
 
-_WORKER: Comparer | None = None
+def _load_comparer(a: Side, b: Side, as_of: datetime | None) -> Comparer:
+    """A worker's comparer where it cannot be inherited (spawn): the rulesets loaded again."""
+    lib_a = Library.load(*a.rulesets)
+    lib_b = lib_a if b.rulesets == a.rulesets else Library.load(*b.rulesets)
+    return Comparer(a.policy(lib_a), b.policy(lib_b), as_of)
 
 
-def _init_worker(a: Side, b: Side, as_of: str | None) -> None:
-    global _WORKER
-    if _WORKER is None:  # with `fork`, the parent's comparer is already here
-        lib_a = Library.load(*a.rulesets)
-        lib_b = lib_a if b.rulesets == a.rulesets else Library.load(*b.rulesets)
-        _WORKER = Comparer(a.policy(lib_a), b.policy(lib_b), as_of)
+def _work(comparer: Comparer, items: list[Record | RowError]) -> Tally:
+    return comparer.records(items)
 
 
-def _work(lines: list[tuple[int, str]]) -> Tally:
-    assert _WORKER is not None
-    return _WORKER.chunk(lines)
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def run(comparer: Comparer, a: Side, b: Side, stream: IO[str], *, workers: int = 0,
+def run(comparer: Comparer, a: Side, b: Side, items: Iterable[Record | RowError], *, workers: int = 0,
         progress: Callable[[int], None] | None = None) -> Tally:
-    """Compare every incident of `stream` (JSON lines). `progress(n)` is told of each chunk's line count.
-
-    With `workers` > 1 (0: one per CPU) and more than one chunk of input, chunks go to worker
-    processes, at most two per worker in flight, and are merged in input order.
-    """
-    global _WORKER
+    """Compare every incident read. `progress(n)` is told of each chunk's size. With `workers` > 1 (0:
+    one per CPU), chunks are decided by worker processes (engine.executor) and merged in input order."""
     workers = workers or default_workers()
-    chunks = read_chunks(stream)
-    first = next(chunks, None)
     total = Tally()
-    if first is None:
-        return total
-    second = next(chunks, None)
-    if workers <= 1 or second is None:
-        for part in (first, second, *chunks):
-            if part is None:
-                continue
-            total.merge(comparer.chunk(part))
+    with Executor(comparer, workers, functools.partial(_load_comparer, a, b, comparer.as_of)) as pool:
+        for part in pool.map(_work, _chunks(items)):
+            total.merge(part)
             if progress:
-                progress(len(part))
-        return total
-
-    import multiprocessing as mp
-
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ctx = mp.get_context(method)
-    _WORKER = comparer if method == "fork" else None
-    try:
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(a, b, comparer.as_of)) as pool:
-            pending: deque[tuple[int, Any]] = deque()
-            for part in (first, second, *chunks):
-                pending.append((len(part), pool.apply_async(_work, (part,))))
-                while len(pending) >= 2 * workers:
-                    n, res = pending.popleft()
-                    total.merge(res.get())
-                    if progress:
-                        progress(n)
-            while pending:
-                n, res = pending.popleft()
-                total.merge(res.get())
-                if progress:
-                    progress(n)
-    finally:
-        _WORKER = None
+                progress(part.incidents + part.errors + sum(part.refused_incidents.values()))
     return total
 
 
-def impact(a: Side, b: Side, incidents: Path | IO[str], *, as_of: str | None = None, workers: int = 0,
-           library: Library | None = None, show_progress: bool = False) -> ImpactReport:
-    """Decide every incident of a JSON-lines file (or stream) under A and under B, and report the changes."""
+def _vocabulary(a: Policy, b: Policy) -> Vocabulary:
+    """What the export's columns may name: what either version declares (each incident is then
+    checked by each version against its own)."""
+    vb, va = b.program.vocabulary, a.program.vocabulary
+    return vb.extended({k: v for k, v in va.facts.items() if k not in vb.facts},
+                       {k: v for k, v in va.events.items() if k not in vb.events}, {})
+
+
+def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | None = None, workers: int = 0,
+           library: Library | None = None, show_progress: bool = False, fmt: str | None = None,
+           allow_empty: bool = False) -> ImpactReport:
+    """Decide every incident of an export (engine.export.read_export: JSON Lines, `.json`, CSV,
+    Parquet, or `-` for standard input) under A and under B, and report the changes.
+
+    Raises ExportError when the input cannot be read at all, or holds no incident (unless
+    `allow_empty`); IncidentError for an `as_of` text that is not a time.
+    """
     if library is None:
         library = Library.load(*a.rulesets)
     lib_b = library if b.rulesets == a.rulesets else Library.load(*b.rulesets)
-    comparer = Comparer(a.policy(library), b.policy(lib_b), as_of)
+    when = as_of if isinstance(as_of, datetime) else parse_as_of(as_of)
+    pa, pb = a.policy(library), b.policy(lib_b)
+    comparer = Comparer(pa, pb, when)
     workers = workers or default_workers()
     start = time.perf_counter()
-    if isinstance(incidents, Path):
-        with incidents.open(encoding="utf-8") as fh:
-            tally = _run_with_progress(comparer, a, b, fh, workers, show_progress, incidents.stat().st_size)
+    records = read_export(incidents, _vocabulary(pa, pb), fmt)
+    if show_progress:
+        tally = _run_with_progress(comparer, a, b, records, workers)
     else:
-        tally = _run_with_progress(comparer, a, b, incidents, workers, show_progress, None)
-    return ImpactReport(a.ref, b.ref, as_of, tally, time.perf_counter() - start, workers)
+        tally = run(comparer, a, b, records, workers=workers)
+    if tally.empty and not allow_empty:
+        raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
+                          "compared (pass --allow-empty to accept an empty input)")
+    return ImpactReport(a.ref, b.ref, when.isoformat() if when is not None else None, tally,
+                        time.perf_counter() - start, workers)
 
 
-def _run_with_progress(comparer: Comparer, a: Side, b: Side, stream: IO[str], workers: int, show: bool,
-                       size: int | None) -> Tally:
-    if not show:
-        return run(comparer, a, b, stream, workers=workers)
+def _run_with_progress(comparer: Comparer, a: Side, b: Side, records: Iterable[Record | RowError],
+                       workers: int) -> Tally:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
-    counted = _Counting(stream)  # a text file's tell() is not allowed while iterating it: count bytes
-    with Progress(TextColumn("deciding"), BarColumn(), TaskProgressColumn(),
-                  TextColumn("{task.fields[done]:,} incidents"), TimeElapsedColumn(),
+    with Progress(TextColumn("deciding"), TextColumn("{task.fields[done]:,} incidents"), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("impact", total=size, done=0)
+        task = bar.add_task("impact", total=None, done=0)
         done = 0
 
         def tick(n: int) -> None:
             nonlocal done
             done += n
-            bar.update(task, completed=counted.read_bytes, done=done)
+            bar.update(task, done=done)
 
-        return run(comparer, a, b, counted, workers=workers, progress=tick)  # type: ignore[arg-type]
-
-
-class _Counting:
-    """Iterates the lines of a text stream, counting the bytes read (for the progress bar)."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.read_bytes = 0
-
-    def __iter__(self) -> Iterator[str]:
-        for line in self.stream:
-            self.read_bytes += len(line.encode("utf-8"))
-            yield line
+        return run(comparer, a, b, records, workers=workers, progress=tick)
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -512,21 +637,41 @@ def render_json(report: ImpactReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:IDS_IN_TEXT])
+def _ids(ids: list[str], show: Callable[[str], str]) -> str:
+    shown = ", ".join(show(i) for i in ids[:IDS_IN_TEXT])
     return shown + (f", … and {len(ids) - IDS_IN_TEXT:,} more" if len(ids) > IDS_IN_TEXT else "")
+
+
+def _text(value: str, limit: int = 300) -> str:
+    """Data (an incident id, a reason, a detail) as literal terminal text."""
+    return quoted(value, limit)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def _md(value: str, limit: int = 300) -> str:
+    """Data as literal Markdown text: HTML specials as entities, Markdown specials escaped."""
+    text = html.escape(quoted(value, limit), quote=True)
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _head(report: ImpactReport) -> list[str]:
     t = report.tally
     as_of = f" as of {report.as_of}" if report.as_of else " (each as of its last event)"
+    refused = [f"{t.refused_incidents[side]:,} refused under {side}" for side in SIDES if t.refused_incidents[side]]
     return [f"{report.a} → {report.b}: {t.incidents:,} incidents decided under both{as_of}",
             f"{t.changed:,} decisions change, {t.incidents - t.changed:,} do not"
-            + (f"; {t.errors:,} bad line(s)" if t.errors else "")]
+            + "".join(f"; {r}" for r in refused) + (f"; {t.errors:,} bad line(s)" if t.errors else "")]
+
+
+def _refused_title(side: str, n: int) -> str:
+    other = "B" if side.startswith("A") else "A"
+    return (f"Refused under {side} ({n:,}): read and decided under {other} only, so not counted as changes")
 
 
 def render_text(report: ImpactReport) -> str:
-    lines = _head(report)
+    lines = [_text(x, 500) for x in _head(report)]
     kinds = report.kinds()
     if kinds:
         lines += ["", "Changes (incidents whose decision shows each):"]
@@ -534,9 +679,21 @@ def render_text(report: ImpactReport) -> str:
         for label, ids in kinds:
             lines.append(f"  {label.ljust(width)}  {len(ids):>9,}")
         for label, ids in kinds:
-            lines += ["", f"{label} ({len(ids):,}):", "  " + _ids(ids)]
+            lines += ["", f"{label} ({len(ids):,}):"]
+            rules = report.rules_of(label)
+            if rules:
+                lines.append("  rules: " + ", ".join(f"{_text(r)} ({n:,})" for r, n in rules))
+            for iid, detail in report.tally.examples.get(label, []):
+                lines.append(f"  e.g. {_text(iid)}: {_text(detail)}")
+            lines.append("  " + _ids(ids, _text))
+    for side in SIDES:
+        reasons = report.refusals(side)
+        if reasons:
+            lines += ["", _refused_title(side, report.tally.refused_incidents[side]) + ":"]
+            for reason, ids in reasons:
+                lines.append(f"  {_text(reason)} ({len(ids):,}): {_ids(ids, _text)}")
     if report.tally.bad:
-        lines += ["", "Bad lines:"] + [f"  line {b.line}: {b.message}" for b in report.tally.bad]
+        lines += ["", "Bad lines:"] + [f"  line {b.line}: {_text(b.message, 500)}" for b in report.tally.bad]
         if report.tally.errors > len(report.tally.bad):
             lines.append(f"  … and {report.tally.errors - len(report.tally.bad):,} more")
     return "\n".join(lines) + "\n"
@@ -544,17 +701,29 @@ def render_text(report: ImpactReport) -> str:
 
 def render_markdown(report: ImpactReport) -> str:
     head = _head(report)
-    lines = [f"## Impact: `{report.a}` → `{report.b}`", "", _sentence(head[0].split(": ", 1)[1]) + ".",
-             head[1] + ".", ""]
+    lines = [f"## Impact: {_md(report.a)} → {_md(report.b)}", "", _md(_sentence(head[0].split(": ", 1)[1]), 500)
+             + ".", _md(head[1], 500) + ".", ""]
     kinds = report.kinds()
     if kinds:
         lines += ["| change | incidents |", "|---|--:|"]
-        lines += [f"| {label} | {len(ids):,} |" for label, ids in kinds]
+        lines += [f"| {_md(label)} | {len(ids):,} |" for label, ids in kinds]
         lines.append("")
         for label, ids in kinds:
-            lines += [f"<details><summary>{label} ({len(ids):,})</summary>", "", _ids(ids), "", "</details>", ""]
+            lines += [f"<details><summary>{_md(label)} ({len(ids):,})</summary>", ""]
+            rules = report.rules_of(label)
+            if rules:
+                lines += ["Rules: " + ", ".join(f"{_md(r)} ({n:,})" for r, n in rules), ""]
+            lines += [f"- e.g. {_md(iid)}: {_md(detail)}" for iid, detail in report.tally.examples.get(label, [])]
+            lines += ["", _ids(ids, _md), "", "</details>", ""]
+    for side in SIDES:
+        reasons = report.refusals(side)
+        if reasons:
+            lines += [f"### {_md(_refused_title(side, report.tally.refused_incidents[side]))}", "",
+                      "| reason | incidents |", "|---|--:|"]
+            lines += [f"| {_md(reason)} | {len(ids):,} |" for reason, ids in reasons]
+            lines.append("")
     if report.tally.bad:
-        lines += ["### Bad lines", ""] + [f"- line {b.line}: {b.message}" for b in report.tally.bad]
+        lines += ["### Bad lines", ""] + [f"- line {b.line}: {_md(b.message, 500)}" for b in report.tally.bad]
         lines.append("")
     return "\n".join(lines)
 

@@ -12,17 +12,13 @@ server, no network and no JavaScript: its styles and charts (SVG) are inline.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from engine.output import write_text_atomic
+from engine.output import open_atomic, write_text_atomic
 
 SEVERITIES = ("violation", "at_risk", "compliant", "not_applicable")
 SEVERITY_LABELS = {
@@ -72,25 +68,39 @@ def _group_columns(summary: Mapping[str, Any]) -> list[str]:
 def _write_findings(path: Path, summary: Mapping[str, Any], findings: Iterable[dict[str, Any]]) -> None:
     """Streamed (findings can be many) into a temporary file renamed over the target when complete."""
     groups = _group_columns(summary)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow([*FINDING_COLUMNS, *(f"group.{g}" for g in groups)])
-            for f in findings:
-                if f.get("severity") not in ("violation", "at_risk"):
-                    continue
-                fgroups = f.get("groups") or {}
-                w.writerow([_text(f.get(c)) for c in FINDING_COLUMNS] + [_text(fgroups.get(g)) for g in groups])
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(path) as fh:
+        fh.write(csv_row((*FINDING_COLUMNS, *(f"group.{g}" for g in groups))))
+        for f in findings:
+            if f.get("severity") not in ("violation", "at_risk"):
+                continue
+            fgroups = f.get("groups") or {}
+            fh.write(csv_row([*(f.get(c) for c in FINDING_COLUMNS), *(fgroups.get(g) for g in groups)]))
+
+
+# A cell a spreadsheet would read as a formula (`=HYPERLINK(...)`, `+1+1`, `-2+3`, `@SUM(...)`, or one
+# of those after a tab or carriage return) is written with a single quote in front, as spreadsheet-safe
+# CSV writers do (OWASP, "CSV injection"); a cell that already starts with a quote gets one more, so a
+# reader recovers every original value the same way: drop one leading `'`. See docs/audit.md.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _cell(v: Any) -> str:
+    """One CSV cell: numbers as numbers; text from data made inert for spreadsheets, and quoted when
+    it holds a comma, a quote or a line break. (The csv module leaves a lone carriage return
+    unquoted when lines end in `\n`, which splits the row for every reader: hence this writer.)"""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)  # counts: never a formula, and a negative count would be a bug, not data
+    text = "" if v is None else str(v)
+    if text.startswith(_FORMULA_STARTS):
+        text = "'" + text
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_row(cells: Iterable[Any]) -> str:
+    """One line of the report's CSV files (RFC 4180 quoting, `\n` line ends), every cell through `_cell`."""
+    return ",".join(_cell(c) for c in cells) + "\n"
 
 
 def _text(v: Any) -> str:
@@ -99,23 +109,21 @@ def _text(v: Any) -> str:
 
 def summary_csv(summary: Mapping[str, Any]) -> str:
     """The counts as rows: dimension, key, severity, count (groups as dimension `group.<column>`)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["dimension", "key", "severity", "count"])
+    rows = [csv_row(("dimension", "key", "severity", "count"))]
     counts = _counts(summary)
     for sev, n in _ordered(counts.get("by_severity") or {}):
-        w.writerow(["severity", sev, sev, n])
+        rows.append(csv_row(("severity", sev, sev, n)))
     for dim, name in (("rule", "by_rule"), ("check", "by_check"), ("month", "by_month")):
         table = counts.get(name) or {}
         for key in sorted(table):
             for sev, n in _ordered(table[key]):
-                w.writerow([dim, key, sev, n])
+                rows.append(csv_row((dim, key, sev, n)))
     by_group = counts.get("by_group") or {}
     for column in sorted(by_group):
         for value in sorted(by_group[column]):
             for sev, n in _ordered(by_group[column][value]):
-                w.writerow([f"group.{column}", value, sev, n])
-    return buf.getvalue()
+                rows.append(csv_row((f"group.{column}", value, sev, n)))
+    return "".join(rows)
 
 
 def _ordered(sevs: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.api import Library
-from engine.audit import Finding, audit_incident, run_audit, write_basic_report, write_report_folder
+from engine.audit import Finding, audit_incident, run_audit, write_report_folder
 from engine.cli import main
 from engine.export import ExportError, RowError, open_export, read_export
 
@@ -263,7 +263,10 @@ def test_report_is_deterministic_and_workers_do_not_change_it(library: Library, 
 
 def test_a_failed_write_leaves_the_previous_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    write_report_folder(out, {"counts": {"by_group": {}}}, [], write_basic_report)
+    def old(folder: Path, summary: dict[str, Any], findings: Any) -> None:
+        (folder / "findings.csv").write_text("old\n")
+
+    write_report_folder(out, {}, [], old)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def broken(folder: Path, summary: dict[str, Any], findings: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,54 @@ def test_audit_finds_exactly_the_planted_violations(library: Library, tmp_path: 
     planted = _truth(truth)
     assert found - planted == set(), "violations the generator did not plant"
     assert planted - found == set(), "planted violations the audit missed"
+
+
+def test_the_truth_file_may_not_be_the_export(library: Library, tmp_path: Path) -> None:
+    out = tmp_path / "x.jsonl"
+    out.write_text("the user's export\n")
+    (tmp_path / "link.jsonl").symlink_to(out)
+    os.link(out, tmp_path / "hard.jsonl")
+    for truth in (out, tmp_path / "." / "x.jsonl", tmp_path / "link.jsonl", tmp_path / "hard.jsonl"):
+        with pytest.raises(GenerateError, match="truth file"):
+            generate(library, "illinois-50-ilcs-706-10-20", out, incidents=3, truth=truth)
+    assert out.read_text() == "the user's export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.jsonl", "link.jsonl", "x.jsonl"]
+
+
+def test_months_past_the_year_9999_are_a_clear_error(library: Library, tmp_path: Path) -> None:
+    from datetime import date
+
+    for start, months in ((date(9999, 12, 1), 12), (date(9999, 1, 1), 13)):
+        with pytest.raises(GenerateError, match="past December 9999"):
+            generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "x.jsonl", incidents=5, start=start,
+                     months=months)
+    # One month that fits: its later deadlines (90 days of retention) run past the calendar.
+    with pytest.raises(GenerateError, match="9999"):
+        generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "x.jsonl", incidents=50,
+                 start=date(9999, 12, 1), months=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_leaves_no_partial_output(library: Library, tmp_path: Path) -> None:
+    calls = 0
+
+    def progress(n: int) -> None:
+        nonlocal calls
+        calls += 1
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "x.jsonl", incidents=150, seed=1,
+                 truth=tmp_path / "t.jsonl", progress=progress)
+    assert calls == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_cli_generate_refuses_start_past_9999(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    result = CliRunner().invoke(main, ["generate", "--rulesets", str(ROOT / "rulesets"), "--policy",
+                                       "illinois-50-ilcs-706-10-20", "--incidents", "5", "--start", "9999-12",
+                                       str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 1 and "9999" in result.output and "Traceback" not in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -52,37 +51,52 @@ def library() -> Library:
     return Library.load(ROOT / "rulesets")
 
 
-def _il_report(library: Library, workers: int = 1) -> Any:
-    stream = io.StringIO("\n".join(IL_LINES) + "\n")
-    return impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), stream, workers=workers,
-                  library=library)
+def _file(tmp_path: Path, lines: list[str], name: str = "incidents.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
-def test_illinois_amendment_counts(library: Library) -> None:
-    report = _il_report(library)
+def _il_report(library: Library, tmp_path: Path, workers: int = 1) -> Any:
+    return impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), _file(tmp_path, IL_LINES),
+                  workers=workers, library=library)
+
+
+def test_illinois_amendment_counts(library: Library, tmp_path: Path) -> None:
+    report = _il_report(library, tmp_path)
     t = report.tally
-    assert (t.incidents, t.changed, t.errors) == (4, 3, 3)
+    # `court` (a fact only 2021 declares) is refused under A: reported as such, not as a change.
+    assert (t.incidents, t.changed, t.errors) == (3, 2, 3)
     assert {k: v for k, v in t.by_kind.items()} == {
         "obligation added: access": ["shot", "shot-report"],
         "conflict added": ["shot", "shot-report"],
         "access: now overridden": ["shot"],
         "access: suspension changed": ["shot-report"],
-        "refused under A": ["court"],
     }
+    assert t.refused == {"A only": {"unknown fact `facility_camera_system_working`": ["court"]}}
     assert [b.line for b in t.bad] == [5, 7, 8]
     assert "not valid JSON" in t.bad[0].message
     assert "teleported" in t.bad[1].message and " / " not in t.bad[1].message  # said once, not per version
-    assert t.bad[2].message == "an incident is a JSON object"
+    assert "JSON object" in t.bad[2].message
     data = report.to_dict()
-    assert data["changes"]["obligation added: access"] == {"incidents": 2, "ids": ["shot", "shot-report"]}
+    added = data["changes"]["obligation added: access"]
+    assert (added["incidents"], added["ids"]) == (2, ["shot", "shot-report"])
+    assert added["rules"] == {"no-review-after-shooting-or-serious-force": 2}
+    assert added["examples"][0] == {"incident": "shot", "detail": "rule no-review-after-shooting-or-serious-force: "
+                                                                  "applies under B only (must_not access)"}
     assert list(data["changes"])[:2] == ["conflict added", "obligation added: access"]  # most first, then by name
+    assert data["refused"]["A only"] == {"incidents": 1, "reasons": {
+        "unknown fact `facility_camera_system_working`": {"incidents": 1, "ids": ["court"]}}}
+    assert data["refused"]["B only"] == {"incidents": 0, "reasons": {}}
     text = render_text(report)
-    assert "3 decisions change, 1 do not; 3 bad line(s)" in text and "line 7:" in text
-    assert "| refused under A | 1 |" in render_markdown(report)
+    assert "2 decisions change, 1 do not; 1 refused under A only; 3 bad line(s)" in text and "line 7:" in text
+    assert "Refused under A only (1): read and decided under B only" in text
+    assert "unknown fact `facility_camera_system_working` (1): court" in text
+    assert "| unknown fact \\`facility\\_camera\\_system\\_working\\` | 1 |" in render_markdown(report)
 
 
-def test_keeping_the_dates_shows_that_only_one_version_was_in_force(library: Library) -> None:
-    stream = io.StringIO(_inc("plain", DISPATCHED, ENDED) + "\n")
+def test_keeping_the_dates_shows_that_only_one_version_was_in_force(library: Library, tmp_path: Path) -> None:
+    stream = _file(tmp_path, [_inc("plain", DISPATCHED, ENDED)])
     report = impact(Side.of([ROOT / "rulesets"], A, dates=True), Side.of([ROOT / "rulesets"], B, dates=True),
                     stream, workers=1, library=library)
     assert "in force changed" in report.tally.by_kind
@@ -148,8 +162,8 @@ def test_hand_made_versions_as_files(tmp_path: Path) -> None:
     assert (report.tally.incidents, report.tally.changed, report.tally.errors) == (2, 2, 0)
 
 
-def test_the_same_version_changes_nothing(library: Library) -> None:
-    stream = io.StringIO("\n".join(IL_LINES[:3]) + "\n")
+def test_the_same_version_changes_nothing(library: Library, tmp_path: Path) -> None:
+    stream = _file(tmp_path, IL_LINES[:3])
     report = impact(Side.of([ROOT / "rulesets"], B), Side.of([ROOT / "rulesets"], B), stream, workers=1,
                     library=library)
     assert (report.tally.incidents, report.tally.changed, report.tally.by_kind) == (3, 0, {})
@@ -165,7 +179,8 @@ def test_workers_give_the_same_report(library: Library, tmp_path: Path) -> None:
     one = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), path, workers=1, library=library)
     two = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), path, workers=2, library=library)
     assert one.to_dict() == two.to_dict()
-    assert one.tally.incidents == 500 and one.tally.errors == 375
+    assert one.tally.incidents == 375 and one.tally.errors == 375
+    assert one.tally.refused_incidents["A only"] == 125
     assert [b.line for b in two.tally.bad[:3]] == [5, 7, 8]
 
 
@@ -190,8 +205,8 @@ def test_cli(tmp_path: Path) -> None:
                                        "--format", "json", "--workers", "1"])
     assert result.exit_code == 1  # bad lines
     data = json.loads(result.stdout)
-    assert (data["incidents"], data["changed"], data["errors"]) == (4, 3, 3)
-    assert f"{path}:5: not valid JSON" in result.stderr
+    assert (data["incidents"], data["changed"], data["errors"]) == (3, 2, 3)
+    assert f"{path}:5:" in result.stderr and "not valid JSON" in result.stderr
     good = tmp_path / "good.jsonl"
     good.write_text("\n".join(IL_LINES[:3]) + "\n")
     result = CliRunner().invoke(main, ["impact", A, B, str(good), "--rulesets", str(ROOT / "rulesets")])
