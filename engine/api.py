@@ -11,19 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.decision import Decision, Layer, Obligation, assemble, in_force, judging_date, obligations_for
+from engine.executor import WorkerError
 from engine.explain import Explainer, RuleExplanation
-from engine.incident import Event, Incident, IncidentError, IncidentReader, Problem, parse_time
+from engine.export import ExportError
+from engine.incident import Event, Incident, IncidentError, IncidentReader, Problem
 from engine.native import Context, Firing, NativeBackend
+from engine.output import OutputError
 from engine.program import Program, compile_ruleset
 from policy import versions
+from policy.diagnostics import RulesetError
+from policy.duration import CalendarOverflow
 from policy.model import Ruleset
 from policy.repository import ENACTED, Repository, RulesetLookupError
+from policy.values import parse_timestamp
+from policy.vocabulary import Vocabulary
 
 BackendName = Literal["native", "rete"]
 
@@ -101,44 +108,76 @@ class Library:
             self._families[key] = family
         return family
 
+    def vocabulary(self, ref: str) -> Vocabulary:
+        """Every event, fact and attribute a version that may judge an incident under `ref` declares
+        (the newest version's spec wins a clash): what an export's columns may name. Whether one
+        incident fits is checked by `read`, against the version that judges it."""
+        rid, _, pinned = ref.partition("@")
+        family = [self.select(ref)] if pinned else self.versions_of(rid)
+        vocab = family[-1].program.vocabulary
+        for p in reversed(family[:-1]):
+            v = p.program.vocabulary
+            vocab = vocab.extended({k: s for k, s in v.facts.items() if k not in vocab.facts},
+                                   {k: s for k, s in v.events.items() if k not in vocab.events}, {})
+        return vocab
+
+    def read(self, ref: str, data: Mapping[str, Any] | Incident, *,
+             backend: BackendName | None = None) -> tuple[Incident, Policy]:
+        """The incident, checked against the vocabulary of the version that judges it, and that version.
+
+        The one version chooser of the engine (decide, explain and audit use it): a pinned
+        `id@version` judges everything; otherwise the version in effect on the incident's date
+        (`choose_version`). To know the date, the incident is first read with the newest version's
+        vocabulary (or else an older one's); if another version judges it, it is read again with
+        that version's, which raises IncidentError if that version does not declare what it uses.
+        """
+        rid, _, pinned = ref.partition("@")
+        if pinned:
+            policy = self.select(ref, backend=backend)
+            return policy.read(data), policy
+        family = self.versions_of(rid, backend)
+        if isinstance(data, Incident):
+            return data, choose_version(family, data)
+        reader, inc = _read_with_any(family, data)
+        chosen = choose_version(family, inc)
+        if chosen is not reader:
+            inc = chosen.read(data)
+        return inc, chosen
+
+    def judge(self, ref: str, incident: Incident, policy: Policy, as_of: datetime | str | None = None, *,
+              explain: bool = True) -> Decision:
+        """Decide an incident `read` returned under the version it returned (with the amendment
+        layer of a later version in force at `as_of`, unless `ref` pins a version)."""
+        when = resolve_as_of(as_of, incident)
+        if "@" in ref:
+            return policy.decide(incident, when, explain=explain)
+        family = self.versions_of(ref, policy.backend.name)  # type: ignore[arg-type]
+        return policy.decide(incident, when, amendment=_amendment(family, policy, incident, when), explain=explain)
+
     def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
                *, backend: BackendName | None = None, explain: bool = True) -> Decision:
         """Decide under the version in effect on the incident's date (or the pinned `id@version`).
 
         Rules of the version in effect at `as_of` marked `applies_to_existing_footage` also apply.
         """
-        rid, _, pinned = ref.partition("@")
-        if pinned:
-            return self.select(ref, backend=backend).decide(incident, as_of, explain=explain)
-        family = self.versions_of(rid, backend)
-        inc = _read_with_any(family, incident)
-        when = _as_of(as_of, inc)
-        chosen = choose_version(family, inc)
-        if chosen is not family[-1] and not isinstance(incident, Incident):
-            inc = chosen.read(incident)  # checked against the vocabulary of the version that judges it
-        amendment = _amendment(family, chosen, inc, when)
-        return chosen.decide(inc, when, amendment=amendment, explain=explain)
-
+        inc, chosen = self.read(ref, incident, backend=backend)
+        return self.judge(ref, inc, chosen, as_of, explain=explain)
 
     def explain(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
                 ) -> list[RuleExplanation]:
         """`Policy.explain` under the version `decide` would choose."""
-        rid, _, pinned = ref.partition("@")
-        if pinned:
-            return self.select(ref).explain(incident, as_of)
-        family = self.versions_of(rid)
-        inc = _read_with_any(family, incident)
-        return choose_version(family, inc).explain(inc, as_of)
+        inc, chosen = self.read(ref, incident)
+        return chosen.explain(inc, as_of)
 
 
-def _read_with_any(family: list[Policy], incident: Mapping[str, Any] | Incident) -> Incident:
+def _read_with_any(family: list[Policy], incident: Mapping[str, Any]) -> tuple[Policy, Incident]:
     """Read with the newest version's vocabulary, or else an older one's (names a version declared)."""
     try:
-        return family[-1].read(incident)
+        return family[-1], family[-1].read(incident)
     except IncidentError as newest:
         for p in reversed(family[:-1]):
             try:
-                return p.read(incident)
+                return p, p.read(incident)
             except IncidentError:
                 continue
         raise newest from None
@@ -223,7 +262,7 @@ class Policy:
         such as audits that only need the obligations.
         """
         inc = self.read(incident)
-        when = _as_of(as_of, inc)
+        when = resolve_as_of(as_of, inc)
         known = inc.until(when)
         chain = self.chain(inc)
         layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc, explain)
@@ -236,7 +275,7 @@ class Policy:
                 as_of: datetime | str | None = None) -> list[RuleExplanation]:
         """For every rule: whether it applies to the incident, and why (or why not)."""
         inc = self.read(incident)
-        known = inc.until(_as_of(as_of, inc))
+        known = inc.until(resolve_as_of(as_of, inc))
         ctx = Context(known.facts, known.by_type, self.zone)
         fired = {pos for pos, _ in self.backend.firings(known)}
         return Explainer(self.program).explain(known, ctx, fired)
@@ -245,18 +284,38 @@ class Policy:
         return IncidentSession(self, incident_id, timezone, dict(facts or {}))
 
 
-def _as_of(as_of: datetime | str | None, incident: Incident) -> datetime:
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)  # the only place the engine reads the clock, and only when asked
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """`--as-of` text: None (each incident as of its own last event), `now` (the clock, read once),
+    or a time in ISO 8601 with its offset. Raises IncidentError with a plain message."""
+    if text is None:
+        return None
+    if text == "now":
+        return _now()
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise IncidentError([Problem("(as of)", "--as-of", f"{exc}; or `now`")]) from None
+
+
+def resolve_as_of(as_of: datetime | str | None, incident: Incident) -> datetime:
+    """The moment an incident is judged at: its last event by default; `now`; a time (text with an
+    offset, or an aware datetime). The one as-of resolver (decide, explain, audit, impact)."""
     if as_of is None:
-        if incident.start is None:
+        if not incident.events:
             raise IncidentError([Problem(incident.id, "events", "an incident needs at least one event")])
         return incident.events[-1].at
     if isinstance(as_of, str):
         if as_of == "now":
-            from datetime import UTC
-
-            return datetime.now(UTC)  # the only place the engine reads the clock, and only when asked
-        return parse_time(as_of, "as_of", incident.id)
-    if as_of.tzinfo is None:
+            return _now()
+        try:
+            return parse_timestamp(as_of)
+        except ValueError as exc:
+            raise IncidentError([Problem(incident.id, "as_of", str(exc))]) from None
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise IncidentError([Problem(incident.id, "as_of", "as_of needs a time zone offset")])
     return as_of
 
@@ -315,5 +374,23 @@ class IncidentSession:
         return self.policy.decide(self.data(), as_of)
 
 
-__all__ = ["Change", "Decision", "Event", "Incident", "IncidentError", "IncidentSession", "Library", "Policy",
-           "SelectionError"]
+__all__ = [
+    "CalendarOverflow",
+    "Change",
+    "Decision",
+    "Event",
+    "ExportError",
+    "Incident",
+    "IncidentError",
+    "IncidentSession",
+    "Library",
+    "OutputError",
+    "Policy",
+    "RulesetError",
+    "RulesetLookupError",
+    "SelectionError",
+    "WorkerError",
+    "choose_version",
+    "parse_as_of",
+    "resolve_as_of",
+]

@@ -1,43 +1,279 @@
-"""The `bwc` command line."""
+"""The `bwc` command line.
+
+Every command runs inside one error boundary (`Bwc.main`): an expected error (bad input, a file
+that cannot be read or written) is one line saying where and why, exit 1; a usage error exits 2;
+Ctrl-C exits 130 and SIGTERM 143, leaving no partial output; a closed standard output (`| head`)
+ends the run quietly; anything else is a bug, reported as "internal error" with the input being
+processed and the file where its traceback was saved. docs/diagnostics.md lists the exit codes.
+
+All text goes out through `say`, which shows data as literal text: control characters, terminal
+escape sequences and bidirectional overrides from incidents, rulesets or file names are escaped.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
 from engine import scenarios
-from engine.api import Library, SelectionError
+from engine.api import Library, parse_as_of
 from engine.decision import Decision
 from engine.explain import render_text
-from engine.incident import IncidentError, Problem
-from engine.output import write_text_atomic
+from engine.incident import IncidentError
+from engine.output import (
+    OutputError,
+    check_output_file,
+    check_report_folder,
+    save_traceback,
+    terminal_text,
+    write_text_atomic,
+)
 from engine.render import render_decision
 from policy import diff
 from policy.canonical import digest
 from policy.diagnostics import Diagnostic, RulesetError, Severity
 from policy.loader import check_paths
 from policy.model import Ruleset
-from policy.repository import Repository, RulesetLookupError
+from policy.repository import Repository
 from policy.schema import ruleset_schema_json
+from policy.values import quoted
 from policy.vocabulary import core, to_markdown
 
+# Exit codes (docs/diagnostics.md, "Exit codes").
+EXIT_OK = 0
+EXIT_FAILED = 1  # the input has problems, or an expected error stopped the command
+EXIT_USAGE = 2  # click's own code for a bad command line
+EXIT_INTERNAL = 70  # a bug in bwc (EX_SOFTWARE of sysexits.h)
+EXIT_PIPE = 141  # standard output was closed by its reader (128 + SIGPIPE, as a shell reports it)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM)
 
-def _echo_diagnostic(d: Diagnostic) -> None:
+
+# --- text output ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """A piece of a line with a colour or weight; its text is escaped like any other."""
+
+    text: str
+    fg: str | None = None
+    bold: bool = False
+
+
+def say(*parts: str | Styled, err: bool = False, nl: bool = True) -> None:
+    """Print one line (or block) made of `parts`: THE way the CLI writes text. Every part is made
+    printable first (control characters and terminal escapes in data shown as `\\x1b`, never
+    obeyed), then styled; click drops the styles when the output is not a terminal."""
+    line = "".join(click.style(terminal_text(p.text), fg=p.fg, bold=p.bold) if isinstance(p, Styled)
+                   else terminal_text(p) for p in parts)
+    click.echo(line, err=err, nl=nl)
+
+
+def _say_diagnostic(d: Diagnostic) -> None:
     colour = "red" if d.severity is Severity.ERROR else "yellow"
-    head = click.style(d.location(), bold=True)
-    label = click.style(f"{d.severity} {d.code}", fg=colour, bold=True)
-    rule = f" (rule {click.style(d.rule, bold=True)})" if d.rule else ""
-    click.echo(f"{head}: {label}{rule}: {d.message}")
+    rule = (" (rule ", Styled(d.rule, bold=True), ")") if d.rule else ()
+    say(Styled(d.location(), bold=True), ": ", Styled(f"{d.severity} {d.code}", fg=colour, bold=True), *rule,
+        ": ", d.message)
     if d.hint:
-        click.echo(click.style("    hint: ", fg="cyan") + d.hint)
+        say(Styled("    hint: ", fg="cyan"), d.hint)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _say_error(message: str) -> None:
+    say(Styled("error: ", fg="red", bold=True), message, err=True)
+
+
+# --- the error boundary ------------------------------------------------------------------------------
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C: every clean-up that runs on an interrupt
+    (temporary files removed, worker processes stopped) runs on a termination too."""
+
+
+class _Position:
+    """The input being processed (`file:line`), for the report of an internal error."""
+
+    current: str | None = None
+
+
+@contextmanager
+def _at(where: str) -> Iterator[None]:
+    before, _Position.current = _Position.current, where
+    try:
+        yield
+    finally:
+        _Position.current = before
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated()
+
+
+# Expected errors: the message says what is wrong with the input or the environment. Named by module
+# so that a module the command never imported is not imported just to test an exception against it.
+_EXPECTED = (("engine.api", "SelectionError"), ("policy.repository", "RulesetLookupError"),
+             ("engine.export", "ExportError"), ("engine.export", "JsonError"), ("engine.output", "OutputError"),
+             ("engine.generate", "GenerateError"), ("policy.duration", "CalendarOverflow"),
+             ("engine.executor", "WorkerError"), ("engine.audit", "AuditError"), ("engine.impact", "ImpactError"))
+
+
+def _expected(exc: BaseException) -> bool:
+    for module, name in _EXPECTED:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return True
+    return False
+
+
+def _os_error_text(exc: OSError) -> str:
+    why = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"cannot use {quoted(os.fsdecode(exc.filename), 200)}: {why}"
+    return why
+
+
+def _internal_error(exc: BaseException, where: str | None, *, say_where: bool = True) -> str:
+    """One line for a bug: where it happened, and the file holding the traceback (never shown)."""
+    saved = save_traceback(exc, where)
+    place = f" while processing {where}" if where and say_where else ""
+    detail = f"the details were saved to {saved}" if saved else "the details could not be saved"
+    return (f"internal error{place} ({type(exc).__name__}): this is a bug in bwc, not a problem with your "
+            f"input; {detail}; please report it with that file")
+
+
+def _quiet_stdout() -> None:
+    """Standard output is gone: point it at /dev/null so the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (tests capture it): nothing will flush it at exit
+
+
+def _exit_code(run: Callable[[], Any]) -> int:
+    """Run a command; turn whatever ends it into an exit code, having said why in one line."""
+    try:
+        result = run()
+        return result if isinstance(result, int) else EXIT_OK
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_FAILED)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort as exc:  # click turns Ctrl-C (and end of input at a prompt) into Abort
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            return _interrupted(cause)
+        _say_error("aborted")
+        return EXIT_FAILED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (BrokenPipeError, _OutputClosed):
+        _quiet_stdout()
+        return EXIT_PIPE
+    except RulesetError as exc:
+        for d in exc.diagnostics:
+            _say_diagnostic(d)
+        _say_error("the rulesets have errors: run `bwc check` on them")
+        return EXIT_FAILED
+    except IncidentError as exc:
+        for p in exc.problems:
+            _say_error(str(p))
+        return EXIT_FAILED
+    except OSError as exc:
+        _say_error(_os_error_text(exc))
+        return EXIT_FAILED
+    except Exception as exc:
+        if _expected(exc):
+            _say_error(str(exc))
+            return EXIT_FAILED
+        _say_error(_internal_error(exc, _Position.current))
+        return EXIT_INTERNAL
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    terminated = isinstance(exc, Terminated)
+    say("bwc: " + ("terminated" if terminated else "interrupted") + "; nothing was written", err=True)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+class _OutputClosed(Exception):
+    """Standard output's reader went away. Not an OSError, so that click does not handle it itself
+    (it would exit 1): the boundary exits quietly with EXIT_PIPE."""
+
+
+class Bwc(click.Group):
+    """The `bwc` group, whose `main` is the one error boundary of every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _OutputClosed() from exc
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (an embedding program): leave signals to it
+            previous = None
+        try:
+            code = _exit_code(lambda: super(Bwc, self).main(args, prog_name, complete_var,
+                                                            standalone_mode=False, **extra))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            _Position.current = None
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+# --- options shared by several commands --------------------------------------------------------------
+
+def _as_of_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """`--as-of`, read by the one resolver every command uses; a bad value is a usage error."""
+    try:
+        return parse_as_of(value)
+    except IncidentError as exc:
+        raise click.BadParameter("; ".join(p.message for p in exc.problems), ctx, param) from None
+
+
+_RULESETS = click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
+                         default=[Path("rulesets")], show_default=True, help="Folder(s) of rulesets.")
+_POLICY = click.option("--policy", "ref", required=True, help="Ruleset id, optionally @version.")
+_AS_OF = click.option("--as-of", "as_of", default=None, callback=_as_of_option,
+                      help="Decide as of this time (ISO 8601 with offset, or `now`); default: the last event.")
+_BACKEND = click.option("--backend", type=click.Choice(["native", "rete"]), default="native", show_default=True)
+_ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,
+                            help="Succeed on an input holding no incident (by default that is an error).")
+
+
+def _library(rulesets: tuple[Path, ...], backend: str = "native") -> Library:
+    return Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
+
+
+def _library_with(rulesets: tuple[Path, ...], ref: str, backend: str = "native") -> Library:
+    """The rulesets, after checking that `ref` names one of them (SelectionError if not)."""
+    library = _library(rulesets, backend)
+    library.select(ref)
+    return library
+
+
+@click.group(cls=Bwc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bwc-policy", prog_name="bwc")
 def main() -> None:
     """bwc-policy: body-worn camera policies as versioned, checkable rulesets."""
@@ -58,21 +294,20 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
                 "ruleset": r.ruleset.ref if r.ruleset else None,
                 "digest": digest(r.ruleset) if r.ruleset else None,
                 "diagnostics": [d.to_dict() for d in r.diagnostics]} for r in results]
-        click.echo(json.dumps({"files": out, "errors": sum(len(r.diagnostics) for r in failed)}, indent=2))
+        say(json.dumps({"files": out, "errors": sum(len(r.diagnostics) for r in failed)}, indent=2))
     else:
         for r in results:
             if r.ok and r.ruleset is not None:
-                click.echo(f"{click.style('ok', fg='green')}  {r.file}  {r.ruleset.ref}  "
-                           f"({len(r.ruleset.rules)} rules)")
+                say(Styled("ok", fg="green"), f"  {r.file}  {r.ruleset.ref}  ({len(r.ruleset.rules)} rules)")
             for d in r.diagnostics:
-                _echo_diagnostic(d)
+                _say_diagnostic(d)
         if not results:
-            click.echo("no ruleset files found (looked for *.yaml and *.yml)", err=True)
+            say("no ruleset files found (looked for *.yaml and *.yml)", err=True)
         problems = sum(len(r.diagnostics) for r in failed)
         summary = f"{len(results)} file(s) checked, {len(failed)} with errors ({problems} problem(s))"
-        click.echo(click.style(summary, fg="red" if failed else "green"))
+        say(Styled(summary, fg="red" if failed else "green"))
     if failed or not results:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -82,13 +317,15 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
               show_default=True, help="Ruleset files, scenario test files, or decisions.")
 def schema(output: Path | None, kind: str) -> None:
     """Print a JSON Schema: of ruleset files (for editors: see docs/editors.md), scenario files or decisions."""
+    if output is not None:
+        check_output_file(output)
     if kind == "ruleset":
         text = ruleset_schema_json()
     else:
         model = scenarios.ScenarioFile if kind == "scenarios" else Decision
         text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        say(text, nl=False)
     else:
         write_text_atomic(output, text)
 
@@ -99,63 +336,59 @@ def vocabulary(fmt: str) -> None:
     """Print the core vocabulary (event types, attributes, facts, roles)."""
     vocab = core()
     if fmt == "json":
-        click.echo(vocab.model_dump_json(indent=2, exclude_defaults=True))
+        say(vocab.model_dump_json(indent=2, exclude_defaults=True))
     else:
-        click.echo(to_markdown(vocab), nl=False)
+        say(to_markdown(vocab), nl=False)
 
 
-def _library(rulesets: tuple[Path, ...], backend: str = "native") -> Library:
+# --- deciding incidents one by one -------------------------------------------------------------------
+
+def _each_incident(library: Library, ref: str, source: Path, handle: Callable[[dict[str, Any]], str],
+                   allow_empty: bool) -> None:
+    """Print `handle(incident)` for each incident of `source`, as it is read (one reader for every
+    format: engine.export). A bad incident, whatever went wrong with it, is reported on standard
+    error with its line and the run goes on; the exit code is then 1."""
+    from engine.export import Record, read_export
+
+    name = str(source)
+    vocabulary = library.select(ref).program.vocabulary
+    seen = failures = 0
+    for item in read_export(source, vocabulary):
+        seen += 1
+        where = f"{name}:{item.line}"
+        if not isinstance(item, Record):
+            failures += 1
+            column = getattr(item, "column", None)
+            say(Styled(f"{where}{f':{column}' if column else ''}: ", bold=True), item.message, err=True)
+            continue
+        with _at(where):
+            text, problems = _decide_one(handle, item.incident, where)
+        if problems:
+            failures += 1
+            for p in problems:
+                say(Styled(f"{where}: ", bold=True), p, err=True)
+        else:
+            say(text)  # outside the guard: a closed stdout ends the run (BrokenPipeError), as it should
+    if not seen and not allow_empty:
+        _say_error(f"no incident in {quoted(name, 200)} (give --allow-empty if an empty input is expected)")
+        sys.exit(EXIT_FAILED)
+    if failures:
+        sys.exit(EXIT_FAILED)
+
+
+def _decide_one(handle: Callable[[dict[str, Any]], str], incident: dict[str, Any],
+                where: str) -> tuple[str, list[str]]:
+    """(text, []) or ("", the problems): per-incident isolation, whatever the exception."""
     try:
-        return Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
-    except RulesetError as exc:
-        for d in exc.diagnostics:
-            _echo_diagnostic(d)
-        raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
-
-
-def _library_with(rulesets: tuple[Path, ...], ref: str, backend: str = "native") -> Library:
-    """The rulesets, after checking that `ref` names one of them."""
-    library = _library(rulesets, backend)
-    try:
-        library.select(ref)
-    except SelectionError as exc:
-        raise click.ClickException(str(exc)) from None
-    return library
-
-
-def _incidents(path: Path) -> Iterator[tuple[str, Any]]:
-    """(label, data) for each incident in a .json file, or each line of a .jsonl file."""
-    stream = sys.stdin if str(path) == "-" else None
-    try:
-        text = stream.read() if stream else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    if path.suffix == ".jsonl" or (stream is None and path.suffix == ".ndjson"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                yield f"{path}:{n}", _json(line, f"{path}:{n}")
-    else:
-        yield str(path), _json(text, str(path))
-
-
-class _BadJSON:
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-def _json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        return _BadJSON(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
-
-
-_RULESETS = click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
-                         default=[Path("rulesets")], show_default=True, help="Folder(s) of rulesets.")
-_POLICY = click.option("--policy", "ref", required=True, help="Ruleset id, optionally @version.")
-_AS_OF = click.option("--as-of", "as_of", default=None,
-                      help="Decide as of this time (ISO 8601 with offset, or `now`); default: the last event.")
-_BACKEND = click.option("--backend", type=click.Choice(["native", "rete"]), default="native", show_default=True)
+        return handle(incident), []
+    except IncidentError as exc:
+        return "", [str(p) for p in exc.problems]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        if _expected(exc):
+            return "", [str(exc)]
+        return "", [_internal_error(exc, where, say_where=False)]  # the line says where
 
 
 @main.command()
@@ -165,42 +398,25 @@ _BACKEND = click.option("--backend", type=click.Choice(["native", "rete"]), defa
 @_AS_OF
 @_BACKEND
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: str | None, backend: str,
-           fmt: str) -> None:
-    """Decide the obligations of an incident (.json) or of many (.jsonl, one per line).
+@_ALLOW_EMPTY
+def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: datetime | None, backend: str,
+           fmt: str, allow_empty: bool) -> None:
+    """Decide the obligations of incidents: one (.json), or many (.json array, .jsonl or .ndjson one per
+    line, `-` for JSON Lines on standard input, .csv, .parquet).
 
     Each incident is judged by the version of the ruleset in effect on its date, unless a version
-    is pinned with `--policy ID@VERSION`.
+    is pinned with `--policy ID@VERSION`. Decisions are printed as each is made.
 
     JSON output is one decision per line. A bad incident is reported on standard error with its
     line number; the others are still decided, and the exit code is 1.
     """
-    library = _library(rulesets, backend)
-    try:
-        library.select(ref)
-    except SelectionError as exc:
-        raise click.ClickException(str(exc)) from None
-    def one(data: Any) -> str:
+    library = _library_with(rulesets, ref, backend)
+
+    def one(data: dict[str, Any]) -> str:
         decision = library.decide(ref, data, as_of)
         return decision.to_json() if fmt == "json" else render_decision(decision)
 
-    _each_incident(incidents, one)
-
-
-def _each_incident(path: Path, handle: Callable[[Any], str]) -> None:
-    """Print `handle(incident)` for each incident; report bad ones on stderr and exit 1 at the end."""
-    failures = 0
-    for label, data in _incidents(path):
-        try:
-            if isinstance(data, _BadJSON):
-                raise IncidentError([Problem("?", "(json)", data.message)])
-            click.echo(handle(data))
-        except IncidentError as exc:
-            failures += 1
-            for p in exc.problems:
-                click.echo(click.style(f"{label}: ", bold=True) + str(p), err=True)
-    if failures:
-        sys.exit(1)
+    _each_incident(library, ref, incidents, one, allow_empty)
 
 
 @main.command()
@@ -209,19 +425,22 @@ def _each_incident(path: Path, handle: Callable[[Any], str]) -> None:
 @click.argument("incident", type=click.Path(path_type=Path, allow_dash=True))
 @_AS_OF
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: str | None, fmt: str) -> None:
+@_ALLOW_EMPTY
+def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetime | None, fmt: str,
+            allow_empty: bool) -> None:
     """Explain, rule by rule, why each obligation applies to an incident or why it does not.
 
-    The incident is judged by the version in effect on its date, as `bwc decide` does.
+    The incident is judged by the version in effect on its date, as `bwc decide` does; the input is
+    read as `bwc decide` reads it.
     """
     library = _library_with(rulesets, ref)
 
-    def one(data: Any) -> str:
+    def one(data: dict[str, Any]) -> str:
         explanations = library.explain(ref, data, as_of)
         return json.dumps([e.to_dict() for e in explanations], ensure_ascii=False) if fmt == "json" \
             else render_text(explanations)
 
-    _each_incident(incident, one)
+    _each_incident(library, ref, incident, one, allow_empty)
 
 
 @main.command("test")
@@ -236,52 +455,40 @@ def test_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], coverage: 
     Exits 1 if any scenario fails, if a test file is invalid, or (with --coverage) if a rule is
     exercised by no scenario.
     """
-    try:
-        report = scenarios.run(paths or [Path("rulesets")], rulesets or None)
-    except RulesetError as exc:
-        for d in exc.diagnostics:
-            _echo_diagnostic(d)
-        raise click.ClickException("the rulesets have errors: run `bwc check` on them") from None
+    report = scenarios.run(paths or [Path("rulesets")], rulesets or None)
     uncovered = coverage and any(c.missing for c in report.coverage)
     if fmt == "json":
-        click.echo(scenarios.to_json(report))
+        say(scenarios.to_json(report))
     elif fmt == "junit":
-        click.echo(scenarios.to_junit(report), nl=False)
+        say(scenarios.to_junit(report), nl=False)
     else:
         for d in report.problems:
-            _echo_diagnostic(d)
+            _say_diagnostic(d)
         for o in report.outcomes:
-            mark = click.style("pass", fg="green") if o.passed else click.style("FAIL", fg="red", bold=True)
-            click.echo(f"{mark}  {o.ruleset}  {o.scenario}  [{o.cite}]")
+            mark = Styled("pass", fg="green") if o.passed else Styled("FAIL", fg="red", bold=True)
+            say(mark, f"  {o.ruleset}  {o.scenario}  [{o.cite}]")
             for f in o.failures:
-                click.echo(f"      {f}")
+                say(f"      {f}")
         if coverage:
-            click.echo("")
+            say("")
             for c in report.coverage:
                 colour = "green" if not c.missing else "red"
-                click.echo(click.style(f"{c.percent:5.1f}%", fg=colour) + f"  {c.ruleset}  "
-                           f"({len(c.rules) - len(c.missing)}/{len(c.rules)} rules exercised)")
+                say(Styled(f"{c.percent:5.1f}%", fg=colour), f"  {c.ruleset}  "
+                    f"({len(c.rules) - len(c.missing)}/{len(c.rules)} rules exercised)")
                 for rule in c.missing:
-                    click.echo(f"        not exercised: {rule}")
+                    say(f"        not exercised: {rule}")
         failed = sum(not o.passed for o in report.outcomes)
-        click.echo(click.style(f"{len(report.outcomes)} scenarios, {len(report.outcomes) - failed} passed, "
-                               f"{failed} failed", fg="red" if failed else "green"))
+        say(Styled(f"{len(report.outcomes)} scenarios, {len(report.outcomes) - failed} passed, {failed} failed",
+                   fg="red" if failed else "green"))
         if uncovered:
             missing = sum(len(c.missing) for c in report.coverage)
-            click.echo(click.style(f"coverage: {missing} rule(s) not exercised by any scenario", fg="red"))
+            say(Styled(f"coverage: {missing} rule(s) not exercised by any scenario", fg="red"))
     if not report.ok or uncovered or not report.outcomes:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def _resolve(repo: Repository, ref: str) -> Ruleset:
-    try:
-        return repo.resolve(ref)
-    except (RulesetLookupError, RulesetError) as exc:
-        if isinstance(exc, RulesetError):
-            for d in exc.diagnostics:
-                _echo_diagnostic(d)
-            raise click.ClickException(f"cannot load {ref}") from None
-        raise click.ClickException(str(exc)) from None
+    return repo.resolve(ref)  # RulesetLookupError and RulesetError are reported by the boundary
 
 
 @main.command("diff")
@@ -294,7 +501,7 @@ def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> No
     repo = _library(rulesets).repository
     d = diff.diff(_resolve(repo, old), _resolve(repo, new))
     render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json}[fmt]
-    click.echo(render(d), nl=False)
+    say(render(d), nl=False)
 
 
 @main.command("log")
@@ -304,20 +511,16 @@ def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> No
 def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
     """List the versions of a ruleset, newest first, with what each changed."""
     repo = _library(rulesets).repository
-    try:
-        entries = list(reversed(diff.history(repo, ruleset_id)))
-    except RulesetLookupError as exc:
-        raise click.ClickException(str(exc)) from None
+    entries = list(reversed(diff.history(repo, ruleset_id)))
     if fmt == "json":
-        click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+        say(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
         return
     for e in entries:
         until = f" until {e.effective_until}" if e.effective_until else ""
-        click.echo(click.style(f"{ruleset_id}@{e.version}", bold=True) + f"  {e.status}  in force from "
-                   f"{e.effective_from}{until}")
-        click.echo(f"    drafted by {e.drafted_by}")
-        click.echo(f"    {e.summary}")
-        click.echo("")
+        say(Styled(f"{ruleset_id}@{e.version}", bold=True), f"  {e.status}  in force from {e.effective_from}{until}")
+        say(f"    drafted by {e.drafted_by}")
+        say(f"    {e.summary}")
+        say("")
 
 
 @main.command("impact")
@@ -332,8 +535,9 @@ def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
 @click.option("--dates/--as-if-in-force", "dates", default=False, show_default=True,
               help="Keep each version's `effective` dates (an incident outside them is decided under nothing), "
                    "or judge both versions as though in force on every incident's date.")
-def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Path, fmt: str, as_of: str | None,
-                   workers: int, dates: bool) -> None:
+@_ALLOW_EMPTY
+def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Path, fmt: str,
+                   as_of: datetime | None, workers: int, dates: bool, allow_empty: bool) -> None:
     """Decide every incident (.jsonl, one per line) under OLD and NEW and report which decisions change.
 
     OLD and NEW are ID@VERSION references or ruleset files; both are pinned (no selection by date),
@@ -347,26 +551,18 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
     library = _library(rulesets)
     a, b = impact_.Side.of(rulesets, old, dates=dates), impact_.Side.of(rulesets, new, dates=dates)
     for side in (a, b):
-        try:
-            side.policy(library)
-        except (RulesetLookupError, RulesetError, SelectionError) as exc:
-            if isinstance(exc, RulesetError):
-                for d in exc.diagnostics:
-                    _echo_diagnostic(d)
-                raise click.ClickException(f"cannot load {side.ref}") from None
-            raise click.ClickException(str(exc)) from None
-    source: Path | Any = sys.stdin if str(incidents) == "-" else incidents
-    if source is incidents and not incidents.is_file():
-        raise click.ClickException(f"cannot read {incidents}: no such file")
+        side.policy(library)  # an unknown or broken side is reported before any incident is read
+    source: Path | str = "-" if str(incidents) == "-" else incidents  # `-`: standard input, read by the reader
     report = impact_.impact(a, b, source, as_of=as_of, workers=workers, library=library,
-                            show_progress=sys.stderr.isatty())
-    click.echo(impact_.RENDER[fmt](report), nl=False)
-    click.echo(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
-               f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
+                            show_progress=sys.stderr.isatty(), allow_empty=allow_empty)
+    say(impact_.RENDER[fmt](report), nl=False)
+    say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
+        f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
     for bad in report.tally.bad:
-        click.echo(click.style(f"{incidents}:{bad.line}: ", bold=True) + bad.message, err=True)
+        column = getattr(bad, "column", None)
+        say(Styled(f"{incidents}:{bad.line}{f':{column}' if column else ''}: ", bold=True), bad.message, err=True)
     if report.tally.errors:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command("audit")
@@ -375,42 +571,37 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
 @click.argument("export", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
               help="The export's format (default: by extension: .jsonl, .csv, .parquet).")
-@click.option("--as-of", "as_of", default=None,
+@click.option("--as-of", "as_of", default=None, callback=_as_of_option,
               help="Audit as of this time (ISO 8601 with offset, or `now`); default: each incident's last event.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the report (summary.json, findings.csv, ...) into this folder.")
+              help="Write the report (summary.json, findings.csv, ...) into this folder: a new or empty "
+                   "folder, or the folder of a previous report, which is replaced.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: every core).")
-def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str | None, as_of: str | None,
-                  out: Path | None, workers: int | None) -> None:
+@_ALLOW_EMPTY
+def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str | None, as_of: datetime | None,
+                  out: Path | None, workers: int | None, allow_empty: bool) -> None:
     """Audit an export of incidents (with their actions) against a ruleset: findings and a report.
 
     Exits 0 when the audit ran, whatever it found, and 1 when the input cannot be used. A report
-    folder is replaced only by a complete new one.
+    folder is replaced only by a complete new one, and only if it holds a previous report (or
+    nothing): any other folder is refused before the audit starts.
     """
-    from engine.audit import parse_as_of, run_audit, summary_text
-    from engine.export import ExportError
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
 
-    try:
-        when = parse_as_of(as_of)
-    except IncidentError as exc:
-        raise click.ClickException(exc.problems[0].message) from None
-    library = _library(rulesets)
-    try:
-        library.select(ref)
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+    from engine.audit import run_audit, summary_text
 
-        with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-                      TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                      disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task("auditing", total=None)
-            outcome = run_audit(rulesets, ref, export, fmt=fmt, as_of=when, out_dir=out, workers=workers,
-                                library=library, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                         total=total))
-    except (SelectionError, ExportError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(summary_text(outcome.summary, out))
-
+    if out is not None:
+        check_report_folder(out)  # before any work: never an hour of auditing, then a refusal
+    library = _library_with(rulesets, ref)
+    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("auditing", total=None)
+        outcome = run_audit(rulesets, ref, export, fmt=fmt, as_of=as_of, out_dir=out, workers=workers,
+                            library=library, allow_empty=allow_empty,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    say(summary_text(outcome.summary, out))
 
 
 @main.command("generate")
@@ -439,34 +630,42 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
 
     For testing audits: the truth file lists every planted violation. See docs/audit.md.
     """
-    import os
     from datetime import date
 
     from engine import generate as gen
 
     try:
         shares = gen.parse_shares(violations)
-        first = None
-        if start is not None:
-            year, _, month = start.partition("-")
-            first = date(int(year), int(month or 1), 1)
-    except (gen.GenerateError, ValueError) as exc:
-        raise click.ClickException(f"bad option: {exc}") from None
-    library = _library(rulesets)
-    try:
-        library.select(ref)
-    except SelectionError as exc:
-        raise click.ClickException(str(exc)) from None
+    except gen.GenerateError as exc:
+        raise click.BadParameter(str(exc), param_hint="--violations") from None
+    first = None
+    if start is not None:
+        year, _, month = start.partition("-")
+        try:  # `2024` alone is January, as before
+            first = date(int(year), int(month or 1), 1) if year.isdigit() and (month or "1").isdigit() else None
+        except ValueError:
+            first = None
+        if first is None:
+            raise click.BadParameter(f"{quoted(start)} is not a month: write YYYY-MM, e.g. 2024-01",
+                                     param_hint="--start")
+    if truth is not None and os.path.realpath(truth) == os.path.realpath(out):
+        raise click.BadParameter("the truth file would overwrite the export: give it another name",
+                                 param_hint="--truth")
+    for path in (out, truth):
+        if path is not None:
+            check_output_file(path)  # before any work: a missing folder or a read-only disk is said at once
+    library = _library_with(rulesets, ref)
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
     with click.progressbar(length=count, label="generating", file=sys.stderr,
                            hidden=not sys.stderr.isatty()) as bar:
-        try:
-            stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,
-                                 fmt=fmt, truth=truth, start=first, months=months,  # type: ignore[arg-type]
-                                 jobs=workers, rulesets=rulesets, progress=bar.update)
-        except (gen.GenerateError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
-    click.echo(gen.to_text(stats), nl=False, err=True)
+        stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,
+                             fmt=fmt, truth=truth, start=first, months=months,  # type: ignore[arg-type]
+                             jobs=workers, rulesets=rulesets, progress=bar.update)
+    say(gen.to_text(stats), nl=False, err=True)
+
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE", "EXIT_TERMINATED",
+           "EXIT_USAGE", "Bwc", "OutputError", "Styled", "Terminated", "main", "say"]
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.incident import Event, Incident
-from engine.native import Context, compile_test, find_sequence
+from engine.incident import Event, Incident, IncidentError, Problem
+from engine.native import BEYOND_CALENDAR, Context, compile_test, find_sequence
 from engine.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
 from policy.base import Effect
 from policy.duration import Duration
@@ -30,6 +31,7 @@ from policy.obligations import (
     RetainObligation,
     WindowObligation,
 )
+from policy.values import quoted
 
 Kind = Literal["record", "notify", "retain", "delete", "access", "release"]
 Resolution = Literal["overrides", "legal_hold", "layer", "unresolved"]
@@ -225,6 +227,9 @@ class _Builder:
         self.holidays = program.ruleset.holidays
         self._refs: dict[int, EventRef] = {}
         self._evidence: dict[int, Matched] = {}
+        self._delays: dict[tuple[int, int], bool] = {}
+        self._positions: dict[str, list[int]] = {}
+        self.rule: CompiledRule | None = None  # the rule whose obligation is being built (for messages)
 
     def anchor(self, name: str | None, trigger: Event | None, *, counted: bool = False) -> Event | None:
         """The event an anchor names.
@@ -243,8 +248,15 @@ class _Builder:
         candidates = self.incident.by_type.get(name, ())
         if counted:
             return candidates[0] if candidates else None
-        start = trigger.position if trigger is not None else -1
-        return next((e for e in candidates if e.position >= start), None)
+        if trigger is None:
+            return candidates[0] if candidates else None
+        # A binary search, not a scan: every trigger of a rule looks up its window's edge, so a scan
+        # would cost events x events on a long incident.
+        positions = self._positions.get(name)
+        if positions is None:
+            positions = self._positions[name] = [e.position for e in candidates]
+        k = bisect_left(positions, trigger.position)
+        return candidates[k] if k < len(candidates) else None
 
     def ref(self, e: Event) -> EventRef:
         found = self._refs.get(e.position)
@@ -272,11 +284,23 @@ class _Builder:
         d = duration or Duration()
         if e is None:
             return Pending.make(pending=anchor_name or "", then=str(d))
-        return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
+        try:
+            return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
+        except BEYOND_CALENDAR:
+            raise beyond_calendar(self.incident, self.rule, e, d, self.ctx.zone.key) from None
+
+    def delay_available(self, rule: CompiledRule, k: int, cond: Cond) -> bool:
+        # A delay's `only_if` reads the whole incident, not the trigger: one answer serves every firing
+        # (evaluated per obligation it would cost events x events).
+        found = self._delays.get((rule.position, k))
+        if found is None:
+            found = self._delays[(rule.position, k)] = _collect(cond, self.ctx, {}, {})
+        return found
 
     def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
         r = rule.rule
         ob = r.obligation
+        self.rule = rule
         fields: dict[str, Any] = {
             "kind": r.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
@@ -320,11 +344,11 @@ class _Builder:
                     Delay.make(
                         until="indefinite" if d.up_to == "indefinitely" else self.day(
                             d.up_to if isinstance(d.up_to, Duration) else None, d.after or ob.after, trigger),
-                        available=_collect(cond, self.ctx, {}, {}),
+                        available=self.delay_available(rule, k, cond),
                         requires=list(d.requires),
                         reassess_every=str(d.reassess_every) if d.reassess_every else None,
                     )
-                    for d, cond in zip(ob.may_delay, rule.delay_conditions, strict=True)
+                    for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions, strict=True))
                 ]
         return Obligation.make(**fields)
 
@@ -338,7 +362,29 @@ def judging_date(program: Program, incident: Incident, zone: Any) -> date | None
     """The day that decides whether (and which version of) a ruleset judges the incident."""
     anchor = program.ruleset.version_date
     events = incident.events if anchor == INCIDENT else incident.by_type.get(anchor, ())
-    return events[0].at.astimezone(zone).date() if events else None
+    if not events:
+        return None
+    try:
+        return events[0].at.astimezone(zone).date()
+    except BEYOND_CALENDAR:
+        e = events[0]
+        raise IncidentError([Problem(
+            incident.id, f"events[{e.index}].at",
+            f"{e.at.isoformat()} falls outside years 1 to 9999 in the time zone of ruleset "
+            f"{quoted(program.ref)} ({quoted(str(getattr(zone, 'key', zone)))}), beyond the calendar this "
+            "engine counts in, so the day that decides which version judges the incident has no date",
+            "check the event's date and offset")]) from None
+
+
+def beyond_calendar(incident: Incident, rule: CompiledRule | None, e: Event, duration: Duration,
+                    zone: str) -> IncidentError:
+    """The error for a date a rule counts from an event that falls outside years 1 to 9999."""
+    who = f"rule {quoted(rule.id)}" if rule is not None else "a rule"
+    return IncidentError([Problem(
+        incident.id, f"events[{e.index}].at",
+        f"{who} counts {duration} from this event ({e.at.isoformat()}, in time zone {quoted(zone)}): that date "
+        "falls outside years 1 to 9999, beyond the calendar this engine counts in",
+        "check the event's date; if the time is right, the rule's duration is too long to give a date")])
 
 
 def in_force(program: Program, incident: Incident, zone: Any) -> bool:
@@ -451,25 +497,31 @@ def _checks(atom: EventAtom) -> Any:
 
 # --- precedence and conflicts --------------------------------------------------------------------
 
-_FAR = "9999-12-31T23:59:59+00:00"
+# Window bounds are compared as whole microseconds since 0001-01-01T00:00 UTC: exact, and defined for
+# every time the reader accepts (an ISO text converted to UTC could leave the calendar and fail).
+_OPEN_START = -(1 << 62)  # a window with no opening edge starts before every event
+_FAR = 1 << 62  # a window with no closing edge ends after every event
+_MICROSECOND = timedelta(microseconds=1)
+
+Span = tuple[int, int] | None
 
 
-Span = tuple[str, str] | None
+def _instant(text: str) -> int:
+    t = datetime.fromisoformat(text)
+    local = ((t.toordinal() * 86400 + t.hour * 3600 + t.minute * 60 + t.second) * 1_000_000 + t.microsecond)
+    offset = t.utcoffset()
+    return local - (offset // _MICROSECOND if offset is not None else 0)
 
 
 def _span(w: Window | None) -> Span:
     """The window as comparable UTC bounds, or None when it has not opened."""
     if w is None:
-        return ("", _FAR)
+        return (_OPEN_START, _FAR)
     if w.from_ is not None and w.from_.pending:
         return None
-    start = _utc(w.from_.at) if w.from_ is not None and w.from_.at else ""
-    end = _utc(w.until.at) if w.until is not None and w.until.at else _FAR
+    start = _instant(w.from_.at) if w.from_ is not None and w.from_.at else _OPEN_START
+    end = _instant(w.until.at) if w.until is not None and w.until.at else _FAR
     return (start, end)
-
-
-def _utc(text: str) -> str:
-    return datetime.fromisoformat(text).astimezone(UTC).isoformat()
 
 
 def _overlap(sa: Span, sb: Span) -> bool:
@@ -478,10 +530,15 @@ def _overlap(sa: Span, sb: Span) -> bool:
     return sa[0] <= sb[1] and sb[0] <= sa[1]
 
 
+def _covers(ws: Span, ls: Span) -> bool:
+    assert ws is not None and ls is not None
+    return ws[0] <= ls[0] and ls[1] <= ws[1]
+
+
 def _precede(winner: Obligation, loser: Obligation, ws: Span, ls: Span) -> None:
     """The winner takes precedence where the windows overlap: over all of the loser's window, or a part."""
     assert ws is not None and ls is not None
-    if ws[0] <= ls[0] and ls[1] <= ws[1]:
+    if _covers(ws, ls):
         loser.overridden_by = winner.rule
         return
     wf = winner.window.from_ if winner.window else None
@@ -512,68 +569,240 @@ def _contradict(a: Obligation, b: Obligation) -> bool:
     return a.kind == "access" or Effect.MAY not in effects
 
 
+# --- finding overlapping windows without comparing every pair -------------------------------------
+#
+# Every obligation of one rule has the same kind, effect and subject, so whether two obligations can
+# interact (and which takes precedence) is a question about their two rules; only the windows differ
+# per obligation. Pairs are therefore looked up by window, rule against rule, with two search trees,
+# so the work is (obligations + pairs that change the decision) x log(obligations), not
+# obligations x obligations. The pairs found are applied in the order a plain double loop over the
+# obligations would visit them, so the decision is the same, byte for byte.
+
+_DIRECT = 64  # below this many pairs of two rules' obligations, comparing them all is cheaper
+
+
+class _Reporter:
+    """Items ordered by one key; reports those in a range of that order whose value is at least a bound.
+
+    A segment tree holding each part's largest value: a part whose largest value is below the bound
+    is skipped whole, so a query costs log(items) per item reported.
+    """
+
+    def __init__(self, keys: Sequence[int], values: Sequence[int], items: Sequence[int]) -> None:
+        order = sorted(range(len(keys)), key=lambda k: (keys[k], items[k]))
+        self.keys = [keys[k] for k in order]
+        self.items = [items[k] for k in order]
+        size = 1
+        while size < len(order):
+            size *= 2
+        self.size = size
+        tree = [_OPEN_START] * (2 * size)
+        for n, k in enumerate(order):
+            tree[size + n] = values[k]
+        for n in range(size - 1, 0, -1):
+            tree[n] = max(tree[2 * n], tree[2 * n + 1])
+        self.tree = tree
+
+    def report(self, lo: int, hi: int, bound: int, out: list[int]) -> None:
+        """Append the items at places lo..hi-1 (in key order) whose value is at least `bound`."""
+        tree, size = self.tree, self.size
+        stack = [(1, 0, size)]
+        while stack:
+            node, left, right = stack.pop()
+            if right <= lo or hi <= left or tree[node] < bound:
+                continue
+            if node >= size:
+                out.append(self.items[node - size])
+                continue
+            mid = (left + right) // 2
+            stack.append((2 * node + 1, mid, right))
+            stack.append((2 * node, left, mid))
+
+
+def _overlapping(a_items: list[int], b_items: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+    """Every pair (a, b) of the two lists whose windows overlap."""
+    out: list[tuple[int, int]] = []
+    if len(a_items) * len(b_items) <= _DIRECT:
+        return [(a, b) for a in a_items for b in b_items if _overlap(spans[a], spans[b])]
+    starts = [_bounds(spans[a])[0] for a in a_items]
+    tree = _Reporter(starts, [_bounds(spans[a])[1] for a in a_items], a_items)
+    for b in b_items:
+        sb = _bounds(spans[b])
+        found: list[int] = []
+        # a overlaps b when a starts no later than b ends and ends no earlier than b starts
+        tree.report(0, bisect_right(tree.keys, sb[1]), sb[0], found)
+        out.extend((a, b) for a in found)
+    return out
+
+
+def _bounds(s: Span) -> tuple[int, int]:
+    assert s is not None
+    return s
+
+
+def _partial(winners: list[int], losers: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+    """Every pair (winner, loser) whose windows overlap where the winner's does not cover the loser's."""
+    if len(winners) * len(losers) <= _DIRECT:
+        return [(w, lo) for w in winners for lo in losers
+                if _overlap(spans[w], spans[lo]) and not _covers(spans[w], spans[lo])]
+    ws = [_bounds(spans[w]) for w in winners]
+    # (1) the winner starts inside the loser (after its start): ordered by start, ends at or after it
+    by_start = _Reporter([s[0] for s in ws], [s[1] for s in ws], winners)
+    # (2) the winner starts at or before the loser and ends inside it (before its end): ordered by
+    # end, starts at or before the loser's start (a largest value of minus the start)
+    by_end = _Reporter([s[1] for s in ws], [-s[0] for s in ws], winners)
+    out: list[tuple[int, int]] = []
+    for lo in losers:
+        ls = _bounds(spans[lo])
+        found: list[int] = []
+        by_start.report(bisect_right(by_start.keys, ls[0]), bisect_right(by_start.keys, ls[1]), ls[0], found)
+        by_end.report(bisect_left(by_end.keys, ls[0]), bisect_left(by_end.keys, ls[1]), -ls[0], found)
+        out.extend((w, lo) for w in found)
+    return out
+
+
+def _last_covering(winners: list[int], losers: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+    """For each loser, the winner (the latest in the list of obligations) whose window covers it."""
+    if len(winners) * len(losers) <= _DIRECT:
+        out = []
+        for lo in losers:
+            found = [w for w in winners if _covers(spans[w], spans[lo]) and _overlap(spans[w], spans[lo])]
+            if found:
+                out.append((max(found), lo))
+        return out
+    # Losers by end, latest first; winners ending at or after it go into a tree by start that keeps
+    # the latest winner per prefix of starts (a Fenwick tree of maxima).
+    # A winner covering a loser it overlaps starts no later than either of the loser's bounds and ends
+    # no earlier than either (for a well-formed window: its start and its end).
+    starts = sorted({_bounds(spans[w])[0] for w in winners})
+    fenwick = [-1] * (len(starts) + 1)
+    by_end = sorted(winners, key=lambda w: -_bounds(spans[w])[1])
+    out = []
+    k = 0
+    for lo in sorted(losers, key=lambda x: -max(_bounds(spans[x]))):
+        ls = (min(_bounds(spans[lo])), max(_bounds(spans[lo])))
+        while k < len(by_end) and _bounds(spans[by_end[k]])[1] >= ls[1]:
+            w = by_end[k]
+            n = bisect_left(starts, _bounds(spans[w])[0]) + 1
+            while n <= len(starts):
+                fenwick[n] = max(fenwick[n], w)
+                n += n & -n
+            k += 1
+        best = -1
+        n = bisect_right(starts, ls[0])
+        while n > 0:
+            best = max(best, fenwick[n])
+            n -= n & -n
+        if best >= 0:
+            out.append((best, lo))
+    return out
+
+
+def _runs(items: list[Obligation]) -> list[list[int]]:
+    """The obligations in runs of one rule (consecutive, with the same rule, ruleset and subject)."""
+    runs: list[list[int]] = []
+    last: tuple[Any, ...] | None = None
+    for i, o in enumerate(items):
+        key = (o.ruleset, o.rule, o.kind, o.effect, tuple(o.role or ()), o.purpose, tuple(o.to or ()))
+        if key != last:
+            runs.append([])
+            last = key
+        runs[-1].append(i)
+    return runs
+
+
 def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]:
     """Apply legal holds, `overrides` and layer precedence; return every contradiction and how it was settled."""
     overrides = {(lay.program.ref, r.id): r.overrides for lay in layers for r in lay.program.rules}
     rank = {lay.program.ref: lay.rank for lay in layers}
     conflicts: list[Conflict] = []
-    how: dict[tuple[str, str], Resolution] = {}
 
-    def winner(a: Obligation, b: Obligation, contradictory: bool) -> Obligation | None:
+    def winner(a: Obligation, b: Obligation, contradictory: bool) -> tuple[Obligation | None, Resolution]:
         if b.rule in overrides.get((a.ruleset, a.rule), ()):
-            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
-            return a
+            return a, "overrides"
         if a.rule in overrides.get((b.ruleset, b.rule), ()):
-            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "overrides"
-            return b
+            return b, "overrides"
         if contradictory and rank[a.ruleset] != rank[b.ruleset]:
             # The layer that others build on (a statute) sets the floor a department's policy cannot lower.
-            how[(a.rule, b.rule)] = how[(b.rule, a.rule)] = "layer"
-            return a if rank[a.ruleset] < rank[b.ruleset] else b
-        return None
+            return (a if rank[a.ruleset] < rank[b.ruleset] else b), "layer"
+        return None, "unresolved"
 
     windowed = [o for o in obligations if o.kind in ("record", "notify", "access", "release")]
     spans = [_span(o.window) for o in windowed]
-    for i, a in enumerate(windowed):
-        for j in range(i + 1, len(windowed)):
-            b = windowed[j]
-            if a.kind != b.kind or a.rule == b.rule or not _same_subject(a, b) or not _overlap(spans[i], spans[j]):
+    opened = [i for i, s in enumerate(spans) if s is not None]  # a window not yet open overlaps nothing
+    runs = _runs([windowed[i] for i in opened])
+    runs = [[opened[i] for i in run] for run in runs]
+    # What each pair of obligations does, keyed by their places (a before b), applied in that order.
+    steps: list[tuple[int, int, Callable[[], None]]] = []
+    for x, run_a in enumerate(runs):
+        a0 = windowed[run_a[0]]
+        for run_b in runs[x + 1:]:
+            b0 = windowed[run_b[0]]
+            if a0.kind != b0.kind or a0.rule == b0.rule or not _same_subject(a0, b0):
                 continue
-            contradictory = _contradict(a, b)
-            w = winner(a, b, contradictory)
-            if w is not None:
-                _precede(w, b if w is a else a, *((spans[i], spans[j]) if w is a else (spans[j], spans[i])))
+            contradictory = _contradict(a0, b0)
+            w0, how = winner(a0, b0, contradictory)
             if contradictory:
-                conflicts.append(Conflict.make(
-                    kind="effect", rules=[a.rule, b.rule],
-                    detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
-                    resolution=how[(a.rule, b.rule)] if w else "unresolved", winner=w.rule if w else None))
+                for i, j in _overlapping(run_a, run_b, spans):
+                    steps.append((i, j, _conflict(windowed, spans, conflicts, i, j, w0 is a0, w0 is not None, how)))
+            elif w0 is not None:
+                wins, loses = (run_a, run_b) if w0 is a0 else (run_b, run_a)
+                for w, lo in _partial(wins, loses, spans):
+                    steps.append((min(w, lo), max(w, lo), _suspend(windowed, spans, w, lo)))
+                for w, lo in _last_covering(wins, loses, spans):
+                    steps.append((min(w, lo), max(w, lo), _suspend(windowed, spans, w, lo)))
+    steps.sort(key=lambda s: (s[0], s[1]))
+    for _, _, apply in steps:
+        apply()
 
     retains = [o for o in obligations if o.kind == "retain"]
     deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
-    holds = [o for o in retains if o.legal_hold and isinstance(o.retain_until, Pending)]
+    holds = {k for k, r in enumerate(retains) if r.legal_hold and isinstance(r.retain_until, Pending)}
+    # Retentions that outlast any deletion (indefinite, or a hold), and dated ones by date: each
+    # deletion meets only the retentions that keep footage past it, found by a binary search.
+    always = sorted(holds | {k for k, r in enumerate(retains) if r.retain_until == "indefinite"})
+    dated = sorted((r.retain_until, k) for k, r in enumerate(retains)
+                   if isinstance(r.retain_until, date) and k not in holds)
+    days = [day for day, _ in dated]
     for d in deletes:
         assert isinstance(d.delete_by, date)
-        for r in retains:
+        later = [k for _, k in dated[bisect_right(days, d.delete_by):]]
+        for k in sorted(always + later) if later else always:
+            r = retains[k]
             keep = r.retain_until
-            if not (keep == "indefinite" or (isinstance(keep, date) and keep > d.delete_by)
-                    or (r in holds)):
-                continue
-            if r in holds:
+            if k in holds:
                 d.overridden_by = r.rule
                 conflicts.append(Conflict.make(
                     kind="retention", rules=[r.rule, d.rule],
                     detail=f"a legal hold (`{r.rule}`) blocks deletion by {d.delete_by} (`{d.rule}`)",
                     resolution="legal_hold", winner=r.rule))
                 continue
-            w = winner(r, d, True)
-            if w is not None:
-                (d if w is r else r).overridden_by = w.rule
+            prevails, how = winner(r, d, True)
+            if prevails is not None:
+                (d if prevails is r else r).overridden_by = prevails.rule
             conflicts.append(Conflict.make(
                 kind="retention", rules=[r.rule, d.rule],
                 detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
-                resolution=how[(r.rule, d.rule)] if w else "unresolved", winner=w.rule if w else None))
+                resolution=how if prevails else "unresolved", winner=prevails.rule if prevails else None))
     return conflicts
+
+
+def _conflict(windowed: list[Obligation], spans: list[Span], conflicts: list[Conflict], i: int, j: int,
+              first_wins: bool, settled: bool, how: Resolution) -> Callable[[], None]:
+    def apply() -> None:
+        a, b = windowed[i], windowed[j]
+        if settled:
+            w, lo = (i, j) if first_wins else (j, i)
+            _precede(windowed[w], windowed[lo], spans[w], spans[lo])
+        conflicts.append(Conflict.make(
+            kind="effect", rules=[a.rule, b.rule],
+            detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
+            resolution=how if settled else "unresolved", winner=(a if first_wins else b).rule if settled else None))
+    return apply
+
+
+def _suspend(windowed: list[Obligation], spans: list[Span], w: int, lo: int) -> Callable[[], None]:
+    return lambda: _precede(windowed[w], windowed[lo], spans[w], spans[lo])
 
 
 def summarise(obligations: list[Obligation], incident: Incident) -> Summary:

@@ -13,6 +13,7 @@ an attribute of the event. The firings are the same, in the same order, as testi
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,26 +165,50 @@ def _sequence_exists(atom: SequenceAtom) -> Predicate:
 
 def find_sequence(ctx: Context, steps: list[tuple[str, Check | None]],
                   within: Duration | None) -> list[Event] | None:
-    """The earliest-ending match of the steps in order, each later than the one before."""
-    first_type, first_check = steps[0]
-    for first in ctx.by_type.get(first_type, ()):
-        if first_check is not None and not first_check(first.attributes):
-            continue
+    """The earliest-ending match of the steps in order, each later than the one before.
+
+    Each step's candidates (its events that pass its tests) are listed once; the next step after an
+    event is then found by binary search, so a sequence costs events x log(events), not events².
+    """
+    candidates: list[tuple[tuple[Event, ...] | list[Event], list[int]]] = []
+    for etype, check in steps:
+        events: tuple[Event, ...] | list[Event] = ctx.by_type.get(etype, ())
+        if check is not None:
+            events = [e for e in events if check(e.attributes)]
+        if not events:
+            return None
+        candidates.append((events, [e.position for e in events]))
+    for first in candidates[0][0]:
         chain = [first]
-        for etype, check in steps[1:]:
+        for events, positions in candidates[1:]:
             # Taking the earliest later match leaves the most room for the steps after it.
-            nxt = next((e for e in ctx.by_type.get(etype, ()) if e.position > chain[-1].position
-                        and (check is None or check(e.attributes))), None)
-            if nxt is None:
+            k = bisect_right(positions, chain[-1].position)
+            if k == len(events):
                 return None  # no later start can do better for this step
-            chain.append(nxt)
-        if within is None or chain[-1].at <= deadline(first.at, within, ctx.zone):
+            chain.append(events[k])
+        if within is None:
+            return chain
+        end = deadline(first.at, within, ctx.zone)
+        if end is None or chain[-1].at <= end:
             return chain
     return None
 
 
-def deadline(start: datetime, duration: Duration, zone: ZoneInfo, holidays: Any = ()) -> datetime:
-    return duration.add_to(start.astimezone(zone), holidays)
+# Counting a duration past 9999-12-31 (or a time before 0001-01-01 in a zone west of UTC) fails with
+# OverflowError, or ValueError from `datetime.replace` and policy.duration's CalendarOverflow.
+BEYOND_CALENDAR: tuple[type[Exception], ...] = (OverflowError, ValueError)
+
+
+def deadline(start: datetime, duration: Duration, zone: ZoneInfo, holidays: Any = ()) -> datetime | None:
+    """`duration` after `start`, counted in `zone`; None when that leaves years 1 to 9999.
+
+    Every event of an incident lies inside the calendar, so a deadline beyond it is later than all of
+    them: a sequence's `within` then holds. The rete backend gives such a deadline the same meaning.
+    """
+    try:
+        return duration.add_to(start.astimezone(zone), holidays)
+    except BEYOND_CALENDAR:
+        return None
 
 
 # --- dispatch ------------------------------------------------------------------------------------

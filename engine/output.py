@@ -1,25 +1,295 @@
-"""Writing outputs: files are written whole or not at all (temporary file, then rename)."""
+"""Writing outputs: the one mechanism every command uses to put files on disk.
+
+Files are written whole or not at all (a temporary file beside the target, then a rename), and
+whatever a command will write is checked *before* its work starts, so that a missing folder, a
+read-only disk or a path that is a file is reported at once in one line, not after an hour-long
+audit as a traceback.
+
+A report folder (`bwc audit --out DIR`) is replaced whole, and only when it is ours: an absent or
+empty folder, or a folder holding the MARKER file a previous report left, listing the files it
+wrote. Anything else in the way (`--out .`, a folder of exports, a previous report to which the
+user has added files) is refused and left untouched: bwc never deletes a file it did not write.
+"""
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TextIO
+
+from policy.values import quoted
+
+MARKER = ".bwc-report"
+_MARKER_HEAD = "bwc report folder: bwc replaces this folder whole on the next run writing to it.\n" \
+               "Files it wrote (a folder holding any other file is never replaced):\n"
+_SHOWN = 5  # foreign names listed in a refusal; the rest are counted
+
+
+class OutputError(Exception):
+    """An output cannot be written: the message names the path and says why, in one line."""
+
+
+def _shown(path: Path | str) -> str:
+    return quoted(str(path), 500)  # a path is shown whole: its last part is what the reader needs
+
+
+def _why(exc: OSError) -> str:
+    """The plain reason of an OS error (`No space left on device`), without the errno prefix."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the disk is read-only"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _target(path: Path | str) -> Path:
+    """The file a write to `path` lands in: through a symbolic link, so the link itself is kept."""
+    target = Path(path)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def _writable_folder(folder: Path, what: Path) -> None:
+    """Raise OutputError unless a file can be created in `folder` (which `what` needs).
+
+    Root passes every permission check, so the answer comes from trying: a probe file is created
+    and removed at once. That also catches read-only mounts and folders of special file systems.
+    """
+    if not folder.exists():
+        raise OutputError(f"cannot write {_shown(what)}: the folder {_shown(folder)} does not exist; "
+                          "create it first or choose another path")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {_shown(what)}: {_shown(folder)} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".bwc-probe-", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write {_shown(what)}: cannot create files in {_shown(folder)} "
+                          f"({_why(exc)})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def check_output_file(path: Path | str) -> None:
+    """Before work starts: `path` can be written as a file (its folder exists and is writable, and
+    `path` is not a folder or a device). Raises OutputError with a one-line message."""
+    given = Path(path)
+    target = _target(given)
+    if target.is_dir():
+        raise OutputError(f"cannot write {_shown(given)}: it is a folder; give a file name")
+    if target.exists() and not target.is_file():
+        raise OutputError(f"cannot write {_shown(given)}: it exists and is not a regular file "
+                          "(a device, a pipe or a socket)")
+    _writable_folder(target.absolute().parent, given)
+
+
+@contextmanager
+def _converted(path: Path) -> Iterator[None]:
+    """OS errors while writing `path` (a full disk, mid-way) become one OutputError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {_shown(path)}: {_why(exc)}; nothing was written there") from exc
+
+
+class _AtomicText(io.TextIOWrapper):
+    """The temporary file handed to the with-block of `open_atomic`: a write that fails (the disk
+    fills up mid-way) raises OutputError naming the real target, not an anonymous OSError."""
+
+    target: Path
+
+    def write(self, s: str) -> int:
+        with _converted(self.target):
+            return super().write(s)
+
+    def flush(self) -> None:
+        with _converted(self.target):
+            super().flush()
+
+
+@contextmanager
+def open_atomic(path: Path | str) -> Iterator[TextIO]:
+    """Stream text into `path`: written to a temporary file beside it, renamed into place only when
+    the with-block ends normally; removed on any exception (KeyboardInterrupt included), leaving any
+    previous `path` as it was. UTF-8, `\\n` line ends."""
+    target = _target(path)
+    with _converted(target):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.absolute().parent)
+    try:
+        raw = os.fdopen(fd, "wb")
+        fh = _AtomicText(raw, encoding="utf-8", newline="\n")
+        fh.target = target
+        try:
+            yield fh
+            fh.flush()
+            with _converted(target):
+                os.fsync(fh.fileno())
+        finally:
+            with suppress(OutputError):  # the first error is the one raised; a failed close only repeats it
+                fh.close()
+        with _converted(target):
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+            os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_text_atomic(path: Path | str, text: str) -> None:
     """Write `text` to `path` so that readers see either the old file or the complete new one."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    with open_atomic(path) as fh:
+        fh.write(text)
+
+
+def _marker_names(folder: Path) -> set[str] | None:
+    """The names a previous report in `folder` says it wrote, or None if `folder` holds no MARKER."""
+    marker = folder / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        return None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, target)
+        text = marker.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith(_MARKER_HEAD):
+        return None
+    return {line for line in text[len(_MARKER_HEAD):].splitlines() if line}
+
+
+def _foreign(folder: Path) -> list[str]:
+    """The entries of `folder` that are not ours: all of them unless a MARKER lists them."""
+    names = sorted(os.listdir(folder))
+    ours = _marker_names(folder)
+    if ours is None:
+        return names
+    return [n for n in names if n != MARKER and n not in ours]
+
+
+def _inside(folder: Path, other: Path) -> bool:
+    return folder == other or folder in other.parents
+
+
+def check_report_folder(path: Path | str) -> None:
+    """Before work starts: `path` may receive a report folder. It is absent, an empty folder, or a
+    previous bwc report (MARKER, and no file the report did not write); the nearest existing folder
+    above it is writable. Anything else raises OutputError and nothing is touched."""
+    given = Path(path)
+    folder = Path(os.path.abspath(given))
+    if folder.parent == folder:
+        raise OutputError(f"cannot write a report into {_shown(given)}: it is the root of the file system")
+    if _inside(folder, Path(os.path.realpath(Path.cwd()))) or _inside(folder, Path(os.path.abspath(Path.cwd()))):
+        raise OutputError(f"cannot write a report into {_shown(given)}: it is the current folder (or holds "
+                          "it); give a new folder, e.g. `--out report`")
+    if given.is_symlink():
+        raise OutputError(f"cannot write a report into {_shown(given)}: it is a symbolic link; "
+                          "give the folder it points to, or a new folder")
+    if folder.exists():
+        if not folder.is_dir():
+            raise OutputError(f"cannot write a report into {_shown(given)}: it is a file, not a folder")
+        try:
+            foreign = _foreign(folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write a report into {_shown(given)}: cannot list it ({_why(exc)})") from None
+        if foreign:
+            listed = ", ".join(quoted(n) for n in foreign[:_SHOWN])
+            more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
+            raise OutputError(f"will not write a report into {_shown(given)}: it holds files bwc did not write "
+                              f"({listed}{more}), which replacing it would delete; give an empty or new folder")
+    ancestor = folder.parent
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    _writable_folder(ancestor, given)
+
+
+def replace_report_folder(path: Path | str, fill: Callable[[Path], None]) -> None:
+    """Write a report folder at `path`: `fill(tmp)` writes the files into a fresh folder beside
+    `path`, MARKER is added listing them, and the new folder then takes the place of `path`
+    atomically. A folder already at `path` is removed only if `check_report_folder` accepts it
+    (else OutputError, nothing touched); on any failure the new folder is removed and `path` is left
+    as it was."""
+    check_report_folder(path)
+    folder = Path(os.path.abspath(path))
+    with _converted(folder):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    old: Path | None = None
+    try:
+        fill(tmp)
+        names = sorted(n for n in os.listdir(tmp) if n != MARKER)
+        write_text_atomic(tmp / MARKER, _MARKER_HEAD + "".join(f"{n}\n" for n in names))
+        with _converted(folder):
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700; give the folder the usual permissions
+        check_report_folder(path)  # again, just before the swap: the folder may have changed meanwhile
+        with _converted(folder):
+            if folder.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+                os.rmdir(old)
+                os.replace(folder, old)
+            try:
+                os.replace(tmp, folder)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, folder)  # put the previous report back
+                    old = None
+                raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --- text for a terminal ------------------------------------------------------------------------------
+
+def _escape(code: int) -> str:
+    # `\u001b`, not `\x1b`: the same text is a valid escape inside a JSON string, so JSON output
+    # (`--format json`, which may hold C1 controls or bidi overrides raw) stays JSON with the same meaning.
+    return f"\\u{code:04x}"
+
+
+# C0 controls but newline and tab (ESC starts every terminal escape sequence; CR rewrites the line),
+# DEL, C1 controls (0x9b is a one-byte CSI), the line and paragraph separators, and the bidirectional
+# marks, embeddings, overrides and isolates that make text display in another order than it is read.
+_UNSAFE = {c: _escape(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0),
+                                    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                    0x2028, 0x2029)}
+
+
+def terminal_text(text: str) -> str:
+    """`text` safe to print to a terminal: newlines and tabs kept; every other control character,
+    terminal escape and bidirectional override shown escaped (`\\u001b`, `\\u202e`), never obeyed.
+    Lone surrogates (from undecodable file names) are shown escaped too."""
+    safe = text.translate(_UNSAFE)
+    if any("\ud800" <= ch <= "\udfff" for ch in safe):
+        safe = "".join(_escape(ord(ch)) if "\ud800" <= ch <= "\udfff" else ch for ch in safe)
+    return safe
+
+
+# --- internal errors --------------------------------------------------------------------------------
+
+def save_traceback(exc: BaseException, where: str | None = None) -> str | None:
+    """Save the full traceback of a bug in a new file of the temporary folder; its path, or None if
+    even that cannot be written. The name comes from mkstemp (unique without reading the clock)."""
+    import sys
+    import traceback
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="bwc-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(f"bwc internal error\ncommand: {sys.argv!r}\nprocessing: {where or '(unknown)'}\n"
+                     f"python: {sys.version}\n\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return None
+    return path

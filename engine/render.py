@@ -1,4 +1,9 @@
-"""Decisions as text a person can read in a terminal."""
+"""Decisions as text a person can read in a terminal.
+
+Everything in a decision that came from data (incident id, cites, rule ids, recipients, redaction
+lists) is literal text: rich is given no markup to interpret (a cite such as `src 1 [/i]` is shown
+as written, never parsed) and control characters are escaped before rich sees them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.decision import Decision, Moment, Obligation, Pending, Window
+from engine.output import terminal_text
 
 
 def _moment(m: Moment | None) -> str:
@@ -53,9 +59,12 @@ def _what(o: Obligation) -> str:
 
 
 def render_decision(decision: Decision, width: int = 120) -> str:
-    console = Console(width=width, record=True, force_terminal=False, color_system=None, file=io.StringIO())
+    # markup, emoji codes and highlighting off: the strings below are data, never instructions to rich.
+    console = Console(width=width, record=True, force_terminal=False, color_system=None, file=io.StringIO(),
+                      markup=False, emoji=False, highlight=False)
     rs = decision.ruleset
-    console.print(f"Incident {decision.incident_id} under {rs.id}@{rs.version} as of {decision.as_of}")
+    console.print(terminal_text(f"Incident {decision.incident_id} under {rs.id}@{rs.version} as of "
+                                f"{decision.as_of}"))
     if not decision.in_force:
         console.print("This ruleset was not in effect on the incident's first day: nothing is decided under it.")
     table = Table(show_lines=False, expand=False)
@@ -66,7 +75,7 @@ def render_decision(decision: Decision, width: int = 120) -> str:
         for part in o.suspended or []:
             effect += f" (except {_window(Window.make(from_=part.from_, until=part.until))}: {part.rule})"
         rule = o.rule if o.confidence in (None, "verified") else f"{o.rule} ({o.confidence})"
-        table.add_row(o.kind, effect, _what(o), rule, o.cite)
+        table.add_row(*(terminal_text(cell) for cell in (o.kind, effect, _what(o), rule, o.cite)))
     console.print(table if decision.obligations else "No obligations apply.")
     ret = decision.summary.retention
     lines = []
@@ -84,5 +93,5 @@ def render_decision(decision: Decision, width: int = 120) -> str:
         how = f"settled: {c.winner} prevails ({c.resolution})" if c.winner else "NOT settled by any rule"
         lines.append(f"conflict: {c.detail}; {how}")
     if lines:
-        console.print("\n".join(lines))
+        console.print(terminal_text("\n".join(lines)))
     return console.export_text().rstrip() + "\n"

@@ -34,7 +34,7 @@ import durable_rules_engine
 from durable.engine import Host, MessageNotHandledException
 
 from engine.incident import Incident
-from engine.native import Firing
+from engine.native import Firing, deadline
 from engine.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test
 from policy.conditions import Operator
 from policy.duration import Duration
@@ -46,7 +46,7 @@ MAX_PROPERTIES = 253  # durable: error 302 beyond this many top-level properties
 
 GUARD: dict[str, Any] = {"$nex": {"$s": 1}}  # never match the session's state object (else actions loop)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NEVER = 2**62  # a deadline past any time
+_NEVER = 2**62  # a deadline past any time (one beyond the calendar)
 _ORDER_OPS = {Operator.LESS_THAN: "$lt", Operator.AT_MOST: "$lte", Operator.MORE_THAN: "$gt",
               Operator.AT_LEAST: "$gte"}
 _OPPOSITE = {"$lt": "$gte", "$lte": "$gt", "$gt": "$lte", "$gte": "$lt"}
@@ -521,10 +521,8 @@ class ReteBackend:
             f: dict[str, Any] = {"id": f"e{run}.{e.position}", "r": run, "k": "e", "t": e.type,
                                  "p": e.position, "ts": _us(e.at)}
             for k, d in enumerate(t.withins):
-                try:
-                    f[f"d{k}"] = _us(d.add_to(e.at.astimezone(self.zone)))
-                except (OverflowError, ValueError):
-                    f[f"d{k}"] = _NEVER
+                end = deadline(e.at, d, self.zone)  # the native backend's own deadline, same edge cases
+                f[f"d{k}"] = _NEVER if end is None else _us(end)
             if read:
                 spec = attrs_of(e.type)
                 for name in read:

@@ -20,8 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.api import Library, Policy, SelectionError
 from engine.decision import Decision, Moment, Obligation, Pending
 from engine.incident import IncidentError
+from engine.output import save_traceback
 from policy.diagnostics import Diagnostic, RulesetError, closest
 from policy.source import read_yaml_file
+from policy.values import is_zone_name, parse_timestamp, quoted
 
 
 class _Strict(BaseModel):
@@ -215,7 +217,11 @@ def run(paths: Iterable[Path | str], rulesets: Iterable[Path | str] | None = Non
         except ValidationError as exc:
             problems.extend(_scenario_problems(exc, doc, str(f)))
             continue
-        for scenario in spec.scenarios:
+        bad = _value_problems(spec, doc, str(f))
+        for i, scenario in enumerate(spec.scenarios):
+            if bad.get(i):
+                problems.extend(bad[i])  # an incident the engine cannot even read is the file's fault
+                continue
             outcomes.append(_run_one(library, spec.ruleset, scenario, str(f)))
     exercised: dict[str, set[str]] = {}
     for o in outcomes:
@@ -246,6 +252,37 @@ def _scenario_problems(exc: ValidationError, doc: Any, file: str) -> Iterator[Di
         yield Diagnostic("BWC112", message, file, line, col, hint)
 
 
+def _value_problems(spec: ScenarioFile, doc: Any, file: str) -> dict[int, list[Diagnostic]]:
+    """Per scenario (by index), its time zone, as-of time and event times that are not values at all,
+    read by the one definition of each (policy.values), at their line and column in the file."""
+    out: dict[int, list[Diagnostic]] = {}
+
+    def bad(i: int, path: tuple[Any, ...], problem: str, hint: str | None = None) -> None:
+        line, col = doc.position(doc.known_prefix(path)) or (None, None)
+        place = "".join(f"[{x + 1}]" if isinstance(x, int) else f".{x}" for x in path).lstrip(".")
+        out.setdefault(i, []).append(Diagnostic("BWC112", f"{place}: {problem}", file, line, col, hint))
+
+    for i, scenario in enumerate(spec.scenarios):
+        here: tuple[Any, ...] = ("scenarios", i)
+        zone = scenario.incident.timezone
+        if zone is not None and not is_zone_name(zone):
+            bad(i, (*here, "incident", "timezone"), f"`{quoted(zone)}` is not a time zone",
+                "give an IANA zone name such as America/Chicago (not a region folder such as `America`, "
+                "not `localtime`), or leave it out to use the ruleset's")
+        if scenario.as_of is not None:
+            try:
+                parse_timestamp(scenario.as_of)
+            except ValueError as exc:
+                bad(i, (*here, "as_of"), str(exc))
+        for j, event in enumerate(scenario.incident.events):
+            if "at" in event:
+                try:
+                    parse_timestamp(_plain({"at": event["at"]})["at"])
+                except ValueError as exc:
+                    bad(i, (*here, "incident", "events", j, "at"), str(exc))
+    return out
+
+
 def _run_one(library: Library, ref: str, scenario: Scenario, file: str) -> Outcome:
     """Decide the scenario's incident under the version in force on its date (or the pinned one)."""
     rid = ref.partition("@")[0]
@@ -264,6 +301,16 @@ def _run_one(library: Library, ref: str, scenario: Scenario, file: str) -> Outco
             return Outcome(file, newest.program.ref, scenario.name, scenario.cite, True)
         return Outcome(file, newest.program.ref, scenario.name, scenario.cite, False,
                        [f"the incident was refused: {exc}"])
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except (ValueError, ArithmeticError) as exc:  # a date past year 9999 (policy.duration.CalendarOverflow)
+        return Outcome(file, newest.program.ref, scenario.name, scenario.cite, False,
+                       [f"the incident cannot be decided: {exc}"])
+    except Exception as exc:  # a bug: this scenario fails, the others still run
+        saved = save_traceback(exc, f"{file}: scenario {scenario.name}")
+        return Outcome(file, newest.program.ref, scenario.name, scenario.cite, False,
+                       [f"internal error ({type(exc).__name__}): a bug in bwc; the details were saved to "
+                        f"{saved or '(nowhere: they could not be saved)'}; please report it with that file"])
     label = f"{decision.ruleset.id}@{decision.ruleset.version}"
     if scenario.expect_error:
         return Outcome(file, label, scenario.name, scenario.cite, False,
