@@ -46,7 +46,7 @@ from engine.incident import Incident, IncidentError
 from engine.output import check_report_folder, replace_report_folder
 from engine.report import write_reports
 from policy.base import Effect
-from policy.values import quoted
+from policy.values import quoted, quoted_path
 
 Severity = Literal["violation", "at_risk", "compliant", "not_applicable"]
 SEVERITIES: tuple[Severity, ...] = ("violation", "at_risk", "compliant", "not_applicable")
@@ -847,11 +847,11 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
                 progress(export.position, export.total)
         summary = build_summary(tally, export, as_of)
         if tally.incidents == 0 and tally.skipped_rows:
-            raise ExportError(f"{quoted(str(export.path))}: no incident could be read ({tally.skipped_rows} row(s) "
+            raise ExportError(f"{quoted_path(export.path)}: no incident could be read ({tally.skipped_rows} row(s) "
                               f"skipped; first problem: line {tally.errors[0].line}: "
                               f"{quoted(tally.errors[0].message, 300)})")
         if tally.rows == 0 and not allow_empty:
-            raise ExportError(f"{quoted(str(export.path))}: the export holds no incident (it is empty); "
+            raise ExportError(f"{quoted_path(export.path)}: the export holds no incident (it is empty); "
                               "nothing was audited (pass --allow-empty to accept an empty export)")
         if out_dir is not None:
             write_report_folder(Path(out_dir), summary, sorter, writer)
@@ -940,7 +940,7 @@ def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
         if len(inp["errors"]) > 5:
             lines.append("  ... (see summary.json)")
     if out_dir is not None:
-        lines.append(f"report: {quoted(str(out_dir), 300)}")
+        lines.append(f"report: {quoted_path(out_dir)}")
     return "\n".join(lines)
 
 

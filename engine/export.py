@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from engine.jsondoc import JsonError, decode_json, decode_utf8, split_document
-from policy.values import quoted
+from policy.values import quoted, quoted_path
 from policy.vocabulary import ValueType, Vocabulary
 
 Format = Literal["jsonl", "json", "csv", "parquet"]
@@ -136,7 +136,7 @@ def detect_format(path: Path | str, fmt: str | None = None) -> Format:
     by_suffix: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
                                     ".parquet": "parquet", ".pq": "parquet"}
     if suffix not in by_suffix:
-        raise ExportError(f"cannot tell the format of `{quoted(str(path))}` from its extension: give --format "
+        raise ExportError(f"cannot tell the format of `{quoted_path(path)}` from its extension: give --format "
                           "jsonl, json, csv or parquet")
     return by_suffix[suffix]
 
@@ -458,9 +458,9 @@ class Export:
             if fmt == "parquet":
                 raise ExportError("Parquet cannot be read from standard input: give the file's path")
         elif not path.exists():
-            raise ExportError(f"cannot read `{quoted(str(path))}`: no such file")
+            raise ExportError(f"cannot read `{quoted_path(path)}`: no such file")
         elif not path.is_file():
-            raise ExportError(f"cannot read `{quoted(str(path))}`: not a regular file")
+            raise ExportError(f"cannot read `{quoted_path(path)}`: not a regular file")
         else:
             self.total = self._size()
         if fmt in ("jsonl", "json"):
@@ -475,14 +475,15 @@ class Export:
                 self.total = int(meta.metadata.num_rows)
                 names = list(meta.schema_arrow.names)
             except Exception as exc:
-                raise ExportError(f"{path}: not a readable Parquet file: {quoted(str(exc), 200)}") from None
+                raise ExportError(f"{quoted_path(path)}: not a readable Parquet file: "
+                                  f"{quoted(str(exc), 200)}") from None
             self.parser = TableParser.for_columns(names, vocabulary, str(path))
 
     def _size(self) -> int:
         try:
             return self.path.stat().st_size
         except OSError as exc:
-            raise ExportError(f"cannot read `{quoted(str(self.path))}`: {exc.strerror}") from None
+            raise ExportError(f"cannot read `{quoted_path(self.path)}`: {exc.strerror}") from None
 
     def _open(self) -> BinaryIO:
         if self.stdin:
@@ -490,7 +491,7 @@ class Export:
         try:
             return self.path.open("rb")
         except OSError as exc:
-            raise ExportError(f"cannot read `{quoted(str(self.path))}`: {exc.strerror}") from None
+            raise ExportError(f"cannot read `{quoted_path(self.path)}`: {exc.strerror}") from None
 
     def _csv_header(self) -> list[str]:
         with self._open() as fh:

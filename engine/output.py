@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
-from policy.values import quoted
+from policy.values import quoted, quoted_path
 
 MARKER = ".bwc-report"
 _MARKER_HEAD = "bwc report folder: bwc replaces this folder whole on the next run writing to it.\n" \
@@ -33,10 +33,6 @@ _SHOWN = 5  # foreign names listed in a refusal; the rest are counted
 
 class OutputError(Exception):
     """An output cannot be written: the message names the path and says why, in one line."""
-
-
-def _shown(path: Path | str) -> str:
-    return quoted(str(path), 500)  # a path is shown whole: its last part is what the reader needs
 
 
 def _why(exc: OSError) -> str:
@@ -69,14 +65,14 @@ def _writable_folder(folder: Path, what: Path) -> None:
     and removed at once. That also catches read-only mounts and folders of special file systems.
     """
     if not folder.exists():
-        raise OutputError(f"cannot write {_shown(what)}: the folder {_shown(folder)} does not exist; "
+        raise OutputError(f"cannot write {quoted_path(what)}: the folder {quoted_path(folder)} does not exist; "
                           "create it first or choose another path")
     if not folder.is_dir():
-        raise OutputError(f"cannot write {_shown(what)}: {_shown(folder)} is a file, not a folder")
+        raise OutputError(f"cannot write {quoted_path(what)}: {quoted_path(folder)} is a file, not a folder")
     try:
         fd, probe = tempfile.mkstemp(prefix=".bwc-probe-", dir=folder)
     except OSError as exc:
-        raise OutputError(f"cannot write {_shown(what)}: cannot create files in {_shown(folder)} "
+        raise OutputError(f"cannot write {quoted_path(what)}: cannot create files in {quoted_path(folder)} "
                           f"({_why(exc)})") from None
     os.close(fd)
     Path(probe).unlink(missing_ok=True)
@@ -88,9 +84,9 @@ def check_output_file(path: Path | str) -> None:
     given = Path(path)
     target = _target(given)
     if target.is_dir():
-        raise OutputError(f"cannot write {_shown(given)}: it is a folder; give a file name")
+        raise OutputError(f"cannot write {quoted_path(given)}: it is a folder; give a file name")
     if target.exists() and not target.is_file():
-        raise OutputError(f"cannot write {_shown(given)}: it exists and is not a regular file "
+        raise OutputError(f"cannot write {quoted_path(given)}: it exists and is not a regular file "
                           "(a device, a pipe or a socket)")
     _writable_folder(target.absolute().parent, given)
 
@@ -101,7 +97,7 @@ def _converted(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise OutputError(f"cannot write {_shown(path)}: {_why(exc)}; nothing was written there") from exc
+        raise OutputError(f"cannot write {quoted_path(path)}: {_why(exc)}; nothing was written there") from exc
 
 
 class _AtomicText(io.TextIOWrapper):
@@ -187,24 +183,25 @@ def check_report_folder(path: Path | str) -> None:
     given = Path(path)
     folder = Path(os.path.abspath(given))
     if folder.parent == folder:
-        raise OutputError(f"cannot write a report into {_shown(given)}: it is the root of the file system")
+        raise OutputError(f"cannot write a report into {quoted_path(given)}: it is the root of the file system")
     if _inside(folder, Path(os.path.realpath(Path.cwd()))) or _inside(folder, Path(os.path.abspath(Path.cwd()))):
-        raise OutputError(f"cannot write a report into {_shown(given)}: it is the current folder (or holds "
+        raise OutputError(f"cannot write a report into {quoted_path(given)}: it is the current folder (or holds "
                           "it); give a new folder, e.g. `--out report`")
     if given.is_symlink():
-        raise OutputError(f"cannot write a report into {_shown(given)}: it is a symbolic link; "
+        raise OutputError(f"cannot write a report into {quoted_path(given)}: it is a symbolic link; "
                           "give the folder it points to, or a new folder")
     if folder.exists():
         if not folder.is_dir():
-            raise OutputError(f"cannot write a report into {_shown(given)}: it is a file, not a folder")
+            raise OutputError(f"cannot write a report into {quoted_path(given)}: it is a file, not a folder")
         try:
             foreign = _foreign(folder)
         except OSError as exc:
-            raise OutputError(f"cannot write a report into {_shown(given)}: cannot list it ({_why(exc)})") from None
+            raise OutputError(f"cannot write a report into {quoted_path(given)}: "
+                              f"cannot list it ({_why(exc)})") from None
         if foreign:
             listed = ", ".join(quoted(n) for n in foreign[:_SHOWN])
             more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
-            raise OutputError(f"will not write a report into {_shown(given)}: it holds files bwc did not write "
+            raise OutputError(f"will not write a report into {quoted_path(given)}: it holds files bwc did not write "
                               f"({listed}{more}), which replacing it would delete; give an empty or new folder")
     ancestor = folder.parent
     while not ancestor.exists() and ancestor.parent != ancestor:

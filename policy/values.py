@@ -139,5 +139,11 @@ def quoted(text: str, limit: int = 60) -> str:
     return out + ("…" if len(text) > limit else "")
 
 
+def quoted_path(path: object) -> str:
+    """A file name as it may appear in a message: escaped like `quoted`, but kept whole up to 500
+    characters, because its last part is what the reader needs."""
+    return quoted(str(path), 500)
+
+
 __all__ = ["DATE_EXAMPLE", "TIMESTAMP_EXAMPLE", "date_hint", "is_date", "is_zone_name", "parse_date", "parse_timestamp",
-           "parse_zone", "quoted", "zone_hint", "zone_names"]
+           "parse_zone", "quoted", "quoted_path", "zone_hint", "zone_names"]

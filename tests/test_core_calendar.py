@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -116,7 +117,7 @@ EDGES = ["9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59.999999-23:59", "9999-
          "2024-03-01T10:00:00-06:00"]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(zone=st.sampled_from(ZONES), keep=durations, release=durations, within=durations,
        times=st.lists(st.builds(stamp, TIMES, OFFSETS), min_size=1, max_size=6))
 @example(zone="Pacific/Kiritimati", keep=Duration(days=1), release=Duration(days=1), within=Duration(days=1),

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -94,7 +95,7 @@ def _brute(a: list[int], b: list[int], spans: list[Span]) -> tuple[set[tuple[int
     return overlapping, partial, covering
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(first=spans_st, second=spans_st)
 @example(first=[(5, 3)] * 9, second=[(4, 4), (2, 6), (4, 10)] * 3)  # windows closing before they open
 @example(first=[(0, 40)] * 10, second=[(1, 2)] * 10)  # every window covered

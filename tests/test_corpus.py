@@ -13,6 +13,7 @@ too big to keep in the repository (alias bombs, deep nesting, huge files, bad by
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,7 +35,7 @@ HANG_GUARD = 120  # seconds: only to stop a hung run, never a performance assert
 # Codes that the corpus cannot hold as a file: exercised by the generated cases below instead.
 GENERATED_CODES = {"BWC001", "BWC002", "BWC003", "BWC007", "BWC008"}
 # Codes about several files checked together (tests/test_repository.py covers them).
-REPOSITORY_CODES = {"BWC301", "BWC302", "BWC303", "BWC304", "BWC305"}
+REPOSITORY_CODES = {"BWC301", "BWC302", "BWC303", "BWC304", "BWC305", "BWC306"}
 
 
 @dataclass(frozen=True)
@@ -238,4 +239,28 @@ def test_missing_file(tmp_path: Path) -> None:
     code, output = run_cli("check", str(tmp_path / "nowhere.yaml"))
     assert code == 1
     assert "BWC001" in output
+    assert "Traceback" not in output
+
+
+def test_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("FIFOs are a POSIX feature")
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    d = _check_hostile(fifo, "BWC001")  # a hang would stop at HANG_GUARD and fail
+    assert "not a regular file" in str(d["message"])
+
+
+@pytest.mark.parametrize(("folder", "where", "code"), [
+    ("overlap", "2.0.0.yaml:5:1", "BWC301"),
+    ("extends-range", "district-1.0.0.yaml:8:31", "BWC305"),
+    ("extends-self", "1.0.0.yaml:6:1", "BWC306"),
+    ("extends-cycle", "a-1.0.0.yaml:6:1", "BWC306"),
+    ("extends-cycle", "b-1.0.0.yaml:6:1", "BWC306"),
+])
+def test_check_runs_the_checks_between_files(folder: str, where: str, code: str) -> None:
+    path = CORPUS.parent / "repository" / folder
+    exit_code, output = run_cli("check", str(path))
+    assert exit_code == 1
+    assert f"{path / where}: error {code}" in output, output
     assert "Traceback" not in output

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from strategies import rulesets
 
@@ -22,7 +23,7 @@ BPCAT = RULESETS / "boston-bpcat-draft" / "2016.1.0.yaml"
 R405 = RULESETS / "boston-rule-405" / "2019.1.0.yaml"
 IL = "illinois-50-ilcs-706-10-20"
 
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 HEADER = """\
 ruleset: testville

@@ -227,6 +227,19 @@ def test_diagnostics_doc_lists_every_code() -> None:
     assert listed - set(CODES) == set(), "docs/diagnostics.md lists codes that policy/diagnostics.py does not have"
 
 
+
+def test_diagnostics_doc_lists_every_exit_code() -> None:
+    """The "Exit codes" section (the last of docs/diagnostics.md) lists exactly the codes the CLI uses."""
+    from engine import cli
+
+    text = (DOCS / "diagnostics.md").read_text(encoding="utf-8")
+    assert "\n## Exit codes\n" in text, "docs/diagnostics.md needs an `## Exit codes` section"
+    section = text.split("\n## Exit codes\n", 1)[1]
+    assert "\n## " not in section, "the Exit codes section is the last one"
+    listed = {int(c) for c in re.findall(r"^\| `(\d+)` \|", section, re.M)}
+    used = {getattr(cli, name) for name in dir(cli) if name.startswith("EXIT_")}
+    assert listed == used
+
 def test_docs_link_to_files_that_exist() -> None:
     for doc in DOCS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):

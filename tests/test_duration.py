@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import durations
@@ -114,7 +115,7 @@ def test_business_days_skip_holidays() -> None:
     assert add("1 business day", at(2024, 7, 5), (date(2024, 7, 6),)) == at(2024, 7, 8)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.dates(date(2000, 1, 1), date(2090, 1, 1)), st.integers(1, 40),
        st.sets(st.dates(date(2000, 1, 1), date(2090, 6, 1)), max_size=20))
 def test_business_days_count(start: date, n: int, holidays: set[date]) -> None:
@@ -132,7 +133,7 @@ moments = st.datetimes(datetime(1990, 1, 1), datetime(2090, 12, 31), timezones=s
     [UTC, DENVER, ZoneInfo("Europe/London"), ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Asia/Kolkata")]))
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(moments, st.integers(0, 5), st.integers(0, 30))
 def test_years_and_months_land_in_the_expected_month(start: datetime, years: int, months: int) -> None:
     end = Duration(years=years, months=months).add_to(start)
@@ -142,7 +143,7 @@ def test_years_and_months_land_in_the_expected_month(start: datetime, years: int
     assert (end.hour, end.minute, end.second) == (start.hour, start.minute, start.second)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(moments)
 def test_one_year_keeps_the_day_except_on_29_february(start: datetime) -> None:
     end = Duration(years=1).add_to(start)
@@ -152,7 +153,7 @@ def test_one_year_keeps_the_day_except_on_29_february(start: datetime) -> None:
         assert (end.month, end.day) == (start.month, start.day)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(moments, st.integers(0, 800))
 def test_days_move_the_local_date_and_keep_the_local_time(start: datetime, n: int) -> None:
     end = Duration(days=n).add_to(start)
@@ -165,7 +166,7 @@ def _in_gap(moment: datetime) -> bool:
     return moment.astimezone(UTC).astimezone(moment.tzinfo).replace(tzinfo=None) != moment.replace(tzinfo=None)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(moments, st.integers(0, 500), st.integers(0, 120), st.integers(0, 3600))
 def test_hours_minutes_seconds_are_elapsed_time(start: datetime, h: int, m: int, s: int) -> None:
     end = Duration(hours=h, minutes=m, seconds=s).add_to(start)
@@ -173,7 +174,7 @@ def test_hours_minutes_seconds_are_elapsed_time(start: datetime, h: int, m: int,
     assert end.tzinfo is start.tzinfo
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(moments, durations())
 def test_adding_never_goes_backwards(start: datetime, duration: Duration) -> None:
     assert elapsed(start, duration.add_to(start)) >= timedelta(0) or _in_gap(start)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -358,7 +359,7 @@ def _day_by_day(start: datetime, n: int, holidays: set[date]) -> datetime:
     return current
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=examples(300), deadline=None, derandomize=True)
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 12, 31)), st.integers(1, 400),
        st.lists(st.dates(min_value=date(2000, 1, 1), max_value=date(2032, 12, 31)), max_size=60),
        st.booleans())

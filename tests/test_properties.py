@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from budget import examples
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from strategies import duration_texts, ruleset_data, rulesets, rulesets_with_timelines
 
@@ -24,7 +25,7 @@ from policy.obligations import OBLIGATION_KEYS
 ROOT = Path(__file__).resolve().parent.parent
 COLORADO = ROOT / "rulesets" / "colorado-24-31-902" / "2021.1.0.yaml"
 
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _yaml_safe_json(text: str) -> str:
@@ -72,7 +73,7 @@ def test_bundled_ruleset_round_trips() -> None:
     assert load_ruleset_text(canonical_json(ruleset)) == ruleset
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(rulesets_with_timelines())
 def test_timelines_are_well_formed(pair: tuple[Ruleset, dict[str, Any]]) -> None:
     from datetime import datetime
@@ -297,19 +298,40 @@ def _loads_or_explains(load: Any, file: str) -> None:
 _BASE_TEXT = COLORADO.read_text(encoding="utf-8")
 
 
-@settings(max_examples=200, deadline=None)
+# Inputs that once crashed the loader (issue 9), kept as examples so every run tries them again.
+_ESCAPE_PAST_UNICODE = _BASE_TEXT.replace("title: Colorado", 'title: "\\U10001000" Colorado', 1)
+_FOUND = [
+    _ESCAPE_PAST_UNICODE,
+    _BASE_TEXT.replace("title: Colorado", 'title: "\\UFFFFFFFF" Colorado', 1),
+    _BASE_TEXT.replace("version: 2021.1.0", "version: 2021.1.0\nn: " + "9" * 4301, 1),  # over 4,300 digits
+    _BASE_TEXT.replace("timezone: America/Denver", "timezone: America", 1),  # a folder of tzdata
+    _BASE_TEXT.replace("timezone: America/Denver", "timezone: America/Denver\n  (Mountain)", 1),  # folded
+    # a bad `effect` and a missing `to`: the rule's other parts are checked alone
+    _BASE_TEXT.replace("      effect: must\n      to: public\n      within: P21D",
+                       "      effect: mustt\n      within: P21D", 1),
+]
+
+
+@settings(max_examples=examples(200), deadline=None)
 @given(_text_mutations(_BASE_TEXT))
+@example(_FOUND[0])
+@example(_FOUND[1])
+@example(_FOUND[2])
+@example(_FOUND[3])
+@example(_FOUND[4])
+@example(_FOUND[5])
 def test_mutated_bundled_file_never_crashes_the_loader(text: str) -> None:
     _loads_or_explains(lambda: load_ruleset_text(text, "mutated.yaml"), "mutated.yaml")
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rulesets(max_rules=4).map(to_yaml).flatmap(_text_mutations))
+@example(_ESCAPE_PAST_UNICODE)  # found by this property: `"\U10001000"` raised ValueError from chr()
 def test_mutated_generated_file_never_crashes_the_loader(text: str) -> None:
     _loads_or_explains(lambda: load_ruleset_text(text, "mutated.yaml"), "mutated.yaml")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(_text_mutations(_BASE_TEXT), st.randoms(use_true_random=False))
 def test_mutated_bytes_never_crash_the_loader(text: str, rnd: random.Random) -> None:
     raw = _bytes_mutation(text.encode("utf-8", errors="surrogatepass"), rnd)
@@ -317,6 +339,11 @@ def test_mutated_bytes_never_crash_the_loader(text: str, rnd: random.Random) -> 
         path = Path(tmp) / "mutated.yaml"
         path.write_bytes(raw)
         _loads_or_explains(lambda: load_ruleset(path), str(path))
+
+
+def test_found_examples_change_what_they_mean_to() -> None:
+    # Each pinned example differs from the bundled file (a replace that matched nothing pins nothing).
+    assert all(text != _BASE_TEXT for text in _FOUND)
 
 
 @pytest.mark.parametrize("text", [

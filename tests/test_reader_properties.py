@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from budget import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -89,7 +90,7 @@ def _read_only_raises_incident_error(data: Any) -> None:
     assert isinstance(result, Incident)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_like)
 @example([])
 @example({"id": 10**5000})
@@ -102,7 +103,7 @@ def test_reading_any_value_raises_only_incident_error(data: Any) -> None:
     _read_only_raises_incident_error(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 @example(VALID)
 @example({**VALID, "events": [{"type": "dispatched", "at": "9999-12-31T23:00:00-05:00"}]})
@@ -112,7 +113,7 @@ def test_reading_a_mutated_incident_raises_only_incident_error(data: Any) -> Non
     _read_only_raises_incident_error(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=200) | st.binary(max_size=200)
        | st.builds(lambda v, cut: json.dumps(v)[:cut], json_like, st.integers(0, 200)))
 @example('{"a": 1, "a": 2}')
@@ -126,7 +127,7 @@ def test_decode_json_raises_only_json_error(text: str | bytes) -> None:
         assert exc.line >= 1 and exc.column >= 1 and exc.message
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=200) | st.builds(lambda v: json.dumps(v, allow_nan=True), json_like))
 @example('{"groups": {"d": [1]}}')
 @example('{"groups": []}')
@@ -140,7 +141,7 @@ def test_a_json_line_is_a_record_or_a_row_error(text: str) -> None:
 HEADER = b"incident_id,timezone,type,at,officer,level,fact.weight,fact.hired,group.district\n"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.binary(max_size=80) | st.sampled_from([
     b"A,America/Chicago,dispatched,2024-03-01T14:05:00-06:00,B1,,2.5,2019-06-03,d1",
     b"A,America/Chicago,use_of_force,2024-03-01T14:06:00-06:00,B1,5,NaN,,d1",
