@@ -28,7 +28,7 @@ from policy import versions
 from policy.diagnostics import RulesetError
 from policy.duration import CalendarOverflow
 from policy.model import Ruleset
-from policy.repository import ENACTED, Repository, RulesetLookupError
+from policy.repository import Repository, RulesetLookupError, judging
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
 
@@ -186,10 +186,12 @@ def _read_with_any(family: list[Policy], incident: Mapping[str, Any]) -> tuple[P
 def choose_version(family: list[Policy], incident: Incident) -> Policy:
     """The version in effect on the incident's date; else the last that had come into effect; else the first.
 
-    Only enacted versions (adopted, superseded, repealed) are chosen by date; a family of drafts and
-    proposals is judged by its newest version.
+    Only enacted versions (adopted, superseded, repealed) are chosen by date, and of those not one
+    that an enacted version of the family `corrects` (its correction judges its dates instead); a
+    family of drafts and proposals is judged by its newest version.
     """
-    enacted = [p for p in family if p.program.ruleset.status in ENACTED]
+    judges = {r.version for r in judging(p.program.ruleset for p in family)}
+    enacted = [p for p in family if p.program.ruleset.version in judges]
     if not enacted:
         return family[-1]
     started = []
@@ -206,9 +208,10 @@ def choose_version(family: list[Policy], incident: Incident) -> Policy:
 
 def _amendment(family: list[Policy], chosen: Policy, incident: Incident, as_of: datetime) -> Policy | None:
     later = family[family.index(chosen) + 1:]
+    judges = {r.version for r in judging(p.program.ruleset for p in family)}
     for p in reversed(later):
         rs = p.program.ruleset
-        if rs.status in ENACTED and rs.effective.covers(as_of.astimezone(p.zone).date()):
+        if rs.version in judges and rs.effective.covers(as_of.astimezone(p.zone).date()):
             return p if any(r.applies_to_existing_footage for r in rs.rules) else None
     return None
 

@@ -519,6 +519,10 @@ def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
         until = f" until {e.effective_until}" if e.effective_until else ""
         say(Styled(f"{ruleset_id}@{e.version}", bold=True), f"  {e.status}  in force from {e.effective_from}{until}")
         say(f"    drafted by {e.drafted_by}")
+        if e.corrects is not None:
+            say(f"    corrects {e.corrects}: a new reading of the same law, on the same dates")
+        for c in e.corrected_by:
+            say(f"    corrected by {c}: decides only when pinned as {ruleset_id}@{e.version}")
         say(f"    {e.summary}")
         say("")
 

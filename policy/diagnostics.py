@@ -68,6 +68,8 @@ CODES: dict[str, str] = {
     "BWC304": "extends a ruleset that is not in the repository",
     "BWC305": "no version satisfies the extends range",
     "BWC306": "extends goes round in a circle",
+    "BWC307": "corrects a version that is not in the repository",
+    "BWC308": "a correction's dates differ from the version it corrects",
 }
 
 

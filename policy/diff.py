@@ -35,6 +35,7 @@ from policy.describe import (
 from policy.duration import Duration
 from policy.model import Rule, Ruleset
 from policy.obligations import DelayAllowance
+from policy.repository import ENACTED
 
 if TYPE_CHECKING:
     from policy.repository import Repository
@@ -167,7 +168,7 @@ def _range(effective: dict[str, Any]) -> str:
 def _header(da: dict[str, Any], db: dict[str, Any]) -> list[Change]:
     out: list[Change] = []
     keys = [k for k in da.keys() | db.keys() if k not in ("rules", "sources", "declare")]
-    order = ["ruleset", "version", "status", "effective", "title", "drafted_by", "supersedes", "extends",
+    order = ["ruleset", "version", "corrects", "status", "effective", "title", "drafted_by", "supersedes", "extends",
              "timezone", "vocabulary", "holidays", "notes"]
     for key in sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k)):
         old: Any = da.get(key)
@@ -179,6 +180,10 @@ def _header(da: dict[str, Any], db: dict[str, Any]) -> list[Change]:
         elif key == "supersedes":
             effect = (f"now supersedes {new}" if old is None else f"no longer supersedes {old}" if new is None
                       else f"supersedes: {old} {ARROW} {new}")
+        elif key == "corrects":
+            effect = (f"corrects {new}: a new reading of the same law, in force on the same dates, that takes "
+                      f"{new}'s place (`@{new}` still pins the old reading)" if new is not None
+                      else f"no longer corrects {old}")
         elif key == "extends":
             effect = ("now extends " + _extends(new) if old is None else "no longer extends " + _extends(old)
                       if new is None else f"extends: {_extends(old)} {ARROW} {_extends(new)}")
@@ -483,6 +488,8 @@ class HistoryEntry:
     digest: str
     previous: str | None
     summary: str
+    corrects: str | None = None
+    corrected_by: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -513,13 +520,15 @@ def change_line(d: RulesetDiff, limit: int = 3) -> str:
 
 def history(repo: Repository, ruleset_id: str) -> list[HistoryEntry]:
     """Every version of a ruleset, oldest first, each with a one-line summary of what changed from
-    the version it supersedes (or else the version before it in semantic-version order)."""
+    the version it corrects or supersedes (or else the version before it in semantic-version order)."""
     out = []
     entries = repo.entries(ruleset_id)
     for i, e in enumerate(entries):
         r = e.ruleset
         prev = None
-        if r.supersedes is not None and r.supersedes in repo.versions(ruleset_id):
+        if r.corrects is not None and r.corrects in repo.versions(ruleset_id):
+            prev = repo.get(ruleset_id, r.corrects)
+        elif r.supersedes is not None and r.supersedes in repo.versions(ruleset_id):
             prev = repo.get(ruleset_id, r.supersedes)
         elif i > 0:
             prev = entries[i - 1].ruleset
@@ -527,5 +536,7 @@ def history(repo: Repository, ruleset_id: str) -> list[HistoryEntry]:
         out.append(HistoryEntry(
             version=r.version, status=r.status.value, effective_from=r.effective.from_,
             effective_until=r.effective.until, drafted_by=r.drafted_by, file=str(e.file), digest=e.digest,
-            previous=prev.version if prev is not None else None, summary=summary))
+            previous=prev.version if prev is not None else None, summary=summary, corrects=r.corrects,
+            corrected_by=[c.version for c in entries
+                          if c.ruleset.corrects == r.version and c.ruleset.status in ENACTED]))
     return out

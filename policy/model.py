@@ -164,6 +164,9 @@ class Ruleset(PolicyModel):
     sources: Annotated[list[Source], Field(min_length=1)]
     extends: Extends | None = None
     supersedes: SemVer | None = None
+    corrects: SemVer | None = Field(
+        default=None, description="The version of this same ruleset whose reading of the same law this version "
+        "corrects: it has the same `effective` dates and takes its place on every one of them.")
     version_date: Name = Field(
         default="incident", description="The event whose date decides which version judges an incident "
         "(default: the incident's first event).")

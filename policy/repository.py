@@ -37,6 +37,21 @@ applied on that day" ambiguous, which is why their ranges must not overlap (BWC3
 """
 
 
+def corrected(rulesets: Iterable[Ruleset]) -> frozenset[str]:
+    """The versions, among `rulesets` (versions of one ruleset), that an enacted version among them
+    corrects (`corrects:`). A corrected version is never chosen to judge an incident and is not in
+    force for BWC301 while its correction is there; pinned as `id@version`, it still decides exactly
+    as it did. A draft or proposed correction corrects nothing until it is adopted."""
+    return frozenset(r.corrects for r in rulesets if r.corrects is not None and r.status in ENACTED)
+
+
+def judging(rulesets: Iterable[Ruleset]) -> list[Ruleset]:
+    """The versions that may judge an incident by its date: the enacted ones, less those corrected."""
+    rulesets = list(rulesets)
+    skip = corrected(rulesets)
+    return [r for r in rulesets if r.status in ENACTED and r.version not in skip]
+
+
 class RulesetLookupError(LookupError):
     """A ruleset, version or file that is not in the repository. The message says what is."""
 
@@ -107,7 +122,8 @@ class Repository:
         between files: overlapping enacted versions (BWC301), `supersedes` naming a missing version
         (BWC302), one id and version with two different contents (BWC303), `extends` naming a missing
         ruleset (BWC304), a range no version satisfies (BWC305), or rulesets extending each other in a
-        circle (BWC306)."""
+        circle (BWC306), `corrects` naming a missing version (BWC307), or a correction whose dates
+        differ from those of the version it corrects (BWC308)."""
         results, repo = cls._gather(ruleset_files(paths))
         diagnostics = [d for r in results for d in r.diagnostics]
         if diagnostics:
@@ -165,7 +181,9 @@ class Repository:
         broken_ids = {i for i, _ in broken}
         for rid in self.ids():
             entries = [self._by_id[rid][v] for v in self.versions(rid)]
-            enacted = sorted((e for e in entries if e.ruleset.status in ENACTED),
+            # A version corrected by an enacted correction is replaced by it on every day: not counted.
+            judges = {r.version for r in judging(e.ruleset for e in entries)}
+            enacted = sorted((e for e in entries if e.version in judges),
                              key=lambda e: (e.ruleset.effective.from_, _version_key(e.version)))
             for i, a in enumerate(enacted):
                 for b in enacted[i + 1:]:
@@ -187,6 +205,7 @@ class Repository:
                         f"`supersedes: {sup}` names a version of `{rid}` that is not in the repository",
                         f"did you mean `{best}`?" if best else
                         f"add the file of `{rid}@{sup}`, or remove `supersedes` if no version came before"))
+                out += self._check_correction(e, broken)
                 ext = e.ruleset.extends
                 if ext is None or ext.ruleset in broken_ids:
                     continue
@@ -203,6 +222,34 @@ class Repository:
                         "widen the range, or add the version it needs"))
         out += self._cycles()
         return out
+
+    def _check_correction(self, e: Entry, broken: set[tuple[str, str | None]]) -> list[Diagnostic]:
+        """BWC307 when `corrects` names no version there, this very one, or one that corrects this one;
+        BWC308 when the correction's `effective` dates are not those of the version it corrects."""
+        rid, fixed = e.id, e.ruleset.corrects
+        if fixed is None or (rid, fixed) in broken:
+            return []
+        old = self._by_id[rid].get(fixed)
+        if old is None or fixed == e.version:
+            others = [v for v in self.versions(rid) if v != e.version]
+            best = closest(fixed, others)
+            what = ("names this very version" if fixed == e.version
+                    else f"names a version of `{rid}` that is not in the repository")
+            return [_at(e, ("corrects",), "BWC307", f"`corrects: {fixed}` {what}",
+                        f"did you mean `{best}`?" if best else
+                        f"add the file of `{rid}@{fixed}`, or remove `corrects`: a version that replaces another "
+                        "from a later date says `supersedes`")]
+        if old.ruleset.corrects == e.version:
+            return [_at(e, ("corrects",), "BWC307",
+                        f"`corrects: {fixed}` names a version that itself corrects `{e.ref}`",
+                        "two versions cannot correct each other: keep `corrects` only in the later reading")]
+        if old.ruleset.effective != e.ruleset.effective:
+            return [_at(e, ("effective",), "BWC308",
+                        f"`{e.ref}` corrects `{old.ref}` but is in force {_range(e.ruleset)}, not "
+                        f"{_range(old.ruleset)} as the version it corrects is",
+                        "a correction is a better reading of the same law, so it has the same `effective` dates; "
+                        "a change of the law from a later date is a new version that `supersedes` the old one")]
+        return []
 
     def _bases(self, entry: Entry) -> list[Entry]:
         """Every version `entry` extends: each one its range accepts (the engine layers them all, judging
@@ -286,10 +333,9 @@ class Repository:
 
     def in_effect(self, ruleset_id: str, day: date) -> Ruleset | None:
         """The enacted version (adopted, superseded or repealed) in force on `day`, or None.
-        Draft and proposed versions are never in effect."""
-        found = [e for e in self.entries(ruleset_id)
-                 if e.ruleset.status in ENACTED and e.ruleset.effective.covers(day)]
-        return found[-1].ruleset if found else None
+        Draft and proposed versions are never in effect; a corrected version gives way to its correction."""
+        found = [r for r in judging(e.ruleset for e in self.entries(ruleset_id)) if r.effective.covers(day)]
+        return found[-1] if found else None
 
     def resolve(self, ref: str | Path) -> Ruleset:
         """`id` (the newest version), `id@version`, or the path of a ruleset file.
