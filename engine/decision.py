@@ -25,8 +25,10 @@ from policy.base import Effect
 from policy.duration import Duration
 from policy.obligations import (
     INCIDENT,
+    RULE_APPLIES,
     AccessObligation,
     DeleteObligation,
+    Earliest,
     ReleaseObligation,
     RetainObligation,
     WindowObligation,
@@ -229,6 +231,7 @@ class _Builder:
         self._evidence: dict[int, Matched] = {}
         self._delays: dict[tuple[int, int], bool] = {}
         self._positions: dict[str, list[int]] = {}
+        self._since: dict[int, Event | None] = {}
         self.rule: CompiledRule | None = None  # the rule whose obligation is being built (for messages)
 
     def anchor(self, name: str | None, trigger: Event | None, *, counted: bool = False) -> Event | None:
@@ -279,11 +282,34 @@ class _Builder:
             return Moment.make(event=name, at=None, pending=True)
         return Moment.make(event=e.type, at=self.ref(e).at, pending=False)
 
-    def day(self, duration: Duration | None, anchor_name: str | None, trigger: Event | None) -> DateOrPending:
-        e = self.anchor(anchor_name, trigger, counted=True)
+    def applies(self, trigger: Event | None) -> Event | None:
+        """The moment the rule being built came to apply: the later of its trigger and the first moment
+        its condition held (see `since`); the incident's first event when neither names a time."""
+        assert self.rule is not None
+        pos = self.rule.position
+        if pos not in self._since:
+            self._since[pos] = since(self.rule.condition, self.ctx)
+        held = self._since[pos]
+        if trigger is None or (held is not None and held.position > trigger.position):
+            return held if held is not None else (self.incident.events[0] if self.incident.events else None)
+        return trigger
+
+    def counted(self, anchor: str | Earliest | None, trigger: Event | None) -> Event | None:
+        """The event a time is counted from: one anchor, or the earliest of several that has happened."""
+        if isinstance(anchor, Earliest):
+            found = [e for e in (self.counted(name, trigger) for name in anchor.earliest) if e is not None]
+            return min(found, key=lambda e: e.position) if found else None
+        if anchor == RULE_APPLIES:
+            return self.applies(trigger)
+        return self.anchor(anchor, trigger, counted=True)
+
+    def day(self, duration: Duration | None, anchor_name: str | Earliest | None,
+            trigger: Event | None) -> DateOrPending:
+        e = self.counted(anchor_name, trigger)
         d = duration or Duration()
         if e is None:
-            return Pending.make(pending=anchor_name or "", then=str(d))
+            awaited = " or ".join(anchor_name.earliest) if isinstance(anchor_name, Earliest) else anchor_name
+            return Pending.make(pending=awaited or "", then=str(d))
         try:
             return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
         except BEYOND_CALENDAR:
@@ -485,6 +511,57 @@ def _collect(cond: Cond, ctx: Context, events: dict[int, Event], facts: dict[str
         if chain is not None and not cond.negated:
             events.update((e.position, e) for e in chain)
         return (chain is None) == cond.negated
+    raise TypeError(cond)
+
+
+def since(cond: Cond, ctx: Context) -> Event | None:
+    """The first event at which a condition that holds as of the decision came to hold; None when it held
+    from the start (it needs no event: facts, or only the absence of events).
+
+    Each positive event atom holds from its first matching event, and a sequence from the last step of its
+    earliest-ending match; facts and negated atoms keep the value they have as of the decision (as `when`
+    and `unless` always do), so they hold from the start. `all` holds from the latest of its parts, `any`
+    from the earliest of those that hold.
+    """
+    return _since(cond, ctx)[1]
+
+
+_NEVER: tuple[bool, Event | None] = (False, None)
+_START: tuple[bool, Event | None] = (True, None)
+
+
+def _since(cond: Cond, ctx: Context) -> tuple[bool, Event | None]:
+    if isinstance(cond, Const):
+        return _START if cond.value else _NEVER
+    if isinstance(cond, FactTest):
+        return _START if compile_test(cond.test)(ctx.facts) else _NEVER
+    if isinstance(cond, EventAtom | SequenceAtom) and cond.negated:
+        return _START if _collect(cond, ctx, {}, {}) else _NEVER
+    if isinstance(cond, EventAtom):
+        checks = [compile_test(t) for t in cond.tests]
+        match = next((e for e in ctx.by_type.get(cond.type, ()) if all(c(e.attributes) for c in checks)), None)
+        return _NEVER if match is None else (True, match)
+    if isinstance(cond, SequenceAtom):
+        chain = find_sequence(ctx, [(s.type, _checks(s)) for s in cond.steps], cond.within)
+        return _NEVER if chain is None else (True, chain[-1])
+    if isinstance(cond, And):
+        latest: Event | None = None
+        for c in cond.items:
+            ok, e = _since(c, ctx)
+            if not ok:
+                return _NEVER
+            if e is not None and (latest is None or e.position > latest.position):
+                latest = e
+        return (True, latest)
+    if isinstance(cond, Or):
+        best: tuple[bool, Event | None] = _NEVER
+        for c in cond.items:
+            ok, e = _since(c, ctx)
+            if ok and (e is None or not best[0] or (best[1] is not None and e.position < best[1].position)):
+                best = (True, e)
+                if e is None:
+                    break
+        return best
     raise TypeError(cond)
 
 

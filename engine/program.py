@@ -28,7 +28,15 @@ from policy.conditions import (
 from policy.duration import Duration
 from policy.loader import vocabulary_for
 from policy.model import Rule, Ruleset
-from policy.obligations import INCIDENT, AccessObligation, ReleaseObligation, RetainObligation, WindowObligation
+from policy.obligations import (
+    INCIDENT,
+    RULE_APPLIES,
+    AccessObligation,
+    ReleaseObligation,
+    RetainObligation,
+    WindowObligation,
+    anchor_names,
+)
 from policy.vocabulary import Spec, ValueType, Vocabulary
 
 # `not_equals` and `not_in` are the negations of `equals` and `in`; the backends see only these:
@@ -253,18 +261,19 @@ def _atom_types(cond: Cond) -> list[str]:
 
 def _anchor_types(rule: Rule) -> list[str]:
     ob = rule.obligation
-    names: list[str | None] = []
+    names: list[str | None]
     if isinstance(ob, WindowObligation):
         names = [ob.from_, ob.until]
     elif isinstance(ob, RetainObligation):
-        names = [ob.after, ob.until] + (["legal_hold_released"] if ob.legal_hold else [])
+        names = [*anchor_names(ob.after), ob.until] + (["legal_hold_released"] if ob.legal_hold else [])
     elif isinstance(ob, AccessObligation):
         names = [ob.after, ob.before]
     elif isinstance(ob, ReleaseObligation):
-        names = [ob.after] + [d.after for d in ob.may_delay]
+        names = [*anchor_names(ob.after), *(n for d in ob.may_delay for n in anchor_names(d.after))]
     else:
-        names = [getattr(ob, "after", None)]
-    return [n for n in names if n]
+        names = list(anchor_names(getattr(ob, "after", None)))
+    # `rule_applies` reads what the rule's trigger and condition read, already listed.
+    return [n for n in names if n and n != RULE_APPLIES]
 
 
 _CACHE: dict[str, Program] = {}

@@ -27,10 +27,12 @@ from policy.duration import Duration
 from policy.model import Rule
 from policy.obligations import (
     INCIDENT,
+    RULE_APPLIES,
     AccessObligation,
     AnyObligation,
     DelayAllowance,
     DeleteObligation,
+    Earliest,
     ReleaseObligation,
     RetainObligation,
     WindowObligation,
@@ -48,8 +50,13 @@ def name(n: str) -> str:
     return f"`{n}`"
 
 
-def anchor(event: str) -> str:
-    """An anchor event: `incident` is the incident itself."""
+def anchor(event: str | Earliest) -> str:
+    """An anchor event: `incident` is the incident itself; `rule_applies` the moment the rule came to
+    apply; `earliest` whichever of its anchors happened first."""
+    if isinstance(event, Earliest):
+        return "whichever came first of " + join([anchor(e) for e in event.earliest], "and")
+    if event == RULE_APPLIES:
+        return "the rule coming to apply"
     return "the incident" if event == INCIDENT else name(event)
 
 
@@ -139,7 +146,7 @@ def _window(o: WindowObligation) -> str:
 _EFFECT_WORDS = {Effect.MUST: "must", Effect.MAY: "may", Effect.MUST_NOT: "must not"}
 
 
-def describe_delay(d: DelayAllowance, default_after: str | None = None) -> str:
+def describe_delay(d: DelayAllowance, default_after: str | Earliest | None = None) -> str:
     after = d.after or default_after
     if d.up_to == "indefinitely":
         text = "indefinitely"
@@ -153,7 +160,7 @@ def describe_delay(d: DelayAllowance, default_after: str | None = None) -> str:
     return text
 
 
-def describe_duration(duration: Duration | None, after: str | None, word: str = "after") -> str:
+def describe_duration(duration: Duration | None, after: str | Earliest | None, word: str = "after") -> str:
     if duration is None:
         return "no deadline"
     return f"{duration.describe()}" + (f" {word} {anchor(after)}" if after else "")

@@ -34,7 +34,7 @@ from policy.describe import (
 )
 from policy.duration import Duration
 from policy.model import Rule, Ruleset
-from policy.obligations import DelayAllowance
+from policy.obligations import DelayAllowance, Earliest
 from policy.repository import ENACTED
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ def _part_name(part: str, kind: str) -> str:
     return part
 
 
-def _span(duration: Duration | None, after: str | None, *, word: str = "after") -> str:
+def _span(duration: Duration | None, after: str | Earliest | None, *, word: str = "after") -> str:
     if duration is None:
         return "no deadline"
     return duration.describe() + (f" {word} {anchor(after)}" if after else "")
@@ -416,7 +416,7 @@ def _retention(o: Any) -> str:
     return "while a legal hold is in place"
 
 
-def _delays(delays: list[DelayAllowance], after: str | None) -> str:
+def _delays(delays: list[DelayAllowance], after: str | Earliest | None) -> str:
     return "; or ".join(describe_delay(d, after) for d in delays) or "not at all"
 
 

@@ -83,6 +83,7 @@ _CODES_BY_TYPE = {
     "comparison_value": "BWC110",
     "string_pattern_mismatch": "BWC111",
     "date_order": "BWC214",
+    "anchor_shape": "BWC103",
 }
 
 _TYPE_WORDS = {
@@ -368,6 +369,11 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
         return (f"{_show(value)} is not a valid id for `{field}`",
                 "ids use lower-case letters, digits, `-`, `_` and `.` (e.g. record-traffic-stops)")
     if etype in ("string_too_short", "too_short"):
+        least = ctx.get("min_length")
+        if isinstance(value, list) and isinstance(least, int) and least > 1:
+            return (f"`{field}` lists at least {least} items; it has {len(value)}",
+                    "for one anchor, write it alone, e.g. `after: flagged`" if field == "earliest"
+                    else f"add items under `{field}`")
         if isinstance(value, list | dict):
             return f"`{field}` must not be empty", f"add at least one item under `{field}`"
         return f"`{field}` must not be empty", f"write a value for `{field}`"
@@ -447,6 +453,9 @@ def _hint(etype: str, ctx: dict[str, Any], value: Any, loc: tuple[Any, ...]) -> 
         if ctx.get("found") == "none":
             return "add what the rule requires: one of record, notify, retain, delete, access or release"
         return "split it into one rule per obligation, each with its own id, summary and cite"
+    if etype == "anchor_shape":
+        return ("write an event type, e.g. `after: flagged`, or the earliest of several, e.g. "
+                "`after: {earliest: [rule_applies, flagged]}`")
     if etype == "where_without_on":
         return ("add `on: <event type>` for the event that triggers the rule, or test another event with "
                 "`when: {event: <event type>, where: {...}}`")
@@ -556,7 +565,7 @@ def _keys_of(model: type[BaseModel]) -> list[str]:
 def _what(model: type[BaseModel]) -> str:
     names = {"Ruleset": "a ruleset", "Rule": "a rule", "WindowObligation": "`record`/`notify`",
              "RetainObligation": "`retain`", "DeleteObligation": "`delete`", "AccessObligation": "`access`",
-             "ReleaseObligation": "`release`", "DelayAllowance": "a `may_delay` entry",
+             "ReleaseObligation": "`release`", "DelayAllowance": "a `may_delay` entry", "Earliest": "`earliest`",
              "EventCondition": "an `event` condition", "SequenceCondition": "a `sequence`",
              "Effective": "`effective`", "Source": "a source", "Extends": "`extends`",
              "Declarations": "`declare`", "Spec": "a fact or attribute declaration",

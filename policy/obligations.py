@@ -2,22 +2,62 @@
 
 A rule states exactly one: `record`, `notify`, `retain`, `delete`, `access` or `release`.
 Anchors (`from`, `until`, `after`, `before`) name an event type, or `incident` for the incident's
-first event.
+first event. A time counted *from* an anchor (`after:` of `retain`, `delete`, `release` and
+`may_delay`) may also be `rule_applies` (the moment the rule came to apply) or `{earliest: [...]}`
+(the earliest of several anchors that have happened).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Discriminator, Field, StrictBool, Tag, model_validator
 
 from policy.base import Effect, Name, NameList, PolicyModel, Text
 from policy.conditions import Condition
 from policy.duration import Duration
 
 INCIDENT = "incident"
+RULE_APPLIES = "rule_applies"
+RESERVED_ANCHORS = (INCIDENT, RULE_APPLIES)
 
 OBLIGATION_KEYS = ("record", "notify", "retain", "delete", "access", "release")
+
+
+class Earliest(PolicyModel):
+    """The earliest of several anchors, among those that have happened (e.g. a recording deemed flagged
+    when the rule came to apply, or flagged explicitly before that)."""
+
+    earliest: Annotated[tuple[Name, ...], Field(min_length=2, max_length=8)] = Field(
+        description="Two to eight anchors: event types, `incident` or `rule_applies`.")
+
+    def __str__(self) -> str:
+        return "earliest of " + ", ".join(self.earliest)
+
+
+def _anchor_form(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "after"
+    if isinstance(value, dict | Earliest):
+        return "earliest"
+    return None
+
+
+# A time counted from an anchor: an event type, `incident`, `rule_applies`, or the earliest of several.
+# (The tags name the key the value sits under, so that messages about a bad name read "`after`".)
+CountedAnchor = Annotated[
+    Annotated[Name, Tag("after")] | Annotated[Earliest, Tag("earliest")],
+    Discriminator(_anchor_form, custom_error_type="anchor_shape",
+                  custom_error_message="a time is counted from one anchor (an event type, `incident` or "
+                  "`rule_applies`), or from `{earliest: [...]}`"),
+]
+
+
+def anchor_names(anchor: CountedAnchor | None) -> tuple[str, ...]:
+    """The names an anchor refers to (none, one, or those of an `earliest` list)."""
+    if anchor is None:
+        return ()
+    return anchor.earliest if isinstance(anchor, Earliest) else (anchor,)
 
 
 class WindowObligation(PolicyModel):
@@ -33,7 +73,7 @@ class RetainObligation(PolicyModel):
     """Keep footage at least a duration after an anchor, indefinitely, until an event, or under legal hold."""
 
     at_least: Duration | None = None
-    after: Name | None = None
+    after: CountedAnchor | None = None
     indefinitely: StrictBool = False
     until: Name | None = Field(default=None, description="Keep until this event happens (e.g. case_closed).")
     legal_hold: StrictBool = Field(default=False, description="Keep while a legal hold is in place.")
@@ -58,7 +98,7 @@ class DeleteObligation(PolicyModel):
     """Delete footage no later than a duration after an anchor (a cap on retention)."""
 
     within: Duration
-    after: Name
+    after: CountedAnchor
 
 
 class AccessObligation(PolicyModel):
@@ -75,7 +115,8 @@ class DelayAllowance(PolicyModel):
     """A permitted delay of a release, and what it requires."""
 
     up_to: Duration | Literal["indefinitely"]
-    after: Name | None = Field(default=None, description="Counted from this event (default: the release's `after`).")
+    after: CountedAnchor | None = Field(default=None,
+                                        description="Counted from this event (default: the release's `after`).")
     only_if: Condition | None = None
     requires: list[Text] = Field(default_factory=list)
     reassess_every: Duration | None = None
@@ -87,7 +128,7 @@ class ReleaseObligation(PolicyModel):
     effect: Effect
     to: NameList
     within: Duration | None = None
-    after: Name | None = None
+    after: CountedAnchor | None = None
     may_delay: list[DelayAllowance] = Field(default_factory=list)
     redact: list[Text] = Field(default_factory=list)
     unedited: StrictBool = False

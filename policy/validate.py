@@ -28,8 +28,11 @@ from policy.diagnostics import did_you_mean
 from policy.model import Declarations, Rule, Source
 from policy.obligations import (
     INCIDENT,
+    RESERVED_ANCHORS,
+    RULE_APPLIES,
     AccessObligation,
     DeleteObligation,
+    Earliest,
     ReleaseObligation,
     RetainObligation,
     WindowObligation,
@@ -60,7 +63,11 @@ def declarations(declare: Declarations, vocab: Vocabulary) -> list[Finding]:
                                f"fact `{name}` is already in the vocabulary {vocab.ref}",
                                "remove the declaration and use the vocabulary's fact", at_key=True))
     for name in declare.events:
-        if name in vocab.events:
+        if name in RESERVED_ANCHORS:
+            out.append(Finding(("declare", "events", name), "BWC212",
+                               f"`{name}` is a reserved anchor name, not an event type",
+                               "give the event type another name", at_key=True))
+        elif name in vocab.events:
             out.append(Finding(("declare", "events", name), "BWC212",
                                f"event type `{name}` is already in the vocabulary {vocab.ref}",
                                "remove the declaration, or declare extra attributes under `declare: attributes:`",
@@ -186,9 +193,42 @@ class _RuleChecker:
                        did_you_mean(name, self.vocab.events, "event types"))
 
     def anchor(self, name: str | None, path: Path) -> Iterator[Finding]:
-        if name is not None and name != INCIDENT and not self.event_known(name):
+        """An anchor a window opens or closes at: an event type, or `incident`."""
+        if name == RULE_APPLIES:
+            yield Finding(path, "BWC215", "`rule_applies` counts time from the moment the rule came to apply; "
+                          "it is not a window's edge",
+                          "use it in `after:` of retain, delete, release or may_delay; a window without `from` "
+                          "already opens at the rule's trigger")
+        elif name is not None and name != INCIDENT and not self.event_known(name):
             f = self.unknown_event(name, path)
             yield Finding(path, f.code, f.message + " (an anchor is an event type, or `incident`)", f.hint)
+
+    def counted(self, anchor: str | Earliest | None, path: Path) -> Iterator[Finding]:
+        """An anchor a time is counted from: an event type, `incident`, `rule_applies`, or `earliest`."""
+        if anchor is None:
+            return
+        if isinstance(anchor, str):
+            if anchor != RULE_APPLIES:
+                yield from self._counted_name(anchor, path)
+            return
+        seen: set[str] = set()
+        for j, name in enumerate(anchor.earliest):
+            if name in seen:
+                yield Finding((*path, "earliest", j), "BWC215", f"`{name}` is listed twice in `earliest`",
+                              "list each anchor once")
+            seen.add(name)
+            if name != RULE_APPLIES:
+                yield from self._counted_name(name, (*path, "earliest", j))
+        if INCIDENT in seen:
+            yield Finding((*path, "earliest"), "BWC215", "`incident` is the first event, so nothing listed with "
+                          "it can be earlier: `earliest` would always be `incident`",
+                          "write `after: incident`, or leave `incident` out of the list")
+
+    def _counted_name(self, name: str, path: Path) -> Iterator[Finding]:
+        if name != INCIDENT and not self.event_known(name):
+            f = self.unknown_event(name, path)
+            yield Finding(path, f.code, f.message + " (a time is counted from an event type, `incident` or "
+                          "`rule_applies`)", f.hint)
 
     def names(self, names: Iterable[str], kind: ValueType, path: Path) -> Iterator[Finding]:
         allowed = self.vocab.names_of(kind)
@@ -301,10 +341,10 @@ class _RuleChecker:
                               "trigger `on: <event type>` in the rule",
                               "add `from: <event type>`, e.g. `from: arrived`")
         elif isinstance(ob, RetainObligation):
-            yield from self.anchor(ob.after, (*path, "after"))
+            yield from self.counted(ob.after, (*path, "after"))
             yield from self.anchor(ob.until, (*path, "until"))
         elif isinstance(ob, DeleteObligation):
-            yield from self.anchor(ob.after, (*path, "after"))
+            yield from self.counted(ob.after, (*path, "after"))
         elif isinstance(ob, AccessObligation):
             if ob.role is not None:  # None: a field that failed on its own (see loader._fields_that_validate)
                 yield from self.names(ob.role, ValueType.ROLE, (*path, "role"))
@@ -315,10 +355,10 @@ class _RuleChecker:
         elif isinstance(ob, ReleaseObligation):
             if ob.to is not None:
                 yield from self.names(ob.to, ValueType.RECIPIENT, (*path, "to"))
-            yield from self.anchor(ob.after, (*path, "after"))
+            yield from self.counted(ob.after, (*path, "after"))
             for j, delay in enumerate(ob.may_delay or ()):
                 dpath = (*path, "may_delay", j)
-                yield from self.anchor(delay.after, (*dpath, "after"))
+                yield from self.counted(delay.after, (*dpath, "after"))
                 if delay.only_if is not None:
                     yield from self.condition(delay.only_if, (*dpath, "only_if"))
 
