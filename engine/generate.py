@@ -56,9 +56,9 @@ from engine.decision import Decision, Obligation
 from engine.executor import Executor
 from engine.incident import IncidentError
 from engine.output import open_atomic
+from policy import obligations
 from policy.duration import CalendarOverflow
 from policy.model import Ruleset
-from policy.obligations import RESERVED_ANCHORS, anchor_names
 from policy.values import quoted
 from policy.vocabulary import Spec, ValueType, Vocabulary
 
@@ -297,8 +297,8 @@ class Generator:
                     self.openers.setdefault(r.on, set()).add(opener)
         # the events release deadlines count from (a records request, the agency learning of it)
         self.release_anchors = sorted({n for p in family for r in p.program.ruleset.rules if r.release is not None
-                                       for n in anchor_names(r.release.after)
-                                       if n != r.on and n not in RESERVED_ANCHORS})
+                                       for n in obligations.anchor_names(r.release.after)
+                                       if n != r.on and n not in obligations.RESERVED_ANCHORS})
         anchor_names = {n for s in (*self.closers.values(), *self.openers.values()) for n in s}
         core_scene = {e for e in _COMMON if e in vocab.events and not _later(e)}
         pool = sorted((refs | core_scene) - set(_BASE) - anchor_names - {"left_scene"})
