@@ -546,6 +546,9 @@ class _IncidentCheck:
         check = "released_late" if released else "not_released"
         first = released[0][0].astimezone(self.zone).date() if released else None
         by = o.by
+        if o.promptly_after is not None:
+            self._released_promptly(o, check, recipients, first)
+            return
         if not isinstance(by, date):
             expected = f"release to {recipients}" + (f" {_pending_text(by)}" if isinstance(by, Pending) else
                                                      " (no deadline)")
@@ -583,6 +586,43 @@ class _IncidentCheck:
                      f"({days_text((deadline - today).days)} left)")
         else:
             self.add(o, check, "compliant", expected, f"not released as of {today}")
+
+    def _released_promptly(self, o: Obligation, check: str, recipients: str, first: date | None) -> None:
+        """A release due `promptly`: the rule gives no number of days, so lateness is never a violation.
+        Not released yet, past any permitted delay: at risk, with the days since it fell due."""
+        start = o.promptly_after
+        assert start is not None
+        if start.pending or not start.at:
+            expected = f"release to {recipients} promptly once `{start.event}` happens"
+            actual = f"released on {first}" if first else "not released yet; `" + str(start.event) + \
+                "` has not happened"
+            self.add(o, check, "compliant", expected, actual)
+            return
+        due = datetime.fromisoformat(start.at).astimezone(self.zone).date()
+        delay_end: date | None = None
+        open_ended = False
+        for d in o.delays or ():
+            if d.available:
+                if isinstance(d.until, date):
+                    delay_end = d.until if delay_end is None else max(delay_end, d.until)
+                else:
+                    open_ended = True
+        expected = f"release to {recipients} promptly after `{start.event}` ({due}; no number of days is set)"
+        if open_ended:
+            expected += " (a permitted delay applies: no fixed end)"
+        elif delay_end is not None:
+            expected += f" (a permitted delay applies: until {delay_end})"
+        if first is not None:
+            self.add(o, check, "compliant", expected, f"released on {first}, {days_text((first - due).days)} after "
+                     f"`{start.event}`; promptness is not judged in days")
+            return
+        today = self._as_of_day()
+        if open_ended or (delay_end is not None and today <= delay_end):
+            self.add(o, check, "compliant", expected, f"not released as of {today}; delayed")
+            return
+        since = delay_end if delay_end is not None and delay_end > due else due
+        self.add(o, check, "at_risk", expected, f"not released as of {today}, {days_text((today - since).days)} "
+                 f"after it fell due on {since}")
 
     def unredacted_release(self, o: Obligation) -> None:
         check = "unredacted_release"

@@ -25,8 +25,10 @@ from policy.base import Effect
 from policy.duration import Duration
 from policy.obligations import (
     INCIDENT,
+    PROMPTLY,
     RULE_APPLIES,
     AccessObligation,
+    DelayAllowance,
     DeleteObligation,
     Earliest,
     ReleaseObligation,
@@ -110,6 +112,8 @@ class Delay(_Out):
 
     until: DateOrPending
     available: bool = Field(description="Whether its condition (`only_if`) holds as of the decision.")
+    ends_on: Moment | None = Field(default=None, description="The event that ends the delay early (`ends_on`): "
+                                   "once it has happened, `until` is no later than its day.")
     requires: list[str] = Field(default_factory=list)
     reassess_every: str | None = None
 
@@ -145,6 +149,9 @@ class Obligation(_Out):
     purpose: str | None = None
     to: list[str] | None = None
     by: DateOrPending | None = None
+    promptly_after: Moment | None = Field(
+        default=None, description="For a release due `promptly`: the moment it is due promptly after (the rule "
+        "gives no number of days, so no date is set).")
     delays: list[Delay] | None = None
     redact: list[str] | None = None
     unedited: bool | None = None
@@ -308,8 +315,7 @@ class _Builder:
         e = self.counted(anchor_name, trigger)
         d = duration or Duration()
         if e is None:
-            awaited = " or ".join(anchor_name.earliest) if isinstance(anchor_name, Earliest) else anchor_name
-            return Pending.make(pending=awaited or "", then=str(d))
+            return Pending.make(pending=_awaited(anchor_name), then=str(d))
         try:
             return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
         except BEYOND_CALENDAR:
@@ -322,6 +328,24 @@ class _Builder:
         if found is None:
             found = self._delays[(rule.position, k)] = _collect(cond, self.ctx, {}, {})
         return found
+
+    def delay(self, d: DelayAllowance, default_after: str | Earliest | None, rule: CompiledRule, k: int,
+              cond: Cond, trigger: Event | None) -> Delay:
+        until: DateOrPending = "indefinite" if d.up_to == "indefinitely" else self.day(
+            d.up_to if isinstance(d.up_to, Duration) else None, d.after or default_after, trigger)
+        ends: Moment | None = None
+        if d.ends_on is not None:
+            found = self.incident.by_type.get(d.ends_on, ())
+            if found:
+                e = found[0]  # the first such event: the delay ends there, whatever happens after
+                ends = Moment.make(event=e.type, at=self.ref(e).at, pending=False)
+                day = e.at.astimezone(self.ctx.zone).date()
+                if not isinstance(until, date) or day < until:
+                    until = day
+            else:
+                ends = Moment.make(event=d.ends_on, at=None, pending=True)
+        return Delay.make(until=until, available=self.delay_available(rule, k, cond), requires=list(d.requires),
+                          reassess_every=str(d.reassess_every) if d.reassess_every else None, ends_on=ends)
 
     def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
         r = rule.rule
@@ -363,20 +387,21 @@ class _Builder:
         elif isinstance(ob, ReleaseObligation):
             fields.update(effect=ob.effect, to=list(ob.to), redact=list(ob.redact) or None,
                           unedited=ob.unedited or None)
-            if ob.within is not None:
+            if isinstance(ob.within, Duration):
                 fields["by"] = self.day(ob.within, ob.after, trigger)
+            elif ob.within == PROMPTLY:
+                e = self.counted(ob.after, trigger)
+                fields["promptly_after"] = Moment.make(event=e.type, at=self.ref(e).at, pending=False) \
+                    if e is not None else Moment.make(event=_awaited(ob.after), at=None, pending=True)
             if ob.may_delay:
-                fields["delays"] = [
-                    Delay.make(
-                        until="indefinite" if d.up_to == "indefinitely" else self.day(
-                            d.up_to if isinstance(d.up_to, Duration) else None, d.after or ob.after, trigger),
-                        available=self.delay_available(rule, k, cond),
-                        requires=list(d.requires),
-                        reassess_every=str(d.reassess_every) if d.reassess_every else None,
-                    )
-                    for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions, strict=True))
-                ]
+                fields["delays"] = [self.delay(d, ob.after, rule, k, cond, trigger)
+                                    for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions,
+                                                                      strict=True))]
         return Obligation.make(**fields)
+
+
+def _awaited(anchor: str | Earliest | None) -> str:
+    return " or ".join(anchor.earliest) if isinstance(anchor, Earliest) else (anchor or "")
 
 
 def _opening(e: Event | None) -> Event | None:

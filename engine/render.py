@@ -49,8 +49,13 @@ def _what(o: Obligation) -> str:
     parts = [f"to {', '.join(o.to or [])}"]
     if o.by is not None:
         parts.append(f"by {_day(o.by)}")
+    if o.promptly_after is not None:
+        parts.append(f"promptly after {_moment(o.promptly_after)} (no number of days set)")
     for d in o.delays or []:
-        parts.append(f"may delay until {_day(d.until)}" + ("" if d.available else " (conditions not met)"))
+        ends = ""
+        if d.ends_on is not None:
+            ends = f", ends when {d.ends_on.event} happens" if d.ends_on.pending else f", ended by {d.ends_on.event}"
+        parts.append(f"may delay until {_day(d.until)}{ends}" + ("" if d.available else " (conditions not met)"))
     if o.redact:
         parts.append("redact: " + "; ".join(o.redact))
     if o.unedited:

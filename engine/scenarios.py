@@ -54,6 +54,8 @@ class ExpectedObligation(_Strict):
     role: str | list[str] | None = None
     purpose: str | None = None
     by: str | None = Field(default=None, description="Release deadline: a date, or `pending:<event>`.")
+    promptly_after: str | None = Field(default=None, description="A release due promptly: the time it is due "
+                                       "promptly after, or `pending:<event>`.")
     retain_until: str | None = Field(default=None, description="A date, `indefinite` or `pending:<event>`.")
     delete_by: str | None = None
     legal_hold: bool | None = None
@@ -68,7 +70,7 @@ class ExpectedObligation(_Strict):
     delay_available: bool | None = None
 
     @field_validator("by", "retain_until", "delete_by", "delay_until", "window_from", "window_until", "trigger",
-                     mode="before")
+                     "promptly_after", mode="before")
     @classmethod
     def _text(cls, v: Any) -> Any:
         return v.isoformat() if isinstance(v, date | datetime) else v
@@ -111,6 +113,7 @@ def _observed(o: Obligation) -> dict[str, Any]:
     return {
         "kind": o.kind, "effect": o.effect.value, "rule": o.rule, "cite": o.cite, "to": o.to, "role": o.role,
         "purpose": o.purpose, "by": _day(o.by), "retain_until": _day(o.retain_until),
+        "promptly_after": _moment(o.promptly_after, "") if o.promptly_after is not None else None,
         "delete_by": _day(o.delete_by), "legal_hold": bool(o.legal_hold),
         "window_from": _moment(o.window.from_, "open") if o.window else None,
         "window_until": _moment(o.window.until) if o.window else None,

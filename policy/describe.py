@@ -27,6 +27,7 @@ from policy.duration import Duration
 from policy.model import Rule
 from policy.obligations import (
     INCIDENT,
+    PROMPTLY,
     RULE_APPLIES,
     AccessObligation,
     AnyObligation,
@@ -155,6 +156,8 @@ def describe_delay(d: DelayAllowance, default_after: str | Earliest | None = Non
         text = f"up to {d.up_to.describe()}" + (f" after {anchor(after)}" if after else "")
     if d.only_if is not None:
         text += f" if {describe_condition(d.only_if)}"
+    if d.ends_on is not None:
+        text += f", ending when {a(d.ends_on)} event happens"
     if d.reassess_every is not None:
         text += f", reassessed every {d.reassess_every.describe()}"
     return text
@@ -193,7 +196,9 @@ def describe_obligation(o: AnyObligation, kind: str) -> str:
     if isinstance(o, ReleaseObligation):
         lead = {Effect.MUST: "Release", Effect.MAY: "May release", Effect.MUST_NOT: "Do not release"}[o.effect]
         text = f"{lead} to {recipients(o.to)}"
-        if o.within is not None:
+        if o.within == PROMPTLY:
+            text += " promptly" + (f" after {anchor(o.after)}" if o.after is not None else "")
+        elif isinstance(o.within, Duration):
             text += f" within {describe_duration(o.within, o.after, 'of')}"
         if o.may_delay:
             text += "; may be delayed " + "; or ".join(describe_delay(d, o.after) for d in o.may_delay)

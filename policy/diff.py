@@ -356,9 +356,11 @@ def _part_name(part: str, kind: str) -> str:
     return part
 
 
-def _span(duration: Duration | None, after: str | Earliest | None, *, word: str = "after") -> str:
+def _span(duration: Duration | str | None, after: str | Earliest | None, *, word: str = "after") -> str:
     if duration is None:
         return "no deadline"
+    if isinstance(duration, str):  # `promptly`: no number of days
+        return duration + (f" after {anchor(after)}" if after else "")
     return duration.describe() + (f" {word} {anchor(after)}" if after else "")
 
 
@@ -375,7 +377,7 @@ def _obligation_effect(part: str, what: str, a: Rule, b: Rule) -> str:
             return f"{what}: {_retention(oa)} {ARROW} {_retention(ob)}"
         label = f"{what} deadline" if a.kind == "release" else what
         within_a, within_b = (oa.at_least, ob.at_least) if a.kind == "retain" else (oa.within, ob.within)
-        if oa.after == ob.after and within_a is not None and within_b is not None:
+        if oa.after == ob.after and isinstance(within_a, Duration) and isinstance(within_b, Duration):
             return f"{label}: {within_a.describe()} {ARROW} {_span(within_b, ob.after)}"
         return f"{label}: {_span(within_a, oa.after)} {ARROW} {_span(within_b, ob.after)}"
     if part == "recipients":

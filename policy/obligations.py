@@ -111,6 +111,16 @@ class AccessObligation(PolicyModel):
     before: Name | None = Field(default=None, description="The window closes at this event.")
 
 
+PROMPTLY = "promptly"
+
+# A release deadline: a duration, or `promptly` (the law gives no number of days). Tagged so that a
+# misspelt duration is reported as one, under the key `within`.
+Deadline = Annotated[
+    Annotated[Duration, Tag("within")] | Annotated[Literal["promptly"], Tag("promptly")],
+    Discriminator(lambda v: "promptly" if v == PROMPTLY else "within"),
+]
+
+
 class DelayAllowance(PolicyModel):
     """A permitted delay of a release, and what it requires."""
 
@@ -118,6 +128,9 @@ class DelayAllowance(PolicyModel):
     after: CountedAnchor | None = Field(default=None,
                                         description="Counted from this event (default: the release's `after`).")
     only_if: Condition | None = None
+    ends_on: Name | None = Field(
+        default=None, description="The event that ends the delay early (e.g. the interference is resolved): from "
+        "then on the release is due as if the delay had run out that day.")
     requires: list[Text] = Field(default_factory=list)
     reassess_every: Duration | None = None
 
@@ -127,7 +140,9 @@ class ReleaseObligation(PolicyModel):
 
     effect: Effect
     to: NameList
-    within: Duration | None = None
+    within: Deadline | None = Field(
+        default=None, description="The deadline counted from `after`: a duration, or `promptly` when the law says "
+        "\"promptly\" and gives no number of days (the engine then sets no date).")
     after: CountedAnchor | None = None
     may_delay: list[DelayAllowance] = Field(default_factory=list)
     redact: list[Text] = Field(default_factory=list)

@@ -359,6 +359,12 @@ class _RuleChecker:
             for j, delay in enumerate(ob.may_delay or ()):
                 dpath = (*path, "may_delay", j)
                 yield from self.counted(delay.after, (*dpath, "after"))
+                if delay.ends_on in RESERVED_ANCHORS:
+                    yield Finding((*dpath, "ends_on"), "BWC215", f"`ends_on` names the event that ends the delay; "
+                                  f"`{delay.ends_on}` is not an event", "name an event type, e.g. "
+                                  "`ends_on: investigation_concluded`")
+                elif delay.ends_on is not None and not self.event_known(delay.ends_on):
+                    yield self.unknown_event(delay.ends_on, (*dpath, "ends_on"))
                 if delay.only_if is not None:
                     yield from self.condition(delay.only_if, (*dpath, "only_if"))
 

@@ -3,11 +3,15 @@ own situations, by properties, and by a differential check that the native and r
 
 1. Counted anchors `rule_applies` and `{earliest: [...]}` (Illinois: a recording is deemed flagged when a
    listed event happens; two years run from then, or from an explicit flag recorded earlier).
+3. Releases due `promptly`, and delays that an event ends early (`ends_on`) (California Gov. Code
+   7923.625: disclosure may be delayed up to 45 days while it would interfere with an active
+   investigation; once the interference ends, disclosure is prompt).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +19,8 @@ from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.api import Policy
+from engine.api import Library, Policy
+from engine.audit import audit_incident
 from engine.program import compile_ruleset
 from engine.rete import ReteBackend
 from policy.diagnostics import RulesetError
@@ -57,6 +62,21 @@ def ev(etype: str, at: str, **attrs: Any) -> dict[str, Any]:
 
 def by_rule(decision: Any) -> dict[str, Any]:
     return {o.rule: o for o in decision.obligations}
+
+
+def library_of(folder: Path, files: dict[str, str]) -> Library:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return Library.load(folder)
+
+
+def audit(lib: Library, ruleset_id: str, events: list[dict[str, Any]], as_of: str | None = None,
+          tz: str = "America/Chicago") -> dict[tuple[str, str], Any]:
+    found = audit_incident(lib, ruleset_id, {"id": "i", "timezone": tz, "facts": {}, "events": events},
+                           as_of=as_of)
+    return {(f.rule, f.check): f for f in found}
 
 
 # --- 1. rule_applies and earliest -----------------------------------------------------------------
@@ -254,6 +274,157 @@ def test_rule_applies_cannot_be_declared_as_an_event() -> None:
     assert any(c == "BWC212" and "reserved" in m for c, m in found), found
 
 
+# --- 3. promptly, and delays that end early --------------------------------------------------------
+
+CRITICAL = """\
+  - id: release-critical-incident-recording
+    summary: On request, disclose promptly, unless disclosure would interfere with an active investigation.
+    cite: s 1
+    on: records_request
+    when: {event: firearm_discharged}
+    release:
+      effect: must
+      to: public
+      within: promptly
+      after: records_request
+      may_delay:
+        - up_to: P45D
+          after: agency_aware
+          only_if: {event: investigation_interference_asserted}
+          ends_on: case_closed
+"""
+SHOT = ev("firearm_discharged", "2024-03-01T10:00:00-06:00", at_person=True)
+AWARE = ev("agency_aware", "2024-03-01T11:00:00-06:00")
+REQUEST = ev("records_request", "2024-03-04T09:00:00-06:00", requester="media")
+ASSERTED = ev("investigation_interference_asserted", "2024-03-05T09:00:00-06:00", by="prosecutor", written=True)
+
+
+def test_promptly_sets_no_date() -> None:
+    d = decide(ruleset(CRITICAL), [SHOT, AWARE, REQUEST])
+    o = by_rule(d)["release-critical-incident-recording"]
+    assert o.by is None
+    assert (o.promptly_after.event, o.promptly_after.at, o.promptly_after.pending) == \
+        ("records_request", "2024-03-04T09:00:00-06:00", False)
+    assert d.summary.release == {}
+    assert '"promptly_after"' in d.to_json() and '"by"' not in d.to_json()
+
+
+def test_promptly_after_an_anchor_still_awaited_is_pending() -> None:
+    rs = ruleset("""\
+  - id: release-promptly-after-charges
+    summary: Release promptly after charges are filed.
+    cite: s 1
+    when: {event: firearm_discharged}
+    release: {effect: must, to: public, within: promptly, after: charges_filed}
+""")
+    o = by_rule(decide(rs, [SHOT]))["release-promptly-after-charges"]
+    assert (o.promptly_after.event, o.promptly_after.pending) == ("charges_filed", True)
+
+
+def test_a_delay_ends_on_its_event_and_stays_allowed() -> None:
+    rs = ruleset(CRITICAL)
+    d = decide(rs, [SHOT, AWARE, REQUEST, ASSERTED])
+    delay = by_rule(d)["release-critical-incident-recording"].delays[0]
+    assert (delay.until, delay.available, delay.ends_on.event, delay.ends_on.pending) == \
+        (date(2024, 4, 15), True, "case_closed", True)
+    d = decide(rs, [SHOT, AWARE, REQUEST, ASSERTED, ev("case_closed", "2024-03-20T15:00:00-05:00")])
+    delay = by_rule(d)["release-critical-incident-recording"].delays[0]
+    assert (delay.until, delay.available, delay.ends_on.at) == (date(2024, 3, 20), True, "2024-03-20T15:00:00-05:00")
+    # an end after the delay's own last day changes nothing
+    d = decide(rs, [SHOT, AWARE, REQUEST, ASSERTED, ev("case_closed", "2024-05-20T15:00:00-05:00")])
+    assert by_rule(d)["release-critical-incident-recording"].delays[0].until == date(2024, 4, 15)
+
+
+def test_an_open_ended_delay_ends_on_its_event() -> None:
+    rs = ruleset("""\
+  - id: release-within-21-days
+    summary: Release within 21 days of a request; delay indefinitely while charges are pending.
+    cite: s 1
+    on: records_request
+    release:
+      effect: must
+      to: requester
+      within: P21D
+      after: records_request
+      may_delay:
+        - up_to: indefinitely
+          only_if: {event: charges_filed}
+          ends_on: case_closed
+""")
+    events = [REQUEST, ev("charges_filed", "2024-03-05T09:00:00-06:00")]
+    assert by_rule(decide(rs, events))["release-within-21-days"].delays[0].until == "indefinite"
+    events.append(ev("case_closed", "2024-06-03T09:00:00-05:00"))
+    assert by_rule(decide(rs, events))["release-within-21-days"].delays[0].until == date(2024, 6, 3)
+
+
+def test_audit_of_a_delay_that_ended_early(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": HEADER + "rules:\n" + """\
+  - id: release-within-10-days
+    summary: Release within 10 days of a request, unless it would interfere with an investigation.
+    cite: s 1
+    on: records_request
+    release:
+      effect: must
+      to: public
+      within: P10D
+      after: records_request
+      may_delay:
+        - up_to: P45D
+          after: agency_aware
+          only_if: {event: investigation_interference_asserted}
+          ends_on: case_closed
+"""})
+    base = [AWARE, REQUEST, ASSERTED, ev("case_closed", "2024-03-25T10:00:00-05:00")]
+    key = ("release-within-10-days", "released_late")
+    # released during the delay, after the 10 days: compliant (the delay was allowed while it lasted)
+    got = audit(lib, "features", [*base[:3], ev("footage_released", "2024-03-20T10:00:00-05:00", to="public"),
+                                  base[3]])
+    assert got[key].severity == "compliant"
+    # released after the delay ended on 25 March, past the 10 days: late by the days after the end
+    got = audit(lib, "features", [*base, ev("footage_released", "2024-03-28T10:00:00-05:00", to="public")])
+    assert (got[key].severity, got[key].missed_by) == ("violation", "3 days")
+
+
+def test_audit_of_a_release_due_promptly(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": HEADER + "rules:\n" + CRITICAL})
+    key = ("release-critical-incident-recording", "not_released")
+    got = audit(lib, "features", [SHOT, AWARE, REQUEST], as_of="2024-03-10T12:00:00-06:00")
+    assert got[key].severity == "at_risk" and "6 days after it fell due on 2024-03-04" in got[key].actual
+    got = audit(lib, "features", [SHOT, AWARE, REQUEST, ASSERTED], as_of="2024-03-10T12:00:00-06:00")
+    assert got[key].severity == "compliant" and "delayed" in got[key].actual
+    late = ("release-critical-incident-recording", "released_late")
+    got = audit(lib, "features", [SHOT, AWARE, REQUEST, ev("footage_released", "2024-09-01T10:00:00-05:00",
+                                                           to="public")])
+    assert got[late].severity == "compliant" and "181 days after" in got[late].actual
+
+
+@pytest.mark.parametrize(("release", "code", "words"), [
+    ("{effect: must, to: public, within: promptlyy, after: records_request}", "BWC105", "within"),
+    ("{effect: must, to: public, within: promptly}", "BWC112", "`within` needs `after`"),
+    ("{effect: must, to: public, within: promptly, after: records_request, may_delay: [{up_to: P1D, "
+     "ends_on: cse_closed}]}", "BWC201", "unknown event type `cse_closed`"),
+    ("{effect: must, to: public, within: promptly, after: records_request, may_delay: [{up_to: P1D, "
+     "ends_on: incident}]}", "BWC215", "not an event"),
+])
+def test_promptly_and_ends_on_diagnostics(release: str, code: str, words: str) -> None:
+    found = problems(f"""\
+  - id: r
+    summary: x
+    cite: s 1
+    release: {release}
+""")
+    assert any(c == code and words in m for c, m in found), found
+
+
+def test_promptly_and_ends_on_in_plain_words() -> None:
+    from policy.describe import describe_obligation
+
+    rule = ruleset(CRITICAL).rules[0]
+    text = describe_obligation(rule.obligation, rule.kind)
+    assert text.startswith("Release to the public promptly after `records_request`; may be delayed up to 45 days")
+    assert "ending when a `case_closed` event happens" in text
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 ANCHOR_TYPES = ["complaint_filed", "use_of_force", "flagged", "arrest", "records_request"]
@@ -328,9 +499,29 @@ FEATURE_RULESETS = {
           after: {earliest: [complaint_filed, rule_applies]}
 """,
 }
+FEATURE_RULESETS["promptly-and-ends-on"] = CRITICAL + """\
+  - id: release-within-10-days
+    summary: x
+    cite: s 1
+    on: records_request
+    release:
+      effect: must
+      to: requester
+      within: P10D
+      after: records_request
+      may_delay:
+        - up_to: P45D
+          after: agency_aware
+          only_if: {event: investigation_interference_asserted}
+          ends_on: case_closed
+        - up_to: indefinitely
+          ends_on: case_closed
+"""
 FEATURE_TYPES = {
     "counted-anchors": ["contact_initiated", "complaint_filed", "use_of_force", "flagged", "arrest",
                         "records_request"],
+    "promptly-and-ends-on": ["firearm_discharged", "agency_aware", "records_request",
+                             "investigation_interference_asserted", "case_closed"],
 }
 _BACKENDS: dict[str, tuple[Policy, Policy]] = {}
 
