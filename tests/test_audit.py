@@ -22,6 +22,9 @@ CORPUS = ROOT / "tests" / "corpus" / "audit"
 RULESETS = ROOT / "rulesets"
 IL = "illinois-50-ilcs-706-10-20"
 CA_RELEASE = "california-gov-7923-625"
+# The reading that 2016.2.0 corrects (issue 10), pinned where a test is about an audit check that old
+# reading exercises: a deletion deadline (IL-2 removed it). Pinning an old version reproduces its decisions.
+IL_2016_1 = f"{IL}@2016.1.0"
 CA_BIOMETRIC = "california-pc-832-19"
 BOSTON = "boston-bpcat-draft"
 LATER = "2020-07-01T00:00:00-05:00"  # well past the 90-day Illinois period of the March 2020 incidents
@@ -61,8 +64,7 @@ def test_camera_off_for_five_minutes_of_a_mandatory_window(library: Library) -> 
     found = findings(library, IL, "IL-CAMERA-OFF")
     f = found[("record-calls-for-service", "camera_off_in_mandatory_window")]
     assert (f.severity, f.missed_by, f.actual) == ("violation", "5 min", "recorded 15 min of 20 min")
-    assert f.ruleset == f"{IL}@2016.1.0" and f.month == "2020-03" and f.groups == {"district": "d1"}
-    # As of its last event the 90-day deletion deadline (2020-05-31) is far off.
+    assert f.ruleset == f"{IL}@2016.2.0" and f.month == "2020-03" and f.groups == {"district": "d1"}
     assert flagged(found) == {("record-calls-for-service", "camera_off_in_mandatory_window"): ("violation", "5 min")}
 
 
@@ -72,38 +74,47 @@ def test_twenty_seconds_late_is_within_the_grace(library: Library) -> None:
 
 
 def test_deleted_before_the_90_days(library: Library) -> None:
-    # Incident 2020-03-02: keep until 2020-05-31; deleted 2020-04-01, 60 days early. The deletion
-    # itself is on time for the 90-day destruction rule.
+    # Incident 2020-03-02: keep until 2020-05-31; deleted 2020-04-01, 60 days early.
     found = findings(library, IL, "IL-DELETED-EARLY")
     assert flagged(found) == {("keep-90-days", "deleted_before_minimum"): ("violation", "60 days")}
-    assert found[("destroy-unflagged-after-90-days", "kept_past_maximum")].severity == "compliant"
+    assert not [k for k in found if k[1] == "kept_past_maximum"]  # the corrected reading has no deadline
+    old = findings(library, IL_2016_1, "IL-DELETED-EARLY")  # the old reading: on time for its deadline
+    assert old[("destroy-unflagged-after-90-days", "kept_past_maximum")].severity == "compliant"
 
 
 def test_kept_past_90_days_unflagged(library: Library) -> None:
-    # Not in uniform (no recording duty), never flagged, never deleted: as of 2020-07-01 (local
-    # date 2020-07-01 in Chicago) it was kept 31 days past 2020-05-31.
-    found = findings(library, IL, "IL-KEPT-UNFLAGGED", LATER)
+    # Not in uniform (no recording duty), never flagged, never deleted. The Act sets a 90-day storage
+    # period and destruction after it with no day count (IL-2): keeping it is no violation.
+    assert flagged(findings(library, IL, "IL-KEPT-UNFLAGGED", LATER)) == {}
+    # The old reading (2016.1.0) made 2020-05-31 a deadline: as of 2020-07-01 (local date 2020-07-01 in
+    # Chicago) it was kept 31 days past it.
+    found = findings(library, IL_2016_1, "IL-KEPT-UNFLAGGED", LATER)
     assert flagged(found) == {("destroy-unflagged-after-90-days", "kept_past_maximum"): ("violation", "31 days")}
     # As of its own last event the deadline is months away.
-    assert flagged(findings(library, IL, "IL-KEPT-UNFLAGGED")) == {}
+    assert flagged(findings(library, IL_2016_1, "IL-KEPT-UNFLAGGED")) == {}
 
 
 def test_kept_past_maximum_is_at_risk_a_week_before(library: Library) -> None:
-    found = findings(library, IL, "IL-KEPT-UNFLAGGED", "2020-05-26T12:00:00-05:00")
+    found = findings(library, IL_2016_1, "IL-KEPT-UNFLAGGED", "2020-05-26T12:00:00-05:00")
     assert flagged(found) == {("destroy-unflagged-after-90-days", "kept_past_maximum"): ("at_risk", None)}
 
 
 def test_flagged_and_deleted_early(library: Library) -> None:
-    # A felony arrest flags the recording; flagged 2020-03-03, so kept until 2022-03-03; deleted
-    # 2020-06-10: 631 days early (2020-06-10 -> 2021-06-10 is 365 days, -> 2022-03-03 is 266 more).
+    # A felony arrest on 2020-03-02 flags the recording (IL-1: the 2 years run from the arrest), so it is
+    # kept until 2022-03-02; deleted 2020-06-10: 630 days early (2020-06-10 -> 2021-06-10 is 365 days,
+    # -> 2022-03-02 is 265 more). The agency's flag of 2020-03-03 is later and does not restart the clock.
     found = findings(library, IL, "IL-FLAGGED-DELETED", LATER)
-    assert flagged(found) == {
+    assert flagged(found) == {("flag-arrest-or-detention", "deleted_before_minimum"): ("violation", "630 days")}
+    assert found[("keep-90-days", "deleted_before_minimum")].severity == "compliant"  # after day 90
+    assert (date(2022, 3, 2) - date(2020, 6, 10)).days == 630
+    # The old reading counted from the agency's flag (2020-03-03): 631 days; and its 90-day destruction
+    # rule did not apply to a flagged recording.
+    old = findings(library, IL_2016_1, "IL-FLAGGED-DELETED", LATER)
+    assert flagged(old) == {
         ("flag-arrest-or-detention", "deleted_before_minimum"): ("violation", "631 days"),
         ("keep-flagged-two-years", "deleted_before_minimum"): ("violation", "631 days"),
     }
-    assert found[("keep-90-days", "deleted_before_minimum")].severity == "compliant"  # after day 90
-    # A flagged recording is not destroyed after 90 days: the rule does not apply.
-    assert found[("destroy-unflagged-after-90-days", "kept_past_maximum")].severity == "not_applicable"
+    assert old[("destroy-unflagged-after-90-days", "kept_past_maximum")].severity == "not_applicable"
     assert (date(2022, 3, 3) - date(2020, 6, 10)).days == 631
 
 
@@ -121,7 +132,7 @@ def test_viewing_before_the_report_when_denied_illinois_2021(library: Library) -
     # report; the supervisor's viewing the next day is not concerned.
     found = findings(library, IL, "IL-VIEWED-BEFORE-REPORT")
     f = found[("no-review-after-shooting-or-serious-force", "viewed_while_denied")]
-    assert f.severity == "violation" and f.ruleset == f"{IL}@2021.1.0"
+    assert f.severity == "violation" and f.ruleset == f"{IL}@2021.2.0"
     assert "involved_officer" in f.actual and "2022-05-10T12:00:00-05:00" in f.actual
     assert found[("review-before-report", "viewed_while_denied")].severity == "not_applicable" \
         if ("review-before-report", "viewed_while_denied") in found else True

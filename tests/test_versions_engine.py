@@ -68,14 +68,15 @@ def _ruleset(rid: str, version: str, rules: list[dict[str, Any]], **header: Any)
 
 # --- as-of selection on Illinois -----------------------------------------------------------------------
 
+# 2016.2.0 and 2021.2.0 correct 2016.1.0 and 2021.1.0 (`corrects`, same dates): they judge those days.
 @pytest.mark.parametrize(("first", "version"), [
-    ("2021-06-30T12:00:00-05:00", "2016.1.0"),
-    ("2021-06-30T23:59:59-05:00", "2016.1.0"),
-    ("2021-07-01T03:00:00Z", "2016.1.0"),        # 22:00 on 30 June in Chicago
-    ("2021-07-01T05:00:00Z", "2021.1.0"),        # midnight in Chicago
-    ("2021-07-01T00:00:00-05:00", "2021.1.0"),
-    ("2016-01-01T00:00:00-06:00", "2016.1.0"),
-    ("2030-01-01T10:00:00-06:00", "2021.1.0"),
+    ("2021-06-30T12:00:00-05:00", "2016.2.0"),
+    ("2021-06-30T23:59:59-05:00", "2016.2.0"),
+    ("2021-07-01T03:00:00Z", "2016.2.0"),        # 22:00 on 30 June in Chicago
+    ("2021-07-01T05:00:00Z", "2021.2.0"),        # midnight in Chicago
+    ("2021-07-01T00:00:00-05:00", "2021.2.0"),
+    ("2016-01-01T00:00:00-06:00", "2016.2.0"),
+    ("2030-01-01T10:00:00-06:00", "2021.2.0"),
 ])
 def test_the_version_in_force_on_the_incident_day_judges_it(library: Library, first: str, version: str) -> None:
     end = (datetime.fromisoformat(first.replace("Z", "+00:00")) + timedelta(minutes=30)).isoformat()
@@ -90,7 +91,7 @@ def test_the_version_in_force_on_the_incident_day_judges_it(library: Library, fi
 def test_the_day_is_the_first_event_not_the_last(library: Library) -> None:
     # Dispatched on 30 June, encounter ended after midnight: still the 2016 version.
     d = library.decide(IL, _il_incident("2021-06-30T23:50:00-05:00", "2021-07-01T00:20:00-05:00"))
-    assert d.ruleset.version == "2016.1.0"
+    assert d.ruleset.version == "2016.2.0"
 
 
 def test_a_pinned_version_is_used_whatever_the_date(library: Library) -> None:
@@ -98,15 +99,16 @@ def test_a_pinned_version_is_used_whatever_the_date(library: Library) -> None:
     pinned = library.decide(f"{IL}@2016.1.0", inc)
     assert (pinned.ruleset.version, pinned.in_force) == ("2016.1.0", False)
     assert pinned.obligations == [] and pinned.conflicts == []
-    assert library.decide(f"{IL}@2021.1.0", inc).model_dump() == library.decide(IL, inc).model_dump()
+    assert library.decide(f"{IL}@2021.2.0", inc).model_dump() == library.decide(IL, inc).model_dump()
+    assert library.decide(f"{IL}@2021.1.0", inc).ruleset.version == "2021.1.0"  # the corrected reading, pinned
     old = _il_incident("2020-02-20T13:00:00-06:00", "2020-02-20T13:30:00-06:00")
-    assert library.decide(f"{IL}@2016.1.0", old).to_json() == library.decide(IL, old).to_json()
+    assert library.decide(f"{IL}@2016.2.0", old).to_json() == library.decide(IL, old).to_json()
     assert library.decide(f"{IL}@2021.1.0", old).in_force is False
 
 
 def test_an_incident_before_every_version_is_in_force_under_none(library: Library) -> None:
     d = library.decide(IL, _il_incident("2015-12-31T23:00:00-06:00", "2016-01-01T00:30:00-06:00"))
-    assert (d.ruleset.version, d.in_force) == ("2016.1.0", False)
+    assert (d.ruleset.version, d.in_force) == ("2016.2.0", False)
     assert d.obligations == [] and d.summary.retention.minimum is None
 
 
@@ -211,10 +213,11 @@ def test_both_layers_apply_each_naming_its_ruleset(layered: Library) -> None:
     d = layered.decide(CITY, _example())
     assert (d.ruleset.id, d.ruleset.version, d.in_force) == (CITY, "1.0.0", True)
     [base] = d.layers
-    assert (base.id, base.version, base.role, base.in_force) == (IL, "2021.1.0", "base", True)
-    assert base.digest == layered.select(f"{IL}@2021.1.0").program.digest
+    # The range >=2021.1.0 <2022.0.0 accepts 2021.1.0 and its correction 2021.2.0; the correction judges.
+    assert (base.id, base.version, base.role, base.in_force) == (IL, "2021.2.0", "base", True)
+    assert base.digest == layered.select(f"{IL}@2021.2.0").program.digest
     rulesets = {o.rule: o.ruleset for o in d.obligations}
-    assert rulesets["keep-90-days"] == rulesets["record-calls-for-service"] == f"{IL}@2021.1.0"
+    assert rulesets["keep-90-days"] == rulesets["record-calls-for-service"] == f"{IL}@2021.2.0"
     assert rulesets["delete-unflagged-after-60-days"] == rulesets["report-before-review"] == f"{CITY}@1.0.0"
 
 
@@ -227,8 +230,10 @@ def test_the_statute_floor_prevails_over_a_shorter_department_deletion(layered: 
     assert (c.rules, c.resolution, c.winner) == (["keep-90-days", "delete-unflagged-after-60-days"], "layer",
                                                  "keep-90-days")
     ret = d.summary.retention
-    assert (ret.minimum, ret.maximum) == (date(2024, 6, 10), date(2024, 6, 10))
-    assert ret.maximum_rules == ["destroy-unflagged-after-90-days"]
+    # The corrected statute (2021.2.0) sets a 90-day storage period and no deletion deadline (IL-2), and
+    # the city's deletion is set aside: a minimum and no maximum.
+    assert (ret.minimum, ret.maximum) == (date(2024, 6, 10), None)
+    assert ret.maximum_rules == []
 
 
 def test_an_explicit_override_of_a_statute_rule(layered: Library) -> None:
@@ -246,11 +251,13 @@ def test_stricter_department_retention_adds_up(layered: Library) -> None:
     inc["events"].append({"type": "complaint_filed", "at": "2024-04-02T09:00:00-05:00", "by": "subject"})
     d = layered.decide(CITY, inc)
     ob = _by_rule(d)
-    assert "delete-unflagged-after-60-days" not in ob and "destroy-unflagged-after-90-days" not in ob
+    assert "delete-unflagged-after-60-days" not in ob
     assert ob["keep-complaint-footage-one-year"].retain_until == date(2025, 4, 2)
     ret = d.summary.retention
-    assert (ret.minimum, ret.minimum_rules) == (date(2025, 4, 2), ["keep-complaint-footage-one-year"])
-    assert [p.pending for p in ret.pending] == ["flagged"]  # the statute's 2 years from the flag, still to come
+    # The corrected statute (2021.2.0, IL-1): the complaint itself flags the recording, so its 2 years run
+    # from the complaint and outlast the city's one year; both obligations stand, the later one is the minimum.
+    assert (ret.minimum, ret.minimum_rules) == (date(2026, 4, 2), ["flag-complaint"])
+    assert ret.pending == []
     assert ret.maximum is None
     assert not [c for c in d.conflicts if c.kind == "retention"]
 
@@ -282,7 +289,7 @@ def test_the_base_layer_is_the_statute_version_in_force_on_the_incident_day(tmp_
     lib = Library.load(ROOT / "rulesets", tmp_path)
     d = lib.decide("city-wide", _il_incident("2020-03-01T10:00:00-06:00", "2020-03-01T10:30:00-06:00"))
     [base] = d.layers
-    assert (base.version, base.in_force) == ("2016.1.0", True)
+    assert (base.version, base.in_force) == ("2016.2.0", True)
     assert "keep-90-days" in _rules(d)
 
 
