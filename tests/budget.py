@@ -1,4 +1,4 @@
-"""How many examples a property tries: its own number under the `ci` profile, ten times as many
+"""How many examples a property tries: its own number under the `ci` profile, five times as many
 under `fuzz` (see conftest.py). Decorators read it when the test module is imported, after the
 profile is chosen."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import settings
 
-FUZZ_FACTOR = 10
+FUZZ_FACTOR = 5
 
 
 def examples(n: int) -> int:

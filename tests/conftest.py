@@ -5,7 +5,7 @@ Profiles (choose with `--hypothesis-profile NAME`; pyproject.toml fixes the seed
 
 - `ci` (the default): the examples each property asks for, no example database (a failure found
   earlier on this machine must not change what the next run tries), no deadline.
-- `fuzz`: the same properties with ten times as many examples (`budget.examples`), for the
+- `fuzz`: the same properties with five times as many examples (`budget.examples`), for the
   separate, slower job README's test command runs after the main one.
 
 A failure prints the seed and a reproduction blob; pin the example with `@example(...)`.
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 settings.register_profile("ci", database=None, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz", parent=settings.get_profile("ci"), max_examples=1000)
+settings.register_profile("fuzz", parent=settings.get_profile("ci"), max_examples=500)
 settings.load_profile("ci")
 
 
