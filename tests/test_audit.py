@@ -22,9 +22,11 @@ CORPUS = ROOT / "tests" / "corpus" / "audit"
 RULESETS = ROOT / "rulesets"
 IL = "illinois-50-ilcs-706-10-20"
 CA_RELEASE = "california-gov-7923-625"
-# The reading that 2016.2.0 corrects (issue 10), pinned where a test is about an audit check that old
-# reading exercises: a deletion deadline (IL-2 removed it). Pinning an old version reproduces its decisions.
+# The readings that 2016.2.0 and 2019.2.0 correct (issue 10), pinned where a test is about an audit check
+# those old readings exercise: a deletion deadline (IL-2 removed Illinois's), a release without a request
+# (CA-2 tied California's to one). Pinning an old version reproduces its decisions exactly.
 IL_2016_1 = f"{IL}@2016.1.0"
+CA_RELEASE_2019_1 = f"{CA_RELEASE}@2019.1.0"
 CA_BIOMETRIC = "california-pc-832-19"
 BOSTON = "boston-bpcat-draft"
 LATER = "2020-07-01T00:00:00-05:00"  # well past the 90-day Illinois period of the March 2020 incidents
@@ -152,7 +154,7 @@ def test_viewing_before_report_and_statement_boston(library: Library) -> None:
 def test_released_after_45_days(library: Library) -> None:
     # Agency aware 2020-02-01; 45 days later is 2020-03-17 (2020 is a leap year); released
     # 2020-04-01: 15 days late.
-    found = findings(library, CA_RELEASE, "CA-RELEASED-LATE")
+    found = findings(library, CA_RELEASE_2019_1, "CA-RELEASED-LATE")
     assert flagged(found) == {("release-critical-incident-recording", "released_late"): ("violation", "15 days")}
     assert date(2020, 2, 1) + timedelta(days=45) == date(2020, 3, 17)
 
@@ -160,16 +162,18 @@ def test_released_after_45_days(library: Library) -> None:
 def test_not_released(library: Library) -> None:
     key = ("release-critical-incident-recording", "not_released")
     # As of 2020-07-01T00:00-05:00 it is still 2020-06-30 in Los Angeles: 105 days past 2020-03-17.
-    assert flagged(findings(library, CA_RELEASE, "CA-NOT-RELEASED", LATER)) == {key: ("violation", "105 days")}
-    assert flagged(findings(library, CA_RELEASE, "CA-NOT-RELEASED", "2020-03-12T12:00:00-07:00")) == \
+    assert flagged(findings(library, CA_RELEASE_2019_1, "CA-NOT-RELEASED", LATER)) == {key: ("violation", "105 days")}
+    assert flagged(findings(library, CA_RELEASE_2019_1, "CA-NOT-RELEASED", "2020-03-12T12:00:00-07:00")) == \
         {key: ("at_risk", None)}
-    assert findings(library, CA_RELEASE, "CA-NOT-RELEASED")[key].severity == "compliant"  # day one
+    assert findings(library, CA_RELEASE_2019_1, "CA-NOT-RELEASED")[key].severity == "compliant"  # day one
+    # The corrected reading (2019.2.0) owes disclosure to a requester, and these incidents have no request.
+    assert flagged(findings(library, CA_RELEASE, "CA-NOT-RELEASED", LATER)) == {}
 
 
 def test_a_permitted_delay_moves_the_deadline(library: Library) -> None:
     # A written assertion of interference, investigation not concluded: the one-year delay
     # (to 2021-02-01) is available, so on 2020-07-01 the release is not yet late.
-    found = findings(library, CA_RELEASE, "CA-DELAYED", LATER)
+    found = findings(library, CA_RELEASE_2019_1, "CA-DELAYED", LATER)
     assert flagged(found) == {}
     assert "2021-02-01" in found[("release-critical-incident-recording", "not_released")].expected
 
