@@ -63,4 +63,4 @@ def test_a_bad_value_in_a_scenario_is_a_diagnostic_at_its_position(tmp_path: Pat
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert f"hostile.yaml:{line}:" in result.stdout, result.stdout
     assert "BWC112" in result.stdout and says in result.stdout
-    assert "pass  colorado-24-31-902@2021.1.0  a good one" in result.stdout  # the others still ran
+    assert "pass  colorado-24-31-902@2021.2.0  a good one" in result.stdout  # the others still ran

@@ -75,7 +75,7 @@ def _ruleset_with_cite(tmp_path: Path, cite: str) -> Path:
     """A copy of the Colorado ruleset whose first rule cites `cite` (and its scenarios, adjusted)."""
     folder = tmp_path / "rulesets" / POLICY
     shutil.copytree(RULESETS / POLICY, folder)
-    version = folder / "2021.1.0.yaml"
+    version = folder / "2021.2.0.yaml"  # the version that judges (it corrects 2021.1.0, same dates)
     text = version.read_text(encoding="utf-8")
     match = re.search(r"^(\s+)cite: (.+)$", text, flags=re.MULTILINE)
     assert match, "the ruleset has a cite"
@@ -101,8 +101,8 @@ def test_markup_in_a_cite_is_printed_literally(tmp_path: Path) -> None:
     assert f"[{CITE}]" in explained.stdout
     tested = _run("test", str(rulesets))
     assert CITE in tested.stdout
-    changed = _run("diff", "--rulesets", str(rulesets), str(RULESETS / POLICY / "2021.1.0.yaml"),
-                   str(rulesets / POLICY / "2021.1.0.yaml"))
+    changed = _run("diff", "--rulesets", str(rulesets), str(RULESETS / POLICY / "2021.2.0.yaml"),
+                   str(rulesets / POLICY / "2021.2.0.yaml"))
     assert changed.exit_code == 0, changed.output
     assert CITE in changed.stdout
     # the cite may wrap inside the table; its words are all there, brackets and all
