@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from engine.decision import Decision, Layer, Obligation, assemble, in_force, judging_date, obligations_for
+from engine.decision import (
+    Decision,
+    Layer,
+    Obligation,
+    assemble,
+    bound_to_version,
+    in_force,
+    judging_date,
+    obligations_for,
+)
 from engine.executor import WorkerError
 from engine.explain import Explainer, RuleExplanation
 from engine.export import ExportError
@@ -27,7 +36,7 @@ from engine.program import Program, compile_ruleset
 from policy import versions
 from policy.diagnostics import RulesetError
 from policy.duration import CalendarOverflow
-from policy.model import Ruleset
+from policy.model import Governs, Ruleset
 from policy.repository import Repository, RulesetLookupError, judging
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
@@ -152,7 +161,8 @@ class Library:
         if "@" in ref:
             return policy.decide(incident, when, explain=explain)
         family = self.versions_of(ref, policy.backend.name)  # type: ignore[arg-type]
-        return policy.decide(incident, when, amendment=_amendment(family, policy, incident, when), explain=explain)
+        return policy.decide(incident, when, amendment=_amendment(family, policy, incident, when), explain=explain,
+                             family=family)
 
     def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
                *, backend: BackendName | None = None, explain: bool = True) -> Decision:
@@ -206,6 +216,27 @@ def choose_version(family: list[Policy], incident: Incident) -> Policy:
     return started[0] if started else enacted[0]
 
 
+def conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datetime) -> list[Policy]:
+    """The versions whose `governs: conduct` rules bound actions on this incident's footage: those that
+    judge by date (enacted, not corrected) and have such rules, that had come into force by `as_of` (an
+    action not yet taken breaks nothing), and that were still in force on or after the incident's first
+    day (no action on the footage can be taken before it exists)."""
+    judges = {r.version for r in judging(p.program.ruleset for p in family)}
+    out = []
+    for p in family:
+        rs = p.program.ruleset
+        if rs.version not in judges or not p.conduct_rules or not incident.events:
+            continue
+        try:
+            first = incident.events[0].at.astimezone(p.zone).date()
+            now = as_of.astimezone(p.zone).date()
+        except (OverflowError, ValueError):
+            continue  # a day outside the calendar: no version's dates can reach it
+        if rs.effective.from_ <= now and (rs.effective.until is None or first <= rs.effective.until):
+            out.append(p)
+    return out
+
+
 def _amendment(family: list[Policy], chosen: Policy, incident: Incident, as_of: datetime) -> Policy | None:
     later = family[family.index(chosen) + 1:]
     judges = {r.version for r in judging(p.program.ruleset for p in family)}
@@ -226,6 +257,11 @@ class Policy:
         self.reader = IncidentReader(program.vocabulary)
         self.zone = ZoneInfo(program.ruleset.timezone)
         self.bases = list(bases) or ([base] if base is not None else [])  # versions of the extended ruleset
+        # Rules judged by the version in force when an action is taken (`governs: conduct`): decided in a
+        # layer of their own, never with the rules judged by the incident's date.
+        self.conduct_rules = frozenset(r.id for r in program.rules if r.rule.governs is Governs.CONDUCT)
+        self._footage_rules = frozenset(r.id for r in program.rules) - self.conduct_rules \
+            if self.conduct_rules else None
 
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
@@ -247,22 +283,31 @@ class Policy:
             out.append(choose_version(bases, incident) if incident is not None else bases[-1])
         return out
 
-    def _layer(self, known: Incident, role: Literal["selected", "base", "amendment"], rank: int,
+    def _layer(self, known: Incident, role: Literal["selected", "base", "amendment", "conduct"], rank: int,
                judged: Incident, explain: bool) -> Layer:
         ctx = Context(known.facts, known.by_type, self.zone)
-        only = frozenset(r.id for r in self.program.rules if r.rule.applies_to_existing_footage) \
-            if role == "amendment" else None
-        force = True if role == "amendment" else in_force(self.program, judged, self.zone)
+        only: frozenset[str] | None = self._footage_rules
+        if role == "amendment":
+            only = frozenset(r.id for r in self.program.rules if r.rule.applies_to_existing_footage) - \
+                self.conduct_rules
+        elif role == "conduct":
+            only = self.conduct_rules
+        force = True if role in ("amendment", "conduct") else in_force(self.program, judged, self.zone)
         obligations = obligations_for(self.program, known, ctx, self.backend.firings(known), only,
                                       explain=explain) if force else []
+        if role == "conduct":
+            obligations = bound_to_version(obligations, self.program, self.zone)
         return Layer(self.program, role, force, obligations, rank)
 
     def decide(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
-               *, amendment: Policy | None = None, explain: bool = True) -> Decision:
+               *, amendment: Policy | None = None, explain: bool = True,
+               family: Sequence[Policy] | None = None) -> Decision:
         """The obligations of `incident` as of `as_of` (default: its last event; never the clock).
 
         `explain=False` leaves out which facts and events matched each rule (`matched`), for callers
-        such as audits that only need the obligations.
+        such as audits that only need the obligations. `family`: every version of this ruleset, whose
+        `governs: conduct` rules bound the actions taken while each was in force (default: this version
+        alone, as when a version is pinned).
         """
         inc = self.read(incident)
         when = resolve_as_of(as_of, inc)
@@ -272,6 +317,12 @@ class Policy:
                   for k, p in enumerate(chain)]
         if amendment is not None:
             layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc, explain))
+        families = [(family if family is not None else [self], len(chain) - 1)] + [
+            (chain[k - 1].bases, len(chain) - 1 - k) for k in range(1, len(chain))]
+        for members, rank in families:
+            if any(p.conduct_rules for p in members):
+                layers += [p._layer(known, "conduct", rank, inc, explain)
+                           for p in conduct_versions(members, inc, when)]
         return assemble(inc, known, when, layers)
 
     def explain(self, incident: Mapping[str, Any] | Incident,

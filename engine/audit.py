@@ -313,9 +313,11 @@ class _IncidentCheck:
                     self.add(o, check, "not_applicable", "", f"set aside by `{o.overridden_by}`")
                     continue
                 getattr(self, check)(o)
-        refs = [self.selected, *(f"{lay.id}@{lay.version}" for lay in self.decision.layers)]
-        amended = {f"{lay.id}@{lay.version}": set(lay.rules or ()) for lay in self.decision.layers
-                   if lay.role == "amendment"}
+        refs = list(dict.fromkeys([self.selected, *(f"{lay.id}@{lay.version}" for lay in self.decision.layers)]))
+        amended: dict[str, set[str]] = {}
+        for lay in self.decision.layers:  # a later version's amendments, or a version's conduct rules
+            if lay.role in ("amendment", "conduct") and f"{lay.id}@{lay.version}" != self.selected:
+                amended.setdefault(f"{lay.id}@{lay.version}", set()).update(lay.rules or ())
         for ref in refs:
             for r in self.auditor._ref(ref).rules:
                 if r.checks and r.id not in applied and (ref not in amended or r.id in amended[ref]):
@@ -352,7 +354,7 @@ class _IncidentCheck:
             s0 = _ts(s.from_) if s.from_ is not None else None
             s1 = _ts(s.until) if s.until is not None and not s.until.pending else None
             cuts.append((start if s0 is None else s0, self.actions.as_of_ts if s1 is None else s1))
-        spans = _subtract([(start, end)] if end > start else [], cuts)
+        spans = _subtract([(start, end)] if end >= start else [], cuts)  # an instant: a view at it counts
         begin = w.from_.at if w is not None and w.from_ is not None and w.from_.at else (
             "the start of the incident" if default_start > -_INF else "any time")
         if open_end:

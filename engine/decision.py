@@ -13,7 +13,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ from engine.native import BEYOND_CALENDAR, Context, compile_test, find_sequence
 from engine.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
 from policy.base import Effect
 from policy.duration import Duration
+from policy.model import Governs
 from policy.obligations import (
     INCIDENT,
     PROMPTLY,
@@ -195,12 +196,14 @@ class RulesetRef(_Out):
 
 
 class LayerRef(RulesetRef):
-    """Another ruleset version whose rules also apply: a `base` this one extends, or a later version's
-    `amendment` that applies to existing footage."""
+    """Another ruleset version whose rules also apply: a `base` this one extends, a later version's
+    `amendment` that applies to existing footage, or a version whose `conduct` rules bound the actions
+    taken while it was in force."""
 
-    role: Literal["base", "amendment"]
+    role: Literal["base", "amendment", "conduct"]
     in_force: bool
-    rules: list[str] | None = Field(default=None, description="For an amendment: the rules that apply.")
+    rules: list[str] | None = Field(default=None, description="For an amendment or a conduct layer: the rules "
+                                    "that apply.")
 
 
 class Decision(_Out):
@@ -448,7 +451,7 @@ class Layer:
     """One ruleset version's contribution to a decision."""
 
     program: Program
-    role: Literal["selected", "base", "amendment"]
+    role: Literal["selected", "base", "amendment", "conduct"]
     in_force: bool
     obligations: list[Obligation]
     rank: int  # 0 for the most fundamental layer (a statute that others extend)
@@ -475,10 +478,11 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
     replaced = {r for layer in layers if layer.role == "amendment" and layer.in_force for r in _rule_ids(layer)}
     obligations: list[Obligation] = []
     for layer in sorted(layers, key=lambda lay: lay.rank):
-        if not layer.in_force and layer.role != "amendment":
+        if not layer.in_force and layer.role not in ("amendment", "conduct"):
             continue
         for o in layer.obligations:
-            if layer.role != "amendment" and o.rule in replaced and o.ruleset == selected.program.ref:
+            if layer.role not in ("amendment", "conduct") and o.rule in replaced \
+                    and o.ruleset == selected.program.ref:
                 continue  # the later version's rule of the same id governs existing footage
             obligations.append(o)
     conflicts = settle(layers, obligations)
@@ -491,8 +495,9 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
         in_force=selected.in_force,
         layers=[LayerRef.make(
             id=lay.program.ruleset.ruleset, version=lay.program.ruleset.version, digest=lay.program.digest,
-            role="base" if lay.role == "base" else "amendment", in_force=lay.in_force,
-            rules=sorted(_rule_ids(lay)) if lay.role == "amendment" else None) for lay in layers[1:]],
+            role="amendment" if lay.role == "selected" else lay.role, in_force=lay.in_force,
+            rules=sorted(_rule_ids(lay)) if lay.role in ("amendment", "conduct") else None)
+            for lay in layers[1:]],
         obligations=obligations,
         summary=summarise(obligations, known),
         conflicts=conflicts,
@@ -500,7 +505,53 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
 
 
 def _rule_ids(layer: Layer) -> set[str]:
+    if layer.role == "conduct":
+        return {r.id for r in layer.program.rules if r.rule.governs is Governs.CONDUCT}
     return {r.id for r in layer.program.rules if r.rule.applies_to_existing_footage}
+
+
+# --- conduct: rules judged by the version in force when an action is taken ---------------------------
+
+def in_force_span(program: Program, zone: Any) -> tuple[datetime, datetime | None]:
+    """The instants a version is in force: from the start of its first day to the last microsecond of its
+    last day (inclusive, as `effective.until` is), in its time zone; None for no end."""
+    eff = program.ruleset.effective
+    start = datetime.combine(eff.from_, time(0), zone)
+    end = None if eff.until is None else datetime.combine(eff.until, time(23, 59, 59, 999999), zone)
+    return start, end
+
+
+def bound_to_version(obligations: list[Obligation], program: Program, zone: Any) -> list[Obligation]:
+    """Conduct obligations with their windows cut to the instants the version was in force; an obligation
+    whose window lies wholly outside them is dropped (no action it bounds could break it)."""
+    start, end = in_force_span(program, zone)
+    v0 = _instant(start.isoformat())
+    v1 = _FAR if end is None else _instant(end.isoformat())
+    out: list[Obligation] = []
+    for o in obligations:
+        w = o.window
+        from_, until = (w.from_, w.until) if w is not None else (None, None)
+        if from_ is not None and from_.pending:
+            out.append(o)  # not open yet: it may open only while the version is in force, or never
+            continue
+        lo = _OPEN_START if from_ is None or not from_.at else _instant(from_.at)
+        if lo < v0:
+            from_, lo = Moment.make(at=start.isoformat()), v0
+        if until is not None and until.at and not until.pending:
+            hi = _instant(until.at)
+            if hi > v1:
+                until, hi = Moment.make(at=end.isoformat() if end is not None else None), v1
+        elif end is not None:
+            # open, or closing at an event that had not happened as of the decision: the version's end
+            # comes first (or, while the version is still in force, the as-of time does)
+            until, hi = Moment.make(at=end.isoformat()), v1
+        else:
+            hi = _FAR
+        if lo > hi:
+            continue
+        o.window = Window.make(from_=from_, until=until)
+        out.append(o)
+    return out
 
 
 # --- evidence: which events and facts satisfied a condition ------------------------------------

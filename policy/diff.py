@@ -318,6 +318,11 @@ def _rule_changes(a: Rule, b: Rule) -> list[Change]:
             [f"no longer sets aside {join(minus)}"] if minus else [])
         out.append(Change("overrides", ra.get("overrides"), rb.get("overrides"),
                           "; ".join(parts) or "overrides reordered"))
+    if a.governs != b.governs:
+        effect = ("now governs conduct: binds actions taken while the version is in force, on footage of any date"
+                  if b.governs == "conduct" else "now governs footage: judged by the version in force on the "
+                  "incident's date (was: actions taken while the version is in force)")
+        out.append(Change("governs", a.governs.value, b.governs.value, effect))
     if ra.get("notes") != rb.get("notes"):
         effect = "notes added" if a.notes is None else "notes removed" if b.notes is None else "notes reworded"
         out.append(Change("notes", a.notes, b.notes, effect))

@@ -33,6 +33,13 @@ class Status(StrEnum):
     REPEALED = "repealed"
 
 
+class Governs(StrEnum):
+    """What a rule is about, which decides the version that judges it."""
+
+    FOOTAGE = "footage"  # the footage of an incident: judged by the version in force on the incident's date
+    CONDUCT = "conduct"  # an action on footage (viewing, analysis, release): by the version in force when taken
+
+
 class Confidence(StrEnum):
     VERIFIED = "verified"
     SECONDARY = "secondary"
@@ -106,6 +113,10 @@ class Rule(PolicyModel):
     applies_to_existing_footage: StrictBool = Field(
         default=False, description="When this version comes into force, this rule also governs footage of incidents "
         "judged under earlier versions (amendments to retention often say so).")
+    governs: Governs = Field(
+        default=Governs.FOOTAGE, description="`footage` (the default): the rule is judged by the version in force "
+        "on the incident's date. `conduct`: the rule bounds an action on footage (viewing, biometric analysis, "
+        "release) and binds every such action taken while this version is in force, on footage of any date.")
     notes: Text | None = None
     record: WindowObligation | None = None
     notify: WindowObligation | None = None

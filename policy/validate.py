@@ -25,7 +25,7 @@ from policy.conditions import (
     SequenceCondition,
 )
 from policy.diagnostics import did_you_mean
-from policy.model import Declarations, Rule, Source
+from policy.model import Declarations, Governs, Rule, Source
 from policy.obligations import (
     INCIDENT,
     RESERVED_ANCHORS,
@@ -143,9 +143,13 @@ class RuleParts:
     kind: str | None = None
     obligation: Any = None
 
+    conduct: bool = False
+    applies_to_existing_footage: bool = False
+
     @classmethod
     def of(cls, rule: Rule) -> RuleParts:
-        return cls(rule.cite, rule.on, rule.where, rule.when, rule.unless, rule.kind, rule.obligation)
+        return cls(rule.cite, rule.on, rule.where, rule.when, rule.unless, rule.kind, rule.obligation,
+                   rule.governs is Governs.CONDUCT, rule.applies_to_existing_footage)
 
 
 def rules(indexed: Iterable[tuple[int, RuleParts]], vocab: Vocabulary,
@@ -182,6 +186,26 @@ class _RuleChecker:
                 yield from self.condition(cond, (*path, key))
         if rule.kind is not None and rule.obligation is not None:
             yield from self.obligation(rule.obligation, rule.on, (*path, rule.kind))
+        if rule.conduct:
+            yield from self.conduct(rule, path)
+
+    def conduct(self, rule: RuleParts, path: Path) -> Iterator[Finding]:
+        """`governs: conduct` bounds actions on footage: viewing and analysis (`access`), and release."""
+        where = (*path, "governs")
+        if rule.kind is not None and rule.kind not in ("access", "release"):
+            hint = ("recording happens during the incident, so the version in force on the incident's date is "
+                    "already the one in force when it happens" if rule.kind in ("record", "notify") else
+                    "a retention or deletion duty is about the footage: to make a later version govern footage of "
+                    "earlier incidents, write `applies_to_existing_footage: true`")
+            yield Finding(where, "BWC216", f"`governs: conduct` is for rules about actions on footage (`access`, "
+                          f"`release`), not `{rule.kind}`", hint)
+        elif isinstance(rule.obligation, ReleaseObligation) and rule.obligation.within is not None:
+            yield Finding(where, "BWC216", "a release deadline (`within`) is about the footage, so it cannot be "
+                          "judged by the version in force when an action happens",
+                          "remove `governs: conduct`, or state the rule as what may or must not be released")
+        if rule.applies_to_existing_footage:
+            yield Finding(where, "BWC216", "`governs: conduct` already applies to footage of any date; "
+                          "`applies_to_existing_footage` would add nothing", "remove `applies_to_existing_footage`")
 
     # --- names -------------------------------------------------------------------------------------
 

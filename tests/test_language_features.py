@@ -6,13 +6,17 @@ own situations, by properties, and by a differential check that the native and r
 3. Releases due `promptly`, and delays that an event ends early (`ends_on`) (California Gov. Code
    7923.625: disclosure may be delayed up to 45 days while it would interfere with an active
    investigation; once the interference ends, disclosure is prompt).
+2. Conduct-scoped rules (`governs: conduct`) judged by the version in force when the action is taken
+   (California Penal Code 832.19: the ban on biometric surveillance ran 2020-01-01 to 2022-12-31).
 """
 
 from __future__ import annotations
 
-from datetime import date
+import tempfile
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from budget import examples
@@ -425,6 +429,171 @@ def test_promptly_and_ends_on_in_plain_words() -> None:
     assert "ending when a `case_closed` event happens" in text
 
 
+# --- 2. conduct-scoped rules -----------------------------------------------------------------------
+
+def biometric_ban(version: str = "2020.1.0", start: str = "2020-01-01", until: str | None = "2022-12-31",
+                  status: str = "repealed", extra: str = "") -> str:
+    end = f", until: {until}" if until else ""
+    return f"""\
+ruleset: ban
+version: {version}
+title: Ban on biometric surveillance (tests)
+status: {status}
+effective: {{from: {start}{end}}}
+timezone: America/Los_Angeles
+drafted_by: the test suite
+sources: [{{id: pc, title: Penal Code 832.19}}]
+rules:
+  - id: no-biometric-surveillance
+    summary: No biometric surveillance with officer cameras or their data.
+    cite: pc 832.19
+    governs: conduct
+    access: {{effect: must_not, role: agency, purpose: biometric_identification}}
+{extra}"""
+
+
+def pc_events(recorded: str, analysed: str) -> list[dict[str, Any]]:
+    return [ev("contact_initiated", recorded, kind="traffic_stop"),
+            ev("biometric_analysis_run", analysed, purpose="identification")]
+
+
+BIOMETRIC = ("no-biometric-surveillance", "biometric_while_prohibited")
+
+
+def test_analysis_after_the_ban_ended_on_footage_from_during_it_is_lawful(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"ban/2020.1.0.yaml": biometric_ban()})
+    got = audit(lib, "ban", pc_events("2022-12-31T20:00:00-08:00", "2023-01-05T10:00:00-08:00"),
+                tz="America/Los_Angeles")
+    assert got[BIOMETRIC].severity == "compliant"
+    assert "until 2022-12-31T23:59:59.999999-08:00" in got[BIOMETRIC].expected
+
+
+def test_analysis_during_the_ban_on_footage_from_before_it_is_a_violation(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"ban/2020.1.0.yaml": biometric_ban()})
+    got = audit(lib, "ban", pc_events("2019-12-15T20:00:00-08:00", "2021-03-01T10:00:00-08:00"),
+                tz="America/Los_Angeles")
+    assert got[BIOMETRIC].severity == "violation"
+    decision = lib.decide("ban", {"id": "i", "timezone": "America/Los_Angeles", "events": pc_events(
+        "2019-12-15T20:00:00-08:00", "2021-03-01T10:00:00-08:00")})
+    assert not decision.in_force  # the footage predates the ban: no footage rule judges it ...
+    assert [(lay.role, lay.rules) for lay in decision.layers] == [("conduct", ["no-biometric-surveillance"])]
+    window = decision.obligations[0].window  # ... but the ban bounds what was done while it was in force
+    assert (window.from_.at, window.until.at) == ("2020-01-01T00:00:00-08:00", "2022-12-31T23:59:59.999999-08:00")
+
+
+def test_a_footage_scoped_rule_still_goes_by_the_incident_date(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"ban/2020.1.0.yaml": biometric_ban().replace("    governs: conduct\n", "")})
+    got = audit(lib, "ban", pc_events("2022-12-31T20:00:00-08:00", "2023-01-05T10:00:00-08:00"),
+                tz="America/Los_Angeles")
+    assert got[BIOMETRIC].severity == "violation"  # the behaviour `governs: conduct` exists to correct
+    got = audit(lib, "ban", pc_events("2019-12-15T20:00:00-08:00", "2021-03-01T10:00:00-08:00"),
+                tz="America/Los_Angeles")
+    assert got[BIOMETRIC].severity == "not_applicable"
+
+
+def test_each_version_bounds_the_actions_taken_while_it_was_in_force(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {
+        "ban/2020.1.0.yaml": biometric_ban(),
+        "ban/2024.1.0.yaml": biometric_ban("2024.1.0", "2024-01-01", None, "adopted"),
+    })
+    events = [*pc_events("2021-06-01T10:00:00-07:00", "2023-06-01T10:00:00-07:00")]
+    assert audit(lib, "ban", events, tz="America/Los_Angeles")[BIOMETRIC].severity == "compliant"
+    events.append(ev("biometric_analysis_run", "2024-02-01T10:00:00-08:00", purpose="identification"))
+    got = audit(lib, "ban", events, tz="America/Los_Angeles")
+    assert got[BIOMETRIC].severity == "violation" and "2024-02-01" in got[BIOMETRIC].actual
+    decision = lib.decide("ban", {"id": "i", "timezone": "America/Los_Angeles", "events": events})
+    assert [(lay.version, lay.role) for lay in decision.layers] == [("2020.1.0", "conduct"), ("2024.1.0", "conduct")]
+    # as of a time before the second version came into force, only the first bounds anything
+    early = lib.decide("ban", {"id": "i", "timezone": "America/Los_Angeles", "events": events[:1]})
+    assert [lay.version for lay in early.layers] == ["2020.1.0"]
+
+
+def test_a_conduct_window_is_cut_to_the_version_and_dropped_when_outside(tmp_path: Path) -> None:
+    extra = """\
+  - id: no-viewing-before-report
+    summary: Officers may not view footage before their report.
+    cite: pc 1
+    governs: conduct
+    on: contact_initiated
+    access: {effect: must_not, role: involved_officer, before: report_completed}
+"""
+    lib = library_of(tmp_path, {"ban/2020.1.0.yaml": biometric_ban(extra=extra)})
+    inc = {"id": "i", "timezone": "America/Los_Angeles", "events": [
+        ev("contact_initiated", "2019-12-31T22:00:00-08:00", kind="traffic_stop"),
+        ev("report_completed", "2020-01-02T10:00:00-08:00")]}
+    o = by_rule(lib.decide("ban", inc))["no-viewing-before-report"]
+    assert (o.window.from_.at, o.window.until.at) == ("2020-01-01T00:00:00-08:00", "2020-01-02T10:00:00-08:00")
+    inc["events"][1]["at"] = "2019-12-31T23:00:00-08:00"
+    assert "no-viewing-before-report" not in by_rule(lib.decide("ban", inc))
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    ("retain: {at_least: P1Y, after: incident}", "not `retain`"),
+    ("record: {effect: must, from: arrived}", "not `record`"),
+    ("release: {effect: must, to: public, within: P10D, after: records_request}", "release deadline"),
+    ("applies_to_existing_footage: true\n    access: {effect: must_not, role: agency}", "add nothing"),
+])
+def test_governs_conduct_diagnostics(rule: str, words: str) -> None:
+    found = problems(f"""\
+  - id: r
+    summary: x
+    cite: s 1
+    governs: conduct
+    {rule}
+""")
+    assert any(c == "BWC216" and words in m for c, m in found), found
+
+
+def test_governs_in_plain_words_in_a_diff(tmp_path: Path) -> None:
+    from policy.diff import diff
+
+    old = load_ruleset_text(biometric_ban().replace("    governs: conduct\n", ""))
+    new = load_ruleset_text(biometric_ban())
+    text = str([c.effect for rc in diff(old, new).changed for c in rc.changes])
+    assert "now governs conduct" in text
+
+
+ZONE = ZoneInfo("America/Los_Angeles")
+_days = st.integers(0, 8 * 365).map(lambda n: date(2018, 1, 1) + timedelta(days=n))
+_moments = st.tuples(_days, st.integers(0, 24 * 3600 - 1), st.sampled_from([0, 0, 999999])).map(
+    lambda t: datetime.combine(t[0], time(0), ZONE) + timedelta(seconds=t[1], microseconds=t[2]))
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(start=_days, length=st.one_of(st.none(), st.integers(0, 3 * 365)), recorded=_moments,
+       actions=st.lists(st.tuples(_moments, st.sampled_from(["identification", "redaction", "other"])),
+                        min_size=1, max_size=4),
+       edge=st.booleans())
+def test_a_conduct_prohibition_reports_exactly_the_actions_inside_its_dates(
+        start: date, length: int | None, recorded: datetime, actions: list[tuple[datetime, str]], edge: bool) -> None:
+    until = None if length is None else start + timedelta(days=length)
+    if edge:  # actions on the first and last instants in force, and just outside them
+        first = datetime.combine(start, time(0), ZONE)
+        actions = [*actions, (first, "identification"), (first - timedelta(microseconds=1), "identification")]
+        if until is not None:
+            last = datetime.combine(until, time(23, 59, 59, 999999), ZONE)
+            actions += [(last, "identification"), (last + timedelta(microseconds=1), "identification")]
+    actions = [(at, purpose) for at, purpose in actions if at >= recorded]  # no analysis of footage not yet made
+    events = [ev("contact_initiated", recorded.isoformat(), kind="traffic_stop"),
+              *(ev("biometric_analysis_run", at.isoformat(), purpose=p) for at, p in actions)]
+    with tempfile.TemporaryDirectory() as folder:
+        lib = library_of(Path(folder), {"ban/1.0.0.yaml": biometric_ban(
+            "1.0.0", start.isoformat(), until.isoformat() if until else None, "adopted")})
+        got = audit(lib, "ban", events, tz="America/Los_Angeles")
+    # The reference: the instants in force, counted by hand in the ruleset's zone.
+    def inside(at: datetime) -> bool:
+        day = at.astimezone(ZONE).date()
+        return start <= day and (until is None or day <= until)
+
+    banned = [at for at, purpose in actions if purpose != "redaction" and inside(at)]
+    finding = got.get(BIOMETRIC)
+    if banned:
+        assert finding is not None and finding.severity == "violation", (finding, banned)
+        assert datetime.fromisoformat(finding.actual.rsplit(" run at ", 1)[1]) in banned
+    else:
+        assert finding is None or finding.severity in ("compliant", "not_applicable"), finding
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 ANCHOR_TYPES = ["complaint_filed", "use_of_force", "flagged", "arrest", "records_request"]
@@ -541,6 +710,42 @@ def feature_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], str | None]:
     events = draw(timeline_events(FEATURE_TYPES[name], "America/Chicago"))
     as_of = draw(st.one_of(st.none(), st.sampled_from([e["at"] for e in events])))
     return name, {"id": "gen", "timezone": "America/Chicago", "facts": {}, "events": events}, as_of
+
+
+_CONDUCT_EXTRA = """\
+  - id: no-viewing-before-report
+    summary: x
+    cite: pc 1
+    governs: conduct
+    on: contact_initiated
+    access: {effect: must_not, role: involved_officer, before: report_completed}
+  - id: keep-a-year
+    summary: x
+    cite: pc 1
+    retain: {at_least: P1Y, after: incident}
+"""
+_FOLDER = tempfile.TemporaryDirectory()  # removed when the test run ends
+_CONDUCT_LIBS: dict[str, Library] = {}
+
+
+def _conduct_library(backend: str) -> Library:
+    if not _CONDUCT_LIBS:
+        folder = Path(_FOLDER.name)
+        library_of(folder, {"ban/2020.1.0.yaml": biometric_ban(extra=_CONDUCT_EXTRA),
+                            "ban/2024.1.0.yaml": biometric_ban("2024.1.0", "2024-01-01", None, "adopted",
+                                                               extra=_CONDUCT_EXTRA)})
+        _CONDUCT_LIBS.update(native=Library.load(folder, backend="native"), rete=Library.load(folder, backend="rete"))
+    return _CONDUCT_LIBS[backend]
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timeline_events(["contact_initiated", "report_completed", "biometric_analysis_run", "footage_viewed"],
+                       "America/Los_Angeles"), st.booleans())
+def test_native_and_rete_agree_on_conduct_layers(events: list[dict[str, Any]], pinned: bool) -> None:
+    incident = {"id": "gen", "timezone": "America/Los_Angeles", "facts": {}, "events": events}
+    ref = "ban@2024.1.0" if pinned else "ban"
+    native = _conduct_library("native").decide(ref, incident)
+    assert _conduct_library("rete").decide(ref, incident).to_json() == native.to_json()
 
 
 @settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
