@@ -8,6 +8,8 @@ own situations, by properties, and by a differential check that the native and r
    investigation; once the interference ends, disclosure is prompt).
 2. Conduct-scoped rules (`governs: conduct`) judged by the version in force when the action is taken
    (California Penal Code 832.19: the ban on biometric surveillance ran 2020-01-01 to 2022-12-31).
+4. Permitted pauses in a recording window: a `may` rule that `overrides` the duty to record, from a pause
+   event until a resume event (Colorado 24-31-902(1)(a)(II)(B)); the audit excuses a gap inside it.
 """
 
 from __future__ import annotations
@@ -594,6 +596,116 @@ def test_a_conduct_prohibition_reports_exactly_the_actions_inside_its_dates(
         assert finding is None or finding.severity in ("compliant", "not_applicable"), finding
 
 
+# --- 4. permitted pauses ---------------------------------------------------------------------------
+
+PAUSES = HEADER + """\
+declare:
+  events:
+    recording_paused:
+      description: The officer turned the camera off during an incident, giving a ground.
+      attributes:
+        ground:
+          type: enum
+          values: [personal_information, unrelated_assignment, long_break, administrative_discussion, other]
+        civilians_present: {type: boolean}
+    recording_resumed:
+      description: The officer turned the camera back on after a pause.
+rules:
+  - id: record-calls-for-service
+    summary: Record calls for service from arrival until the encounter ends.
+    cite: s 1
+    on: dispatched
+    record: {effect: must, from: arrived, until: encounter_ended}
+  - id: may-pause-recording
+    summary: The camera may be off for personal information, an unrelated assignment or a long break.
+    cite: s 2
+    on: recording_paused
+    where: {ground: {in: [personal_information, unrelated_assignment, long_break]}}
+    overrides: [record-calls-for-service]
+    record: {effect: may, until: recording_resumed}
+  - id: may-pause-for-discussions-without-civilians
+    summary: The camera may be off in administrative discussions when no civilians are present.
+    cite: s 2
+    on: recording_paused
+    where: {ground: administrative_discussion, civilians_present: false}
+    overrides: [record-calls-for-service]
+    record: {effect: may, until: recording_resumed}
+"""
+CAMERA = ("record-calls-for-service", "camera_off_in_mandatory_window")
+
+
+def _call(*middle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [ev("dispatched", "2024-03-01T10:00:00-06:00", officer="A1"),
+            ev("arrived", "2024-03-01T10:10:00-06:00", officer="A1"),
+            ev("recording_started", "2024-03-01T10:10:00-06:00", officer="A1"),
+            *middle,
+            ev("encounter_ended", "2024-03-01T11:00:00-06:00", officer="A1"),
+            ev("recording_stopped", "2024-03-01T11:00:00-06:00", officer="A1")]
+
+
+def _gap(start: str, end: str) -> list[dict[str, Any]]:
+    return [ev("recording_stopped", start, officer="A1"), ev("recording_started", end, officer="A1")]
+
+
+def test_a_gap_inside_a_permitted_pause_is_compliant(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    events = _call(ev("recording_paused", "2024-03-01T10:20:00-06:00", officer="A1", ground="long_break"),
+                   *_gap("2024-03-01T10:20:00-06:00", "2024-03-01T10:40:00-06:00"),
+                   ev("recording_resumed", "2024-03-01T10:40:00-06:00", officer="A1"))
+    got = audit(lib, "features", events)
+    assert got[CAMERA].severity == "compliant"
+    assert "except where `may-pause-recording` prevails" in got[CAMERA].expected
+    decision = lib.decide("features", {"id": "i", "timezone": "America/Chicago", "events": events})
+    duty = by_rule(decision)["record-calls-for-service"]
+    assert [(p.rule, p.from_.at, p.until.at) for p in duty.suspended] == [
+        ("may-pause-recording", "2024-03-01T10:20:00-06:00", "2024-03-01T10:40:00-06:00")]
+
+
+def test_a_gap_outside_the_pause_is_still_a_violation(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    events = _call(ev("recording_paused", "2024-03-01T10:20:00-06:00", officer="A1", ground="long_break"),
+                   *_gap("2024-03-01T10:20:00-06:00", "2024-03-01T10:45:00-06:00"),
+                   ev("recording_resumed", "2024-03-01T10:40:00-06:00", officer="A1"))
+    got = audit(lib, "features", events)
+    assert (got[CAMERA].severity, got[CAMERA].missed_by) == ("violation", "5 min")
+
+
+def test_a_pause_without_a_permitted_ground_excuses_nothing(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    for pause in (ev("recording_paused", "2024-03-01T10:20:00-06:00", ground="other"),
+                  ev("recording_paused", "2024-03-01T10:20:00-06:00", ground="administrative_discussion",
+                     civilians_present=True),
+                  ev("recording_paused", "2024-03-01T10:20:00-06:00", ground="administrative_discussion")):
+        events = _call(pause, *_gap("2024-03-01T10:20:00-06:00", "2024-03-01T10:40:00-06:00"),
+                       ev("recording_resumed", "2024-03-01T10:40:00-06:00"))
+        got = audit(lib, "features", events)
+        assert (got[CAMERA].severity, got[CAMERA].missed_by) == ("violation", "20 min"), pause
+
+
+def test_a_pause_not_yet_ended_lasts_to_the_end_of_the_duty(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    events = _call(ev("recording_paused", "2024-03-01T10:30:00-06:00", ground="administrative_discussion",
+                      civilians_present=False),
+                   ev("recording_stopped", "2024-03-01T10:30:00-06:00", officer="A1"))
+    events = [e for e in events if not (e["type"] == "recording_stopped" and e["at"].startswith("2024-03-01T11"))]
+    got = audit(lib, "features", events)
+    assert got[CAMERA].severity == "compliant"
+    decision = lib.decide("features", {"id": "i", "timezone": "America/Chicago", "events": events})
+    (part,) = by_rule(decision)["record-calls-for-service"].suspended
+    assert (part.from_.at, part.until.at) == ("2024-03-01T10:30:00-06:00", "2024-03-01T11:00:00-06:00")
+
+
+def test_two_pauses_each_excuse_their_own_gap(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    events = _call(ev("recording_paused", "2024-03-01T10:15:00-06:00", ground="personal_information"),
+                   *_gap("2024-03-01T10:15:00-06:00", "2024-03-01T10:20:00-06:00"),
+                   ev("recording_resumed", "2024-03-01T10:20:00-06:00"),
+                   ev("recording_paused", "2024-03-01T10:30:00-06:00", ground="long_break"),
+                   *_gap("2024-03-01T10:30:00-06:00", "2024-03-01T10:50:00-06:00"),
+                   ev("recording_resumed", "2024-03-01T10:50:00-06:00"))
+    assert audit(lib, "features", events)[CAMERA].severity == "compliant"
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 ANCHOR_TYPES = ["complaint_filed", "use_of_force", "flagged", "arrest", "records_request"]
@@ -686,18 +798,21 @@ FEATURE_RULESETS["promptly-and-ends-on"] = CRITICAL + """\
         - up_to: indefinitely
           ends_on: case_closed
 """
+FEATURE_RULESETS["pauses"] = PAUSES.split("rules:\n", 1)[1]
+FEATURE_HEADERS = {"pauses": PAUSES.split("rules:\n", 1)[0]}
 FEATURE_TYPES = {
     "counted-anchors": ["contact_initiated", "complaint_filed", "use_of_force", "flagged", "arrest",
                         "records_request"],
     "promptly-and-ends-on": ["firearm_discharged", "agency_aware", "records_request",
                              "investigation_interference_asserted", "case_closed"],
+    "pauses": ["dispatched", "arrived", "recording_paused", "recording_resumed", "encounter_ended"],
 }
 _BACKENDS: dict[str, tuple[Policy, Policy]] = {}
 
 
 def _pair(name: str) -> tuple[Policy, Policy]:
     if name not in _BACKENDS:
-        program = compile_ruleset(ruleset(FEATURE_RULESETS[name]))
+        program = compile_ruleset(ruleset(FEATURE_RULESETS[name], FEATURE_HEADERS.get(name, HEADER)))
         rete = Policy(program, "native")
         rete.backend = ReteBackend(program)
         _BACKENDS[name] = (Policy(program, "native"), rete)
@@ -708,6 +823,12 @@ def _pair(name: str) -> tuple[Policy, Policy]:
 def feature_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], str | None]:
     name = draw(st.sampled_from(sorted(FEATURE_RULESETS)))
     events = draw(timeline_events(FEATURE_TYPES[name], "America/Chicago"))
+    for e in events:  # attributes of the ruleset's own declared events (the strategy knows the core ones)
+        if e["type"] == "recording_paused":
+            e["ground"] = draw(st.sampled_from(["personal_information", "long_break", "administrative_discussion",
+                                                "other"]))
+            if draw(st.booleans()):
+                e["civilians_present"] = draw(st.booleans())
     as_of = draw(st.one_of(st.none(), st.sampled_from([e["at"] for e in events])))
     return name, {"id": "gen", "timezone": "America/Chicago", "facts": {}, "events": events}, as_of
 
