@@ -295,6 +295,11 @@ def test_the_base_layer_is_the_statute_version_in_force_on_the_incident_day(tmp_
 
 # --- the property: a new version never changes the past ----------------------------------------------
 
+def _conduct_capable(rule: dict[str, Any]) -> bool:
+    """`governs: conduct` is allowed on `access`, and on `release` without a deadline (BWC216)."""
+    return "access" in rule or ("release" in rule and "within" not in rule["release"])
+
+
 @st.composite
 def amendments(draw: st.DrawFn) -> dict[str, Any]:
     v1 = draw(ruleset_data(max_rules=5))
@@ -329,6 +334,8 @@ def amendments(draw: st.DrawFn) -> dict[str, Any]:
             rule["overrides"] = [renames.get(o, o) for o in rule["overrides"]]
         if draw(st.integers(0, 3)) == 0:
             rule["applies_to_existing_footage"] = True
+        elif _conduct_capable(rule) and draw(st.integers(0, 3)) == 0:
+            rule["governs"] = "conduct"  # bounds actions from D on, on footage of any date
     midnight = datetime.combine(day_d, datetime.min.time(), tz)
     before = draw(st.one_of(st.none(), st.integers(0, max(0, int((midnight - last).total_seconds()) - 1)).map(
         lambda s: (last + timedelta(seconds=s)).isoformat())))
@@ -351,11 +358,14 @@ def test_a_new_version_never_changes_the_decision_of_an_earlier_incident(case: d
         for as_of in (case["before"], None):
             assert new.decide("prop", copy.deepcopy(incident), as_of).to_json() == \
                 old.decide("prop", copy.deepcopy(incident), as_of).to_json()
-        reaches_back = any(r.get("applies_to_existing_footage") for r in case["v2"]["rules"])
+        amends = any(r.get("applies_to_existing_footage") for r in case["v2"]["rules"])
+        conduct = any(r.get("governs") == "conduct" for r in case["v2"]["rules"])
         a = old.decide("prop", copy.deepcopy(incident), case["after"])
         b = new.decide("prop", copy.deepcopy(incident), case["after"])
         assert b.ruleset.version == "1.0.0"
-        if not reaches_back:
+        roles = [(lay.version, lay.role) for lay in b.layers]
+        if not (amends or conduct):
             assert b.to_json() == a.to_json()
-        else:
-            assert [(lay.version, lay.role) for lay in b.layers] == [("2.0.0", "amendment")]
+        # Reaching back is explicit: an amendment layer, or the new version's rules about conduct from D on.
+        assert (("2.0.0", "amendment") in roles) == amends
+        assert (("2.0.0", "conduct") in roles) == conduct
