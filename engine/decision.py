@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, Self
@@ -485,7 +485,7 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
                     and o.ruleset == selected.program.ref:
                 continue  # the later version's rule of the same id governs existing footage
             obligations.append(o)
-    conflicts = settle(layers, obligations)
+    conflicts = settle(layers, obligations, lambda: {e.index: e.attributes.get("officer") for e in known.events})
     rs = selected.program.ruleset
     return Decision.make(
         decision_id=decision_id([lay.program for lay in layers], incident, as_of),
@@ -851,6 +851,20 @@ def _last_covering(winners: list[int], losers: list[int], spans: list[Span]) -> 
     return out
 
 
+def _own_pairs(winners: list[int], losers: list[int], spans: list[Span],
+               compatible: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+    """`_partial` and `_last_covering` for a rule with `same_officer`, among compatible pairs only (one pair
+    at a time: such rules are one officer's pauses, few per incident)."""
+    out: list[tuple[int, int]] = []
+    for lo in losers:
+        mine = [w for w in winners if compatible(w, lo) and _overlap(spans[w], spans[lo])]
+        out += [(w, lo) for w in mine if not _covers(spans[w], spans[lo])]
+        covering = [w for w in mine if _covers(spans[w], spans[lo])]
+        if covering:
+            out.append((max(covering), lo))
+    return out
+
+
 def _runs(items: list[Obligation]) -> list[list[int]]:
     """The obligations in runs of one rule (consecutive, with the same rule, ruleset and subject)."""
     runs: list[list[int]] = []
@@ -864,11 +878,28 @@ def _runs(items: list[Obligation]) -> list[list[int]]:
     return runs
 
 
-def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]:
-    """Apply legal holds, `overrides` and layer precedence; return every contradiction and how it was settled."""
+def settle(layers: list[Layer], obligations: list[Obligation],
+           officers: Callable[[], Mapping[int, Any]] = dict) -> list[Conflict]:
+    """Apply legal holds, `overrides` and layer precedence; return every contradiction and how it was settled.
+
+    `officers` gives the `officer` of each event by its index, read only for rules with `same_officer`.
+    """
     overrides = {(lay.program.ref, r.id): r.overrides for lay in layers for r in lay.program.rules}
+    scoped = {(lay.program.ref, r.id) for lay in layers for r in lay.program.rules if r.rule.same_officer}
     rank = {lay.program.ref: lay.rank for lay in layers}
     conflicts: list[Conflict] = []
+    named: Mapping[int, Any] | None = None
+
+    def officer(o: Obligation) -> Any:
+        nonlocal named
+        if named is None:
+            named = officers()
+        return named.get(o.trigger.index) if o.trigger is not None else None
+
+    def compatible(w: int, lo: int) -> bool:
+        """One officer's rule (`same_officer`) takes precedence only over that officer's obligations."""
+        a, b = officer(windowed[w]), officer(windowed[lo])
+        return a is None or b is None or a == b
 
     def winner(a: Obligation, b: Obligation, contradictory: bool) -> tuple[Obligation | None, Resolution]:
         if b.rule in overrides.get((a.ruleset, a.rule), ()):
@@ -895,14 +926,17 @@ def settle(layers: list[Layer], obligations: list[Obligation]) -> list[Conflict]
                 continue
             contradictory = _contradict(a0, b0)
             w0, how = winner(a0, b0, contradictory)
+            own = w0 is not None and how == "overrides" and (w0.ruleset, w0.rule) in scoped
             if contradictory:
                 for i, j in _overlapping(run_a, run_b, spans):
+                    if own and not compatible(i, j):
+                        continue  # two officers' obligations: they do not contradict each other
                     steps.append((i, j, _conflict(windowed, spans, conflicts, i, j, w0 is a0, w0 is not None, how)))
             elif w0 is not None:
                 wins, loses = (run_a, run_b) if w0 is a0 else (run_b, run_a)
-                for w, lo in _partial(wins, loses, spans):
-                    steps.append((min(w, lo), max(w, lo), _suspend(windowed, spans, w, lo)))
-                for w, lo in _last_covering(wins, loses, spans):
+                pairs = _own_pairs(wins, loses, spans, compatible) if own else \
+                    _partial(wins, loses, spans) + _last_covering(wins, loses, spans)
+                for w, lo in pairs:
                     steps.append((min(w, lo), max(w, lo), _suspend(windowed, spans, w, lo)))
     steps.sort(key=lambda s: (s[0], s[1]))
     for _, _, apply in steps:

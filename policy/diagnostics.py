@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "BWC214": "dates out of order",
     "BWC215": "anchor not allowed here",
     "BWC216": "governs: conduct not allowed here",
+    "BWC217": "same_officer without a trigger or overrides",
     # Rulesets checked against each other (a repository of several files)
     "BWC301": "enacted versions in force on the same day",
     "BWC302": "supersedes a version that is not in the repository",

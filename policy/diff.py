@@ -318,6 +318,10 @@ def _rule_changes(a: Rule, b: Rule) -> list[Change]:
             [f"no longer sets aside {join(minus)}"] if minus else [])
         out.append(Change("overrides", ra.get("overrides"), rb.get("overrides"),
                           "; ".join(parts) or "overrides reordered"))
+    if a.same_officer != b.same_officer:
+        effect = ("now sets aside only the obligations of the officer its trigger names" if b.same_officer else
+                  "now sets aside the obligations it overrides whichever officer they concern")
+        out.append(Change("same_officer", a.same_officer, b.same_officer, effect))
     if a.governs != b.governs:
         effect = ("now governs conduct: binds actions taken while the version is in force, on footage of any date"
                   if b.governs == "conduct" else "now governs footage: judged by the version in force on the "

@@ -110,6 +110,9 @@ class Rule(PolicyModel):
     when: Condition | None = None
     unless: Condition | None = None
     overrides: list[Ident] = Field(default_factory=list)
+    same_officer: StrictBool = Field(
+        default=False, description="With `overrides` and `on`: set aside only the obligations whose trigger names "
+        "the officer this rule's trigger names (or names none), e.g. one officer's permitted pause.")
     applies_to_existing_footage: StrictBool = Field(
         default=False, description="When this version comes into force, this rule also governs footage of incidents "
         "judged under earlier versions (amendments to retention often say so).")

@@ -145,11 +145,14 @@ class RuleParts:
 
     conduct: bool = False
     applies_to_existing_footage: bool = False
+    same_officer: bool = False
+    overrides: bool = False
 
     @classmethod
     def of(cls, rule: Rule) -> RuleParts:
         return cls(rule.cite, rule.on, rule.where, rule.when, rule.unless, rule.kind, rule.obligation,
-                   rule.governs is Governs.CONDUCT, rule.applies_to_existing_footage)
+                   rule.governs is Governs.CONDUCT, rule.applies_to_existing_footage, rule.same_officer,
+                   bool(rule.overrides))
 
 
 def rules(indexed: Iterable[tuple[int, RuleParts]], vocab: Vocabulary,
@@ -188,6 +191,11 @@ class _RuleChecker:
             yield from self.obligation(rule.obligation, rule.on, (*path, rule.kind))
         if rule.conduct:
             yield from self.conduct(rule, path)
+        if rule.same_officer and not (rule.on and rule.overrides):
+            yield Finding((*path, "same_officer"), "BWC217", "`same_officer` limits what this rule's `overrides` "
+                          "set aside to the officer its trigger names, so it needs both `on` and `overrides`",
+                          "add `on: <event type>` (an event that names the officer) and `overrides: [...]`, or "
+                          "remove `same_officer`")
 
     def conduct(self, rule: RuleParts, path: Path) -> Iterator[Finding]:
         """`governs: conduct` bounds actions on footage: viewing and analysis (`access`), and release."""

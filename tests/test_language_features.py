@@ -706,6 +706,68 @@ def test_two_pauses_each_excuse_their_own_gap(tmp_path: Path) -> None:
     assert audit(lib, "features", events)[CAMERA].severity == "compliant"
 
 
+OWN_PAUSES = PAUSES.replace("""    overrides: [record-calls-for-service]
+    record: {effect: may, until: recording_resumed}
+""", """    overrides: [record-calls-for-service]
+    same_officer: true
+    record: {effect: may, until: recording_resumed}
+""")
+
+
+def _two_officers(pause_by: str | None, gap_of: str) -> list[dict[str, Any]]:
+    pause = {"officer": pause_by} if pause_by else {}
+    events = [ev("dispatched", "2024-03-01T10:00:00-06:00", officer="A1"),
+              ev("dispatched", "2024-03-01T10:00:00-06:00", officer="B2"),
+              ev("arrived", "2024-03-01T10:10:00-06:00"),
+              ev("recording_started", "2024-03-01T10:10:00-06:00", officer="A1"),
+              ev("recording_started", "2024-03-01T10:10:00-06:00", officer="B2"),
+              ev("recording_paused", "2024-03-01T10:20:00-06:00", ground="long_break", **pause),
+              ev("recording_stopped", "2024-03-01T10:20:00-06:00", officer=gap_of),
+              ev("recording_started", "2024-03-01T10:40:00-06:00", officer=gap_of),
+              ev("recording_resumed", "2024-03-01T10:40:00-06:00", **pause),
+              ev("encounter_ended", "2024-03-01T11:00:00-06:00"),
+              ev("recording_stopped", "2024-03-01T11:00:00-06:00", officer="A1"),
+              ev("recording_stopped", "2024-03-01T11:00:00-06:00", officer="B2")]
+    return events
+
+
+def _camera_findings(lib: Library, events: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    found = audit_incident(lib, "features", {"id": "i", "timezone": "America/Chicago", "events": events})
+    return [(f.severity, f.missed_by) for f in found if f.check == "camera_off_in_mandatory_window"]
+
+
+def test_one_officers_pause_excuses_only_that_officer(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": OWN_PAUSES})
+    assert _camera_findings(lib, _two_officers("A1", "A1")) == [("compliant", None), ("compliant", None)]
+    # B2 paused, A1 stopped recording: A1's duty is not interrupted by B2's pause
+    assert _camera_findings(lib, _two_officers("B2", "A1")) == [("violation", "20 min"), ("compliant", None)]
+    decision = lib.decide("features", {"id": "i", "timezone": "America/Chicago", "events": _two_officers("B2", "A1")})
+    suspended = {o.trigger.index: [p.rule for p in o.suspended or []] for o in decision.obligations
+                 if o.rule == "record-calls-for-service"}
+    assert suspended == {0: [], 1: ["may-pause-recording"]}
+
+
+def test_a_pause_naming_no_officer_excuses_every_officer(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": OWN_PAUSES})
+    assert _camera_findings(lib, _two_officers(None, "A1")) == [("compliant", None), ("compliant", None)]
+
+
+def test_without_same_officer_a_pause_excuses_every_officer(tmp_path: Path) -> None:
+    lib = library_of(tmp_path, {"features/1.0.0.yaml": PAUSES})
+    assert _camera_findings(lib, _two_officers("B2", "A1")) == [("compliant", None), ("compliant", None)]
+
+
+def test_same_officer_needs_a_trigger_and_overrides() -> None:
+    found = problems("""\
+  - id: r
+    summary: x
+    cite: s 1
+    same_officer: true
+    record: {effect: may, from: arrived}
+""")
+    assert any(c == "BWC217" for c, _ in found), found
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 ANCHOR_TYPES = ["complaint_filed", "use_of_force", "flagged", "arrest", "records_request"]
@@ -799,13 +861,24 @@ FEATURE_RULESETS["promptly-and-ends-on"] = CRITICAL + """\
           ends_on: case_closed
 """
 FEATURE_RULESETS["pauses"] = PAUSES.split("rules:\n", 1)[1]
-FEATURE_HEADERS = {"pauses": PAUSES.split("rules:\n", 1)[0]}
+FEATURE_RULESETS["own-pauses"] = OWN_PAUSES.split("rules:\n", 1)[1] + """\
+  - id: stop-on-request
+    summary: x
+    cite: s 3
+    on: recording_paused
+    where: {ground: other}
+    overrides: [record-calls-for-service]
+    same_officer: true
+    record: {effect: must_not, until: recording_resumed}
+"""
+FEATURE_HEADERS = {"pauses": PAUSES.split("rules:\n", 1)[0], "own-pauses": PAUSES.split("rules:\n", 1)[0]}
 FEATURE_TYPES = {
     "counted-anchors": ["contact_initiated", "complaint_filed", "use_of_force", "flagged", "arrest",
                         "records_request"],
     "promptly-and-ends-on": ["firearm_discharged", "agency_aware", "records_request",
                              "investigation_interference_asserted", "case_closed"],
     "pauses": ["dispatched", "arrived", "recording_paused", "recording_resumed", "encounter_ended"],
+    "own-pauses": ["dispatched", "arrived", "recording_paused", "recording_resumed", "encounter_ended"],
 }
 _BACKENDS: dict[str, tuple[Policy, Policy]] = {}
 
