@@ -310,15 +310,20 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
         sys.exit(EXIT_FAILED)
 
 
+_OVERWRITE = click.option("--overwrite", is_flag=True, default=False,
+                          help="Replace an output file that already exists (refused otherwise).")
+
+
 @main.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the schema to this file instead of standard output.")
 @click.option("--kind", type=click.Choice(["ruleset", "scenarios", "decision"]), default="ruleset",
               show_default=True, help="Ruleset files, scenario test files, or decisions.")
-def schema(output: Path | None, kind: str) -> None:
+@_OVERWRITE
+def schema(output: Path | None, kind: str, overwrite: bool) -> None:
     """Print a JSON Schema: of ruleset files (for editors: see docs/editors.md), scenario files or decisions."""
     if output is not None:
-        check_output_file(output)
+        check_output_file(output, overwrite=overwrite)
     if kind == "ruleset":
         text = ruleset_schema_json()
     else:
@@ -535,7 +540,7 @@ def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_AS_OF
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Processes deciding in parallel (0: one per CPU).")
+              help="Processes deciding in parallel (0: one per CPU; at most four per CPU are started).")
 @click.option("--dates/--as-if-in-force", "dates", default=False, show_default=True,
               help="Keep each version's `effective` dates (an incident outside them is decided under nothing), "
                    "or judge both versions as though in force on every incident's date.")
@@ -580,7 +585,8 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the report (summary.json, findings.csv, ...) into this folder: a new or empty "
                    "folder, or the folder of a previous report, which is replaced.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: every core).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes (default: every core; at most four per core are started).")
 @_ALLOW_EMPTY
 def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str | None, as_of: datetime | None,
                   out: Path | None, workers: int | None, allow_empty: bool) -> None:
@@ -625,11 +631,13 @@ def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str |
 @click.option("--months", type=click.IntRange(min=1), default=12, show_default=True,
               help="Months the incidents are spread over.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Worker processes (0: every core); the output is the same for any number.")
+              help="Worker processes (0: every core; at most four per core are started); the output is the "
+                   "same for any number.")
+@_OVERWRITE
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int, violations: str,
                      fmt: str | None, truth: Path | None, start: str | None, months: int, jobs: int,
-                     out: Path) -> None:
+                     overwrite: bool, out: Path) -> None:
     """Write a synthetic export of incidents with their actions, some with planted violations.
 
     For testing audits: the truth file lists every planted violation. See docs/audit.md.
@@ -657,7 +665,8 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
                                  param_hint="--truth")
     for path in (out, truth):
         if path is not None:
-            check_output_file(path)  # before any work: a missing folder or a read-only disk is said at once
+            # Before any work: a missing folder, a read-only disk or a file already there is said at once.
+            check_output_file(path, overwrite=overwrite)
     library = _library_with(rulesets, ref)
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
     with click.progressbar(length=count, label="generating", file=sys.stderr,

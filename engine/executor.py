@@ -10,6 +10,9 @@ What it promises, whatever the number of workers:
   With one worker (or none) the work runs in this process, through the same code.
 - Work in flight is bounded (`window` chunks sent and not yet handed back), so a huge input is
   never read far ahead of the workers.
+- Workers are started as work arrives, never more than there are chunks to do, and never more
+  than `MAX_PER_CORE` per core whatever was asked: `--workers 10000` on a small export starts a
+  few processes, not ten thousand.
 - Workers are started with `fork` on Linux (they inherit the caller's `state`, already loaded: no
   ruleset is read from YAML again) and with `spawn` elsewhere (each worker calls `initializer()`,
   which must be picklable, to build its state).
@@ -43,6 +46,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 STOP_SECONDS = 2.0
+MAX_PER_CORE = 4
+"""More workers than this per core only add processes that wait for a core."""
 """Workers are gone within this time of an interrupt: half for SIGTERM, the rest after SIGKILL."""
 
 
@@ -61,6 +66,11 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def max_workers() -> int:
+    """The most workers an executor starts: `MAX_PER_CORE` per core."""
+    return MAX_PER_CORE * default_workers()
 
 
 class _Failure:
@@ -140,7 +150,7 @@ class Executor(Generic[S]):
     def __init__(self, state: S, workers: int, initializer: Callable[[], S] | None = None,
                  window: int | None = None) -> None:
         self.state = state
-        self.workers = max(1, workers)
+        self.workers = max(1, min(workers, max_workers()))
         self.initializer = initializer
         self.window = max(1, window if window is not None else 2 * self.workers)
         self.method = start_method()
@@ -175,22 +185,23 @@ class Executor(Generic[S]):
                 signal.signal(signal.SIGTERM, signal.SIG_DFL if self._old_sigterm is None else self._old_sigterm)
                 self._handling = False
 
-    def _start(self, work: Callable[[S, Any], Any]) -> None:
+    def _spawn(self, work: Callable[[S, Any], Any]) -> _Worker:
         ctx: Any = multiprocessing.get_context(self.method)
         inherit = self.method == "fork"
-        for _ in range(self.workers):
-            parent, child = ctx.Pipe(duplex=True)
-            # With fork nothing is pickled: the worker inherits `state` as it is in this process.
-            process = ctx.Process(target=_worker_main, daemon=True,
-                                  args=(child, work, self.state if inherit else None,
-                                        None if inherit else self.initializer))
-            _block()
-            try:
-                process.start()
-            finally:
-                _unblock()
-            child.close()
-            self._pool.append(_Worker(process, parent))
+        parent, child = ctx.Pipe(duplex=True)
+        # With fork nothing is pickled: the worker inherits `state` as it is in this process.
+        process = ctx.Process(target=_worker_main, daemon=True,
+                              args=(child, work, self.state if inherit else None,
+                                    None if inherit else self.initializer))
+        _block()
+        try:
+            process.start()
+        finally:
+            _unblock()
+        child.close()
+        worker = _Worker(process, parent)
+        self._pool.append(worker)
+        return worker
 
     def _stop(self) -> None:
         """Normal end: tell each worker to stop and wait for it (briefly; then terminate)."""
@@ -240,28 +251,27 @@ class Executor(Generic[S]):
             return
         if self._pool:
             raise RuntimeError("one map at a time per executor")
-        self._start(work)
         try:
-            yield from self._ordered(items)
+            yield from self._ordered(work, items)
         except BaseException:
             self.terminate()
             raise
 
-    def _ordered(self, items: Iterable[T]) -> Iterator[Any]:
+    def _ordered(self, work: Callable[[S, Any], Any], items: Iterable[T]) -> Iterator[Any]:
         source = iter(items)
         exhausted = False
         sent = handed = 0
         done: dict[int, Any] = {}
-        idle = list(self._pool)
+        idle: list[_Worker] = []
         busy: dict[Connection, _Worker] = {}
         while True:
-            while idle and not exhausted and sent - handed < self.window:
+            while (idle or len(self._pool) < self.workers) and not exhausted and sent - handed < self.window:
                 try:
                     item = next(source)
                 except StopIteration:
                     exhausted = True
                     break
-                w = idle.pop()
+                w = idle.pop() if idle else self._spawn(work)
                 try:
                     w.conn.send((sent, item))
                 except OSError:
@@ -314,4 +324,5 @@ class Executor(Generic[S]):
                 "or with fewer workers")
 
 
-__all__ = ["STOP_SECONDS", "Executor", "WorkerError", "default_workers", "start_method"]
+__all__ = ["MAX_PER_CORE", "STOP_SECONDS", "Executor", "WorkerError", "default_workers", "max_workers",
+           "start_method"]

@@ -78,9 +78,11 @@ def _writable_folder(folder: Path, what: Path) -> None:
     Path(probe).unlink(missing_ok=True)
 
 
-def check_output_file(path: Path | str) -> None:
+def check_output_file(path: Path | str, *, overwrite: bool = False, flag: str = "--overwrite") -> None:
     """Before work starts: `path` can be written as a file (its folder exists and is writable, and
-    `path` is not a folder or a device). Raises OutputError with a one-line message."""
+    `path` is not a folder or a device). An existing file is replaced only when `overwrite` is given:
+    a file of the user's is never lost to a command line that named it by mistake. Raises OutputError
+    with a one-line message (naming `flag`, the option that allows replacing)."""
     given = Path(path)
     target = _target(given)
     if target.is_dir():
@@ -88,6 +90,8 @@ def check_output_file(path: Path | str) -> None:
     if target.exists() and not target.is_file():
         raise OutputError(f"cannot write {quoted_path(given)}: it exists and is not a regular file "
                           "(a device, a pipe or a socket)")
+    if target.exists() and not overwrite:
+        raise OutputError(f"{quoted_path(given)} already exists: give {flag} to replace it, or another name")
     _writable_folder(target.absolute().parent, given)
 
 

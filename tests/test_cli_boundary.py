@@ -298,3 +298,25 @@ def test_audit_replaces_its_own_report_and_only_that(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "notes.txt" in refused.stderr
     assert (tmp_path / "report" / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (tmp_path / "export.jsonl").exists()
+
+
+GENERATE = ["generate", "--policy", "colorado-24-31-902", "--incidents", "2", "--seed", "1"]
+
+
+@pytest.mark.parametrize("argv", [
+    [*GENERATE, "KEEP"],                              # the export
+    [*GENERATE, "--truth", "KEEP", "NEW"],            # the truth file, beside a new export
+    ["schema", "-o", "KEEP"],
+])
+def test_a_file_already_there_is_never_replaced_without_overwrite(tmp_path: Path, argv: list[str]) -> None:
+    keep, new = tmp_path / "precious.jsonl", tmp_path / "new.jsonl"
+    keep.write_text("precious\n", encoding="utf-8")
+    argv = [{"KEEP": str(keep), "NEW": str(new)}.get(a, a) for a in argv]
+    proc = bwc(*argv)
+    assert proc.returncode == 1, proc.stderr
+    assert "already exists: give --overwrite" in proc.stderr and "Traceback" not in proc.stderr
+    assert keep.read_text(encoding="utf-8") == "precious\n"
+    assert not new.exists()
+    proc = bwc(argv[0], "--overwrite", *argv[1:])
+    assert proc.returncode == 0, proc.stderr
+    assert keep.read_text(encoding="utf-8") != "precious\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.executor import STOP_SECONDS, Executor, WorkerError
+from engine.executor import STOP_SECONDS, Executor, WorkerError, max_workers
 
 
 def children(pid: int | None = None) -> set[int]:
@@ -61,6 +61,19 @@ def test_results_come_in_input_order_whatever_the_workers() -> None:
         assert [(i, r) for i, r, _ in got] == expected
         pids |= {pid for _, _, pid in got if pid != os.getpid()}
     assert pids, "with more than one worker the work ran in other processes"
+    assert not children()
+
+
+def test_workers_start_as_work_arrives_and_never_more_than_four_per_core() -> None:
+    # `--workers 10000` once started ten thousand processes for a 2,000-incident export (issue 9).
+    pool = Executor(0, 10_000)
+    assert pool.workers == max_workers()
+    with pool:
+        got = list(pool.map(_slow_square, range(3)))
+        started = len(pool._pool)
+    assert [i for i, _, _ in got] == [0, 1, 2]
+    assert started <= 3, "one worker per chunk of work at most, not one per worker asked for"
+    assert len({pid for _, _, pid in got}) <= 3
     assert not children()
 
 

@@ -164,11 +164,14 @@ def test_the_old_report_comes_back_if_the_final_rename_fails(tmp_path: Path,
 
 # --- single files ------------------------------------------------------------------------------------
 
-def test_check_output_file_accepts_a_new_or_existing_file(tmp_path: Path) -> None:
+def test_check_output_file_accepts_a_new_file_and_an_existing_one_only_when_told(tmp_path: Path) -> None:
     check_output_file(tmp_path / "new.json")
     (tmp_path / "old.json").write_text("{}", encoding="utf-8")
-    check_output_file(tmp_path / "old.json")
+    with pytest.raises(OutputError, match=r"already exists: give --overwrite"):
+        check_output_file(tmp_path / "old.json")
+    check_output_file(tmp_path / "old.json", overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json"]  # the probe file is gone
+    assert (tmp_path / "old.json").read_text(encoding="utf-8") == "{}"
 
 
 @pytest.mark.parametrize(("make", "why"), [
