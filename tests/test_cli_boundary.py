@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from terminal import from_a_terminal
 
 from engine import cli
 
@@ -172,7 +173,8 @@ def _wait_for_line(proc: subprocess.Popen[str], timeout: float = 60) -> str:
 def test_a_signal_while_reading_a_pipe_that_never_ends(sig: signal.Signals, code: int) -> None:
     """`bwc decide -` decides each incident as it arrives (the pipe stays open), then is stopped."""
     proc = subprocess.Popen([BWC, "decide", "--rulesets", RULESETS, "--policy", POLICY, "--format", "json", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=from_a_terminal)
     assert proc.stdin is not None and proc.stderr is not None
     try:
         proc.stdin.write(json.dumps(_incident("first")) + "\n")

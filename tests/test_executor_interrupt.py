@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from terminal import from_a_terminal
 from test_executor import alive, children
 
 from engine.api import Library
@@ -51,7 +52,8 @@ def test_sigint_stops_the_audit_and_its_workers_and_leaves_nothing(export: Path,
     env = {**os.environ, "TMPDIR": str(scratch)}
     proc = subprocess.Popen([str(BWC), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
                              "--workers", "2", "--out", str(out), str(export)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=from_a_terminal)
     try:
         deadline = time.monotonic() + 60
         workers: set[int] = set()
