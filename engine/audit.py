@@ -29,7 +29,7 @@ from typing import IO, Any, Literal
 
 from engine.api import Library, resolve_as_of
 from engine.decision import Decision, Moment, Obligation, Pending
-from engine.executor import Executor
+from engine.executor import Executor, chunked
 from engine.executor import default_workers as default_workers
 from engine.export import (
     Export,
@@ -847,17 +847,6 @@ class AuditOutcome:
     out_dir: Path | None
 
 
-def _chunks(units: Iterator[Unit | RowError], size: int) -> Iterator[list[Unit | RowError]]:
-    chunk: list[Unit | RowError] = []
-    for u in units:
-        chunk.append(u)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path | str, *,
               fmt: str | None = None, as_of: datetime | None = None, out_dir: Path | str | None = None,
               workers: int | None = None, chunk_size: int = 200, backend: str = "native",
@@ -882,7 +871,7 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
     with tempfile.TemporaryDirectory(prefix="bwc-audit-") as scratch, \
             Executor(state, n_workers, loader, window=3 * n_workers) as pool:
         sorter = _Sorter(Path(scratch))
-        for result in pool.map(_work, _chunks(export.units(), chunk_size)):
+        for result in pool.map(_work, chunked(export.units(), chunk_size)):
             tally.merge(result.tally)
             sorter.extend(result.findings)
             if progress is not None:

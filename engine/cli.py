@@ -29,6 +29,7 @@ import click
 from engine import scenarios
 from engine.api import Library, parse_as_of
 from engine.decision import Decision
+from engine.executor import default_workers
 from engine.explain import render_text
 from engine.incident import IncidentError
 from engine.output import (
@@ -668,7 +669,7 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
             # Before any work: a missing folder, a read-only disk or a file already there is said at once.
             check_output_file(path, overwrite=overwrite)
     library = _library_with(rulesets, ref)
-    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
+    workers = default_workers() if jobs == 0 else jobs
     with click.progressbar(length=count, label="generating", file=sys.stderr,
                            hidden=not sys.stderr.isatty()) as bar:
         stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,

@@ -73,6 +73,19 @@ def max_workers() -> int:
     return MAX_PER_CORE * default_workers()
 
 
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last may be shorter): the unit of work `Executor.map` hands
+    to a worker, so that a worker's round trip is paid once per chunk, not once per record."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class _Failure:
     """An exception raised by the work in a worker, carried back to the parent."""
 
@@ -324,5 +337,5 @@ class Executor(Generic[S]):
                 "or with fewer workers")
 
 
-__all__ = ["MAX_PER_CORE", "STOP_SECONDS", "Executor", "WorkerError", "default_workers", "max_workers",
+__all__ = ["MAX_PER_CORE", "STOP_SECONDS", "Executor", "WorkerError", "chunked", "default_workers", "max_workers",
            "start_method"]

@@ -30,7 +30,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from engine.api import Library, Policy, parse_as_of
 from engine.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
-from engine.executor import Executor, default_workers
+from engine.executor import Executor, chunked, default_workers
 from engine.export import ExportError, Record, RowError, read_export
 from engine.incident import IncidentError
 from engine.program import compile_ruleset
@@ -537,15 +537,6 @@ def _failure_text(exc: Exception) -> str:
     return "; ".join(_reasons(exc))
 
 
-def _chunks(items: Iterable[Record | RowError], size: int = CHUNK) -> Iterator[list[Record | RowError]]:
-    chunk: list[Record | RowError] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _load_comparer(a: Side, b: Side, as_of: datetime | None) -> Comparer:
@@ -566,7 +557,7 @@ def run(comparer: Comparer, a: Side, b: Side, items: Iterable[Record | RowError]
     workers = workers or default_workers()
     total = Tally()
     with Executor(comparer, workers, functools.partial(_load_comparer, a, b, comparer.as_of)) as pool:
-        for part in pool.map(_work, _chunks(items)):
+        for part in pool.map(_work, chunked(items, CHUNK)):
             total.merge(part)
             if progress:
                 progress(part.incidents + part.errors + sum(part.refused_incidents.values()))
