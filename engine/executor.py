@@ -101,10 +101,15 @@ class _Failure:
 
 
 def _worker_main(conn: Connection, work: Callable[[Any, Any], Any], state: Any,
-                 initializer: Callable[[], Any] | None) -> None:
+                 initializer: Callable[[], Any] | None, inherited: list[Connection]) -> None:
     """A worker: build (or inherit) the state, then do one chunk at a time until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's SIGTERM handler must not run here
+    # A forked worker holds copies of the parent's ends of the pipes (its own and earlier workers'):
+    # while it does, its own `recv` never sees the end of the pipe when the parent is killed, and it
+    # would wait for work for ever. Closing them makes a dead parent an EOF, and the worker stops.
+    for end in inherited:
+        end.close()
     _unblock()
     try:
         if state is None and initializer is not None:
@@ -205,7 +210,9 @@ class Executor(Generic[S]):
         # With fork nothing is pickled: the worker inherits `state` as it is in this process.
         process = ctx.Process(target=_worker_main, daemon=True,
                               args=(child, work, self.state if inherit else None,
-                                    None if inherit else self.initializer))
+                                    None if inherit else self.initializer,
+                                    # spawn passes only what it is given: nothing to close there
+                                    [parent, *(w.conn for w in self._pool)] if inherit else []))
         _block()
         try:
             process.start()

@@ -82,3 +82,32 @@ def test_sigint_stops_the_audit_and_its_workers_and_leaves_nothing(export: Path,
         if proc.poll() is None:  # pragma: no cover - only after a failure above
             proc.kill()
             proc.wait()
+
+
+def test_workers_stop_when_the_audit_is_killed(export: Path, tmp_path: Path) -> None:
+    """SIGKILL (the out-of-memory killer, `kill -9`) gives the parent no chance to stop its workers:
+    they must see the parent gone and stop by themselves, not wait for work for ever. Forked workers
+    once held copies of the parent's ends of their pipes, so the end of the pipe never came."""
+    proc = subprocess.Popen([str(BWC), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
+                             "--workers", "2", "--out", str(tmp_path / "report"), str(export)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            workers = children(proc.pid)
+        assert len(workers) == 2, "the audit did not start its two workers"
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if alive(pid)]
+        for pid in left:  # leave nothing behind, then fail
+            os.kill(pid, signal.SIGKILL)
+        assert not left, "workers kept waiting for a parent that was gone"
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only after a failure above
+            proc.kill()
+            proc.wait()
