@@ -206,10 +206,12 @@ def test_backends_coexist() -> None:
 def test_a_600_value_membership_is_refused_quickly() -> None:
     values = ", ".join(f"d{i}" for i in range(600))
     prog = program(rule("big", f"when: {{facts: {{district: {{in: [{values}]}}}}}}\n"), n="big")
+    # Refused before durable-rules is asked to build it: its create_ruleset would hang for ever. The
+    # bound only tells a refusal from that hang; it is not a measure of speed.
     started = time.perf_counter()
     with pytest.raises(ReteCapacityError, match="512"):
         ReteBackend(prog)
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60
 
 
 def test_many_constants_on_one_attribute_are_refused() -> None:
