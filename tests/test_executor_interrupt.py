@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from terminal import from_a_terminal
@@ -44,23 +45,31 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def start_audit(export: Path, out: Path, **popen: Any) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """`bwc audit --workers 2` started as from a terminal, once both its workers are running."""
+    proc = subprocess.Popen([str(BWC), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
+                             "--workers", "2", "--out", str(out), str(export)],
+                            preexec_fn=from_a_terminal, **popen)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        workers = children(proc.pid)
+    if len(workers) != 2:
+        proc.kill()
+        proc.wait()
+        pytest.fail("the audit did not start its two workers")
+    return proc, workers
+
+
 @pytest.mark.parametrize("run", range(3))
 def test_sigint_stops_the_audit_and_its_workers_and_leaves_nothing(export: Path, tmp_path: Path, run: int) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     out = tmp_path / "report"
     env = {**os.environ, "TMPDIR": str(scratch)}
-    proc = subprocess.Popen([str(BWC), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
-                             "--workers", "2", "--out", str(out), str(export)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            preexec_fn=from_a_terminal)
+    proc, workers = start_audit(export, out, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
-        deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            workers = children(proc.pid)
-        assert len(workers) == 2, "the audit did not start its two workers"
         time.sleep(0.5 + 0.3 * run)  # the workers are busy auditing
         assert proc.poll() is None, "the audit finished before the interrupt: make the export bigger"
         proc.send_signal(signal.SIGINT)
@@ -88,16 +97,8 @@ def test_workers_stop_when_the_audit_is_killed(export: Path, tmp_path: Path) -> 
     """SIGKILL (the out-of-memory killer, `kill -9`) gives the parent no chance to stop its workers:
     they must see the parent gone and stop by themselves, not wait for work for ever. Forked workers
     once held copies of the parent's ends of their pipes, so the end of the pipe never came."""
-    proc = subprocess.Popen([str(BWC), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
-                             "--workers", "2", "--out", str(tmp_path / "report"), str(export)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, workers = start_audit(export, tmp_path / "report", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            workers = children(proc.pid)
-        assert len(workers) == 2, "the audit did not start its two workers"
         proc.kill()
         proc.wait()
         deadline = time.monotonic() + 10

@@ -263,31 +263,26 @@ def test_a_longer_cycle_is_reported_on_each_file(tmp_path: Path) -> None:
 
 # --- item 12: what aliases expand to is bounded while reading ----------------------------------------------
 
-def _peak_while(action: Any) -> int:
-    """The most memory `action` held at once (bytes, as Python allocated it): a bound that does not
-    depend on how busy the machine is, unlike a time."""
+def _refusal(text: str, name: str) -> tuple[Diagnostic, int]:
+    """The one diagnostic `text` is refused with, and the most memory reading it held at once (bytes,
+    as Python allocated them: a bound that does not depend on how busy the machine is, unlike a time)."""
     tracemalloc.start()
     try:
-        action()
+        read_yaml_text(text, name)
+    except RulesetError as exc:
+        (diagnostic,) = exc.diagnostics
+    else:
+        pytest.fail(f"{name} was read")
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return peak
+    return diagnostic, peak
 
 
 def test_a_long_text_repeated_by_aliases_is_refused_before_it_is_built() -> None:
     # 1.2 MB: one 10,000-character text and 200,000 aliases of it (2 GB written out).
     text = f"ruleset: bomb\nnotes: &t {'x' * 10_000}\nrules: [" + ", ".join(["*t"] * 200_000) + "]\n"
-    caught: list[RulesetError] = []
-
-    def read() -> None:
-        try:
-            read_yaml_text(text, "bomb.yaml")
-        except RulesetError as exc:
-            caught.append(exc)
-
-    peak = _peak_while(read)
-    (d,) = caught[0].diagnostics
+    d, peak = _refusal(text, "bomb.yaml")
     assert d.code == "BWC008" and "characters" in d.message and "*t" in d.message
     # Refused at the alias that passes the budget, a few hundred in, not after reading all 200,000.
     assert d.line == 3 and d.column < len("rules: [") + len("*t, ") * (MAX_BYTES // 10_000 + 1)
@@ -298,16 +293,7 @@ def test_the_value_cap_is_checked_while_reading(monkeypatch: pytest.MonkeyPatch)
     # A 4 MiB flat list: with a cap of 1,000 values it must stop after about 1,000 of its 2 million.
     monkeypatch.setattr(policy.source, "MAX_VALUES", 1_000)
     text = "rules: [" + ",".join(["a"] * (MAX_BYTES // 2 - 10)) + "]\n"
-    caught: list[RulesetError] = []
-
-    def read() -> None:
-        try:
-            read_yaml_text(text, "flat.yaml")
-        except RulesetError as exc:
-            caught.append(exc)
-
-    peak = _peak_while(read)
-    (d,) = caught[0].diagnostics
+    d, peak = _refusal(text, "flat.yaml")
     assert d.code == "BWC008" and "1,000 keys and values" in d.message
     assert d.line == 1 and d.column <= len("rules: [") + 2 * 1_000  # the value past the cap, not the end
     assert peak < 20_000_000
@@ -316,16 +302,7 @@ def test_the_value_cap_is_checked_while_reading(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.slow
 def test_a_four_mebibyte_flat_list_is_refused_quickly() -> None:
     text = "rules: [" + ",".join(["a"] * (MAX_BYTES // 2 - 10)) + "]\n"
-    caught: list[RulesetError] = []
-
-    def read() -> None:
-        try:
-            read_yaml_text(text, "flat.yaml")
-        except RulesetError as exc:
-            caught.append(exc)
-
-    peak = _peak_while(read)
-    (d,) = caught[0].diagnostics
+    d, peak = _refusal(text, "flat.yaml")
     assert d.code == "BWC008"
     # Refused at the value past the real cap, not at the end of the 2 million: the work done (and so
     # the time) is bounded by the cap, whatever the file's size. It once read all of it: 70 s, 1.4 GB.
