@@ -169,7 +169,11 @@ def load_document(doc: SourceDocument) -> Ruleset:
     try:
         ruleset = Ruleset.model_validate(data)
     except ValidationError as exc:
-        diagnostics.extend(_from_pydantic(exc.errors(), doc))
+        try:
+            errors = exc.errors()
+        except UnicodeEncodeError:  # a lone surrogate (`"\ud800"`) in the value pydantic would quote
+            errors = exc.errors(include_input=False)
+        diagnostics.extend(_from_pydantic(errors, doc))
 
     findings: list[validate.Finding] = []
     if ruleset is not None:
