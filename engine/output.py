@@ -248,7 +248,24 @@ def replace_report_folder(path: Path | str, fill: Callable[[Path], None]) -> Non
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_previous_report(old)
+
+
+def _remove_previous_report(old: Path) -> None:
+    """Remove the previous report moved aside to `old`: only the entries its MARKER lists (and the
+    MARKER), then the folder if that leaves it empty. A file someone put there after the last check
+    is never deleted: the folder then stays beside the report, hidden, with that file in it."""
+    for name in sorted(_marker_names(old) or ()):
+        entry = old / name
+        with suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)  # a folder the report itself wrote (its MARKER lists it)
+            else:
+                entry.unlink()
+    with suppress(OSError):
+        (old / MARKER).unlink()
+    with suppress(OSError):
+        old.rmdir()
 
 
 # --- text for a terminal ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from engine import output
 from engine.output import (
     MARKER,
     OutputError,
@@ -160,6 +161,29 @@ def test_the_old_report_comes_back_if_the_final_rename_fails(tmp_path: Path,
     with pytest.raises(OutputError, match="report"):
         replace_report_folder(out, _fill("new"))
     assert _tree(tmp_path) == before
+
+
+def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # The race: someone writes into the previous report between the last check and the swap. The old
+    # folder is then moved aside with that file in it; only the files the report wrote are removed.
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    real_check = output.check_report_folder
+    calls = []
+
+    def check_then_intrude(path: Path | str) -> None:
+        real_check(path)
+        calls.append(path)
+        if len(calls) == 2:  # the check just before the swap has passed
+            (out / "mine.txt").write_text("keep me", encoding="utf-8")
+
+    monkeypatch.setattr(output, "check_report_folder", check_then_intrude)
+    replace_report_folder(out, _fill("new"))
+    assert (out / "summary.json").read_text(encoding="utf-8") == "new"
+    kept = [p for p in tmp_path.rglob("mine.txt")]
+    assert [p.read_text(encoding="utf-8") for p in kept] == ["keep me"]
+    assert kept[0].parent != out and not (kept[0].parent / "summary.json").exists()
 
 
 # --- single files ------------------------------------------------------------------------------------
