@@ -1,7 +1,7 @@
 """The peers' footage policy as a bwc ruleset, decided by our engine and by the peers in one run.
 
 The peers (zen-engine, cedarpy, regopy, durable-rules, and a plain-Python baseline) live in
-/work/shared/bench/peers_bench.py, imported by path; their policy is encoded here in
+../shared/bench/peers_bench.py (beside the repository), imported by path; their policy is encoded here in
 `peer_policy_base.yaml` and, for the scaled variant (95 category rules), generated from it.
 Each peer incident (a flat dict) is turned into a bwc incident (facts + one event); the answer is
 read back as the peers' tuple (retention days, release days, redact, officer may review), with
@@ -23,7 +23,8 @@ from engine.api import Policy
 from policy.loader import load_ruleset_text
 
 HERE = Path(__file__).parent
-PEERS_BENCH = Path("/work/shared/bench/peers_bench.py")
+# The shared peers benchmark lies beside the repository (../shared), wherever it is checked out.
+PEERS_BENCH = HERE.parent.parent / "shared" / "bench" / "peers_bench.py"
 START = "2024-03-01T12:00:00-07:00"  # when every peer incident began (America/Denver)
 START_DAY = date(2024, 3, 1)
 EVENT_OF = {"call_for_service": "dispatched", "traffic_stop": "contact_initiated",
