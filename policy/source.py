@@ -147,19 +147,68 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
         # as the syntax error it is, at the escape.
         mark = self.get_mark()
         try:
-            return Scanner.scan_flow_scalar_non_spaces(self, double, start_mark)
+            chunks: list[str] = Scanner.scan_flow_scalar_non_spaces(self, double, start_mark)
         except (ValueError, OverflowError):  # OverflowError: past what a C int holds (`\UFFFFFFFF`)
             raise yaml.scanner.ScannerError(
                 "while scanning a double-quoted scalar", start_mark,
                 "found an escape for a character past U+10FFFF", self._escape_mark(mark)) from None
+        return self._join_surrogates(chunks, start_mark, mark) if double else chunks
+
+    def _join_surrogates(self, chunks: list[str], start_mark: yaml.Mark, mark: yaml.Mark) -> list[str]:
+        """PyYAML keeps each `\\uD800`-`\\uDFFF` escape as half a character (a surrogate), which no
+        later step can encode. Join a high and a low escape written together into the character they
+        spell, as JSON does (`json.dumps` writes `\\uD83D\\uDE00` for 😀); refuse a lone half, at it.
+        Each escape is a chunk of its own, and the file's text holds no raw surrogate (the Reader
+        refuses it), so a one-character surrogate chunk is always an escape."""
+        if not any(len(c) == 1 and "\ud800" <= c <= "\udfff" for c in chunks):
+            return chunks
+        joined: list[str] = []
+        seen = 0  # surrogate escapes of this run passed so far
+        i = 0
+        while i < len(chunks):
+            c = chunks[i]
+            if len(c) == 1 and "\ud800" <= c <= "\udbff" and i + 1 < len(chunks) \
+                    and len(chunks[i + 1]) == 1 and "\udc00" <= chunks[i + 1] <= "\udfff":
+                joined.append(chr(0x10000 + ((ord(c) - 0xD800) << 10) + ord(chunks[i + 1]) - 0xDC00))
+                i += 2
+                seen += 2
+                continue
+            if len(c) == 1 and "\ud800" <= c <= "\udfff":
+                raise yaml.scanner.ScannerError(
+                    "while scanning a double-quoted scalar", start_mark,
+                    f"found a lone surrogate escape U+{ord(c):04X}", self._surrogate_mark(mark, seen))
+            joined.append(c)
+            i += 1
+        return joined
+
+    def _surrogate_mark(self, chunk: yaml.Mark, nth: int) -> yaml.Mark:
+        # The nth escape naming a surrogate in the run read from `chunk` on; escapes are matched left
+        # to right so that `\\ud800` (an escaped backslash, then text) is not taken for one.
+        found = [m.start() for m in _ESCAPE.finditer(self.buffer, chunk.index, self.pointer)
+                 if 0xD800 <= int(m.group(1) or m.group(2) or "0", 16) <= 0xDFFF]
+        return self._mark_at(chunk, found[nth]) if nth < len(found) else chunk
 
     def _escape_mark(self, chunk: yaml.Mark) -> yaml.Mark:
         # The escape that failed is the last `\U` before the scanner's position, in the run of text
-        # without spaces or line breaks that starts at `chunk`.
+        # that starts at `chunk`.
         at = self.buffer.rfind("\\U", chunk.index, self.pointer)
-        if at < 0:
-            return chunk
-        return yaml.Mark(self.name, at, chunk.line, chunk.column + at - chunk.index, self.buffer, at)
+        return chunk if at < 0 else self._mark_at(chunk, at)
+
+    def _mark_at(self, start: yaml.Mark, at: int) -> yaml.Mark:
+        """The mark of buffer index `at`, counting lines from `start` as PyYAML's Reader does (an
+        escaped line break can come between)."""
+        line, column = start.line, start.column
+        for i in range(start.index, at):
+            ch = self.buffer[i]
+            if ch in "\n\x85\u2028\u2029" or (ch == "\r" and self.buffer[i + 1] != "\n"):
+                line, column = line + 1, 0
+            elif ch != "\ufeff":
+                column += 1
+        return yaml.Mark(self.name, at, line, column, self.buffer, at)
+
+
+# An escape in a double-quoted scalar; group 1 or 2 holds the hex digits of a `\u` or `\U` escape.
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|.)", re.DOTALL)
 
 
 @dataclass
@@ -340,6 +389,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> RulesetError:
         return _error(file, "BWC004", "this `\\U` escape names no character: Unicode ends at U+10FFFF", mark,
                       "write eight hex digits up to 0010FFFF after `\\U` (e.g. \\U0001F600), or use single quotes "
                       "if the backslash is meant literally")
+    if "lone surrogate escape" in problem:
+        return _error(file, "BWC004", f"this escape names half of a character ({problem.split()[-1]}, a surrogate), "
+                      "which is not a character on its own", mark,
+                      "write the character itself, or one escape of eight hex digits, e.g. `\\U0001F600`; "
+                      "a pair written together, e.g. `\\uD83D\\uDE00`, is read as the one character it spells")
     if "unknown escape character" in problem:
         return _error(file, "BWC004", "a backslash `\\` inside double quotes must start a known escape such as "
                       "`\\n`", mark, "use single quotes around text that contains a backslash")

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from budget import examples
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,14 +85,21 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+Mutation = tuple[tuple[Any, ...], Any]  # where in a document, and the value put there
+
+
 @st.composite
-def value_mutations(draw: st.DrawFn, doc: Any) -> Any:
-    """`doc` (JSON data) with one value, somewhere in it, replaced by an arbitrary one."""
-    doc = json.loads(json.dumps(doc))
+def value_mutations(draw: st.DrawFn, doc: Any) -> Mutation:
+    """One value somewhere in `doc` (JSON data), and an arbitrary value to put in its place."""
     path = draw(st.sampled_from(_paths(doc)))
-    replacement = draw(json_values | st.sampled_from([s.decode("utf-8", "replace") for s in SNIPPETS]))
+    return path, draw(json_values | st.sampled_from([s.decode("utf-8", "replace") for s in SNIPPETS]))
+
+
+def mutated(doc: Any, mutation: Mutation) -> Any:
+    path, replacement = mutation
     if not path:
         return replacement
+    doc = json.loads(json.dumps(doc))
     target = doc
     for step in path[:-1]:
         target = target[step]
@@ -226,12 +233,12 @@ def test_no_command_crashes_on_mutated_bytes(base: Path, data: st.DataObject, ta
 @given(data=st.data(), jsonl=st.booleans())
 def test_no_command_crashes_on_mutated_incidents(base: Path, data: st.DataObject, jsonl: bool) -> None:
     incident = json.loads(SAMPLE.read_text(encoding="utf-8"))
-    mutated = data.draw(value_mutations(incident), label="incident")
+    changed = mutated(incident, data.draw(value_mutations(incident), label="incident"))
     with tempfile.TemporaryDirectory(prefix="bwc-cli-") as tmp:
         ws = Path(tmp) / "ws"
         shutil.copytree(base, ws)
         name = "export.jsonl" if jsonl else "incident.json"
-        text = json.dumps(mutated, ensure_ascii=data.draw(st.booleans(), label="ascii"))
+        text = json.dumps(changed, ensure_ascii=data.draw(st.booleans(), label="ascii"))
         if jsonl:  # the mutated incident between two good ones: the good ones must still be decided
             good = json.dumps(incident)
             text = f"{good}\n{text}\n{good}\n"
@@ -240,22 +247,32 @@ def test_no_command_crashes_on_mutated_incidents(base: Path, data: st.DataObject
         check_run(ws, argv, out)
 
 
-@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                             HealthCheck.too_slow])
-@given(data=st.data())
-def test_no_command_crashes_on_mutated_rulesets(base: Path, data: st.DataObject) -> None:
+def _ruleset_doc() -> Any:
     from policy.source import read_yaml_text
 
     # The project's reader, not yaml.safe_load: YAML 1.2 core schema (`on:` stays a string, dates
     # stay text), so the data is JSON and the mutated ruleset differs only where it was mutated.
-    path = _target_file(base, "ruleset")
-    doc = read_yaml_text(path.read_text(encoding="utf-8"), str(path)).data
-    mutated = data.draw(value_mutations(doc), label="ruleset")
+    path = ROOT / "rulesets" / RULESET_ID / "2021.1.0.yaml"
+    return read_yaml_text(path.read_text(encoding="utf-8"), str(path)).data
+
+
+RULESET_DOC = _ruleset_doc()
+
+
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                             HealthCheck.too_slow])
+# Found by the fuzz job (seed 20261202): `json.dumps` writes a key 💩 as the escapes \ud83d\udca9,
+# which the YAML reader kept as two lone surrogates, and pydantic could not quote the key.
+@example(mutation=(("rules", 0, "when", "facts", "in_uniform"), {"\U0001f4a9": 1}), command="check")
+@example(mutation=(("declare", "events"), {"\U0001f4a9": None}), command="decide")
+@given(mutation=value_mutations(RULESET_DOC), command=st.sampled_from(("check", "test", "decide", "diff", "log")))
+def test_no_command_crashes_on_mutated_rulesets(base: Path, mutation: Mutation, command: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bwc-cli-") as tmp:
         ws = Path(tmp) / "ws"
         shutil.copytree(base, ws)
-        _target_file(ws, "ruleset").write_text(json.dumps(mutated), encoding="utf-8", errors="surrogatepass")
-        argv, out = data.draw(st.sampled_from(commands(ws, "ruleset")), label="command")
+        _target_file(ws, "ruleset").write_text(json.dumps(mutated(RULESET_DOC, mutation)), encoding="utf-8",
+                                               errors="surrogatepass")
+        argv, out = next(c for c in commands(ws, "ruleset") if c[0][0] == command)
         check_run(ws, argv, out)
 
 

@@ -200,11 +200,23 @@ def test_an_escape_past_the_last_unicode_character_is_a_syntax_error(escape: str
     assert "U+10FFFF" in d.message
 
 
-@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\uD83D\\uDE00"])
-def test_an_escaped_half_character_is_explained(escape: str) -> None:
+@pytest.mark.parametrize(("escape", "at"), [("\\ud800", 16), ("\\udfff", 16), ("\\U0000DC00", 16),
+                                           ("\\uD83D\\uD83D", 16), ("\\uD83D\\uDE00\\uDE00", 28)])
+def test_an_escaped_half_character_is_a_syntax_error_at_the_escape(escape: str, at: int) -> None:
     d = only(with_change("title: Example statute", f'title: "ok {escape}"'))
-    assert (d.code, d.line, d.column) == ("BWC112", 13, 12)
+    assert (d.code, d.line, d.column) == ("BWC004", 13, at)
     assert "surrogate" in d.message and d.hint is not None and "\\U0001F600" in d.hint
+
+
+def test_an_escaped_half_character_in_a_key_is_a_syntax_error_too() -> None:
+    d = only(with_change("title: Example statute", 'title: Example statute\n    "\\udc00": 1'))
+    assert (d.code, d.line, d.column) == ("BWC004", 14, 6)
+
+
+def test_two_escaped_halves_written_together_are_the_character_they_spell() -> None:
+    """`json.dumps` writes 😀 as `\\ud83d\\ude00`: a ruleset written by a JSON tool reads back."""
+    text = with_change("title: Example statute", 'title: "ok \\uD83D\\uDE00 \\\\ud800"')
+    assert read_yaml_text(text, "f").data["sources"][0]["title"] == "ok \U0001F600 \\ud800"
 
 
 # --- item 10: the checks between files, from `bwc check` ----------------------------------------------------
