@@ -17,11 +17,8 @@ real script in a subprocess to tie the two together.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +28,7 @@ from typing import Any
 
 import pytest
 from budget import examples
+from cli_runner import run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -128,33 +126,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                                 column_types={"incident_id": pa.string()}))
     pq.write_table(table, str(root / "export.parquet"))
     return root
-
-
-def run_cli(argv: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run `bwc ARGV` in this process as the console script does: (exit code, stdout, stderr)."""
-    from engine import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    old_argv, old_cwd = sys.argv, os.getcwd()
-    sys.argv = ["bwc", *argv]
-    code: Any = 0
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cli.main()
-            except SystemExit as exc:
-                code = exc.code
-    finally:
-        sys.argv = old_argv
-        os.chdir(old_cwd)
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):  # sys.exit("message") prints the message and exits 1
-        err.write(str(code))
-        code = 1
-    return code, out.getvalue(), err.getvalue()
 
 
 def snapshot(root: Path, skip: Path | None) -> dict[str, str]:
