@@ -1,4 +1,4 @@
-"""Audit benchmark: generate a synthetic export (engine/generate.py) and time `bwc audit` on it with
+"""Audit benchmark: generate a synthetic export (engine/tools/generate.py) and time `bwc audit` on it with
 every core. Writes benchmarks/audit_results.json (atomically) and prints the figures.
 
     .venv/bin/python benchmarks/audit_bench.py            # 1,000,000 incidents (about 10 events each)
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.output import write_text_atomic  # noqa: E402
+from engine.io.output import write_text_atomic  # noqa: E402
 
 FULL, QUICK = 1_000_000, 20_000
 

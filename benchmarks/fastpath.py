@@ -18,9 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.api import Policy
-from engine.decision import Pending
-from engine.incident import Event
-from engine.native import NativeBackend
+from engine.core.backends.native import NativeBackend
+from engine.core.decision import Pending
+from engine.core.incident import Event
 from policy.base import Effect
 from policy.duration import Duration
 from policy.obligations import INCIDENT, AccessObligation, DeleteObligation, ReleaseObligation, RetainObligation

@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import generate, peers  # noqa: E402
-from engine import program as program_mod  # noqa: E402
 from engine.api import Policy, make_backend  # noqa: E402
+from engine.core import program as program_mod  # noqa: E402
 from policy.loader import check_file, load_ruleset_text, ruleset_files  # noqa: E402
 
 SIZES = (10, 100, 1000)
@@ -39,9 +39,9 @@ PEER_ENGINES = ("plain_python", "closures", "zen", "cedar", "rego", "durable_rul
 def backends() -> tuple[list[str], str | None]:
     """The backends to measure, and why rete is left out (if it is)."""
     try:
-        import engine.rete  # noqa: F401
+        import engine.core.backends.rete  # noqa: F401
     except Exception as exc:  # the rete backend may not exist yet, or durable-rules may be missing
-        return ["native"], f"rete skipped: importing engine.rete failed ({type(exc).__name__}: {exc})"
+        return ["native"], f"rete skipped: importing engine.core.backends.rete failed ({type(exc).__name__}: {exc})"
     return ["native", "rete"], None
 
 

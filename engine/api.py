@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from engine.decision import (
+from engine.core.backends.native import Context, Firing, NativeBackend
+from engine.core.decision import (
     Decision,
     Layer,
     Obligation,
@@ -26,13 +27,12 @@ from engine.decision import (
     judging_date,
     obligations_for,
 )
+from engine.core.explain import Explainer, RuleExplanation
+from engine.core.incident import Event, Incident, IncidentError, IncidentReader, Problem
+from engine.core.program import Program, compile_ruleset
 from engine.executor import WorkerError
-from engine.explain import Explainer, RuleExplanation
-from engine.export import ExportError
-from engine.incident import Event, Incident, IncidentError, IncidentReader, Problem
-from engine.native import Context, Firing, NativeBackend
-from engine.output import OutputError
-from engine.program import Program, compile_ruleset
+from engine.io.export import ExportError
+from engine.io.output import OutputError
 from policy import versions
 from policy.diagnostics import RulesetError
 from policy.duration import CalendarOverflow
@@ -54,7 +54,7 @@ def make_backend(program: Program, name: BackendName = "native") -> Backend:
     if name == "native":
         return NativeBackend(program)
     if name == "rete":
-        from engine.rete import ReteBackend  # durable-rules is loaded only when asked for
+        from engine.core.backends.rete import ReteBackend  # durable-rules is loaded only when asked for
 
         return ReteBackend(program)
     raise ValueError(f"unknown backend `{name}`: use native or rete")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from engine.api import Library
 from engine.audit import Finding, audit_incident, run_audit, write_report_folder
 from engine.cli import main
-from engine.export import ExportError, RowError, open_export, read_export
+from engine.io.export import ExportError, RowError, open_export, read_export
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "audit"

@@ -13,8 +13,8 @@ import pytest
 import engine.audit
 from engine.api import Library, OutputError, parse_as_of, resolve_as_of
 from engine.audit import Auditor, audit_incident, run_audit, summary_text
-from engine.export import ExportError
-from engine.incident import IncidentError
+from engine.core.incident import IncidentError
+from engine.io.export import ExportError
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"

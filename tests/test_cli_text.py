@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine import cli
-from engine.output import terminal_text
-from engine.report import write_reports
+from engine.audit.report import write_reports
+from engine.io.output import terminal_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"

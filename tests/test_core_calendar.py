@@ -13,8 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.api import Policy
-from engine.decision import Decision
-from engine.incident import IncidentError
+from engine.core.decision import Decision
+from engine.core.incident import IncidentError
 from policy.duration import MAX_YEARS, Duration
 from policy.loader import load_ruleset_text
 

@@ -21,9 +21,9 @@ from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import engine.decision as decision
+import engine.core.decision as decision
 from engine.api import Library
-from engine.decision import Span, _last_covering, _overlapping, _partial
+from engine.core.decision import Span, _last_covering, _overlapping, _partial
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("colorado-complaint.json", "colorado-24-31-902"),

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine.api import Policy
-from engine.program import compile_ruleset
-from engine.rete import ReteBackend, ReteCapacityError
+from engine.core.backends.rete import ReteBackend, ReteCapacityError
+from engine.core.program import compile_ruleset
 from policy.model import Ruleset
 from tests.strategies import ruleset_data, timelines
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from engine.api import Policy
 from engine.cli import main
-from engine.decision import Pending
-from engine.incident import IncidentError
+from engine.core.decision import Pending
+from engine.core.incident import IncidentError
 from policy.loader import load_ruleset_text
 
 HEADER = """

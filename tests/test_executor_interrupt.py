@@ -20,7 +20,7 @@ from terminal import from_a_terminal
 from test_executor import alive, children
 
 from engine.api import Library
-from engine.generate import generate
+from engine.tools.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 IL = "illinois-50-ilcs-706-10-20"

@@ -1,5 +1,5 @@
-"""The synthetic export generator (engine/generate.py): determinism, planted shares, truth, formats,
-and (when engine/audit.py exists) an audit that finds exactly the planted violations."""
+"""The synthetic export generator (engine/tools/generate.py): determinism, planted shares, truth, formats,
+and (when engine/audit/ exists) an audit that finds exactly the planted violations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Library
-from engine.generate import CHECKS, GenerateError, generate, parse_shares
+from engine.tools.generate import CHECKS, GenerateError, generate, parse_shares
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ["illinois-50-ilcs-706-10-20", "california-gov-7923-625", "california-pc-832-19", "colorado-24-31-902",
@@ -135,7 +135,7 @@ def test_cli_generate(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("engine.audit") is None,
-                    reason="engine/audit.py does not exist yet (written by another helper)")
+                    reason="engine/audit/ does not exist yet (written by another helper)")
 @pytest.mark.parametrize("rid", RULESETS)
 def test_audit_finds_exactly_the_planted_violations(library: Library, tmp_path: Path, rid: str) -> None:
     from engine.audit import Auditor

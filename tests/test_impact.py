@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from engine.api import Library
 from engine.cli import main
-from engine.impact import Side, compare_days, impact, render_markdown, render_text
+from engine.tools.impact import Side, compare_days, impact, render_markdown, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 IL = "illinois-50-ilcs-706-10-20"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from engine.api import Library, Policy
-from engine.export import ExportError
-from engine.generate import generate
-from engine.impact import Side, impact, render_json, render_markdown, render_text
+from engine.io.export import ExportError
+from engine.tools.generate import generate
+from engine.tools.impact import Side, impact, render_json, render_markdown, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = [ROOT / "rulesets"]

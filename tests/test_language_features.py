@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from engine.api import Library, Policy
 from engine.audit import audit_incident
-from engine.program import compile_ruleset
-from engine.rete import ReteBackend
+from engine.core.backends.rete import ReteBackend
+from engine.core.program import compile_ruleset
 from policy.diagnostics import RulesetError
 from policy.loader import load_ruleset_text
 from policy.model import Ruleset

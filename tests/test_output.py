@@ -1,4 +1,4 @@
-"""engine.output: files written whole or not at all, report folders that replace only our own reports,
+"""engine.io.output: files written whole or not at all, report folders that replace only our own reports,
 and outputs checked before any work starts."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engine import output
-from engine.output import (
+from engine.io import output
+from engine.io.output import (
     MARKER,
     OutputError,
     check_output_file,

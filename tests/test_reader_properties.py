@@ -12,9 +12,9 @@ from budget import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
-from engine.incident import Incident, IncidentError, IncidentReader
-from engine.jsondoc import JsonError, decode_json
+from engine.core.incident import Incident, IncidentError, IncidentReader
+from engine.io.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
+from engine.io.jsondoc import JsonError, decode_json
 from policy.vocabulary import Spec, ValueType, core
 
 VOCAB = core().extended({"weight": Spec(type=ValueType.NUMBER), "hired": Spec(type=ValueType.DATE)}, {}, {})

@@ -1,4 +1,4 @@
-"""The audit report folder (engine/report.py): its files, determinism, and the HTML page opened in a
+"""The audit report folder (engine/audit/report.py): its files, determinism, and the HTML page opened in a
 headless Chromium (its charts are in the DOM and the page renders to a non-blank image)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.report import write_reports
+from engine.audit.report import write_reports
 
 CHROMIUM = "/usr/bin/chromium"
 

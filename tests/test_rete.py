@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from engine.api import Policy
-from engine.incident import Incident, IncidentReader
-from engine.native import NativeBackend
-from engine.program import Program, compile_ruleset
-from engine.rete import ReteBackend, ReteCapacityError
+from engine.core.backends.native import NativeBackend
+from engine.core.backends.rete import ReteBackend, ReteCapacityError
+from engine.core.incident import Incident, IncidentReader
+from engine.core.program import Program, compile_ruleset
 from policy.loader import load_ruleset, load_ruleset_text
 
 ROOT = Path(__file__).resolve().parent.parent

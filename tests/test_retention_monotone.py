@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.api import Policy
-from engine.decision import Decision
-from engine.program import compile_ruleset
+from engine.core.decision import Decision
+from engine.core.program import compile_ruleset
 from policy.model import Ruleset
 from tests.strategies import (
     OBLIGATION_KINDS,

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.decision import Decision
-from engine.scenarios import ScenarioFile
+from engine.core.decision import Decision
+from engine.tools.scenarios import ScenarioFile
 
 
 def test_bwc_test_passes_with_full_coverage(root: Path) -> None:

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.api import Library
-from engine.decision import Decision, Obligation
+from engine.core.decision import Decision, Obligation
 from policy.canonical import to_yaml
 from policy.model import Ruleset
 from tests.strategies import ruleset_data, timelines

@@ -21,8 +21,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.incident import Event, Incident
-from engine.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test, simplify
+from engine.core.incident import Event, Incident
+from engine.core.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test, simplify
 from policy.conditions import Operator
 from policy.duration import Duration
 

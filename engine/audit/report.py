@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from engine.output import open_atomic, write_text_atomic
+from engine.io.output import open_atomic, write_text_atomic
 
 SEVERITIES = ("violation", "at_risk", "compliant", "not_applicable")
 SEVERITY_LABELS = {

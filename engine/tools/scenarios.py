@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.api import Library, Policy, SelectionError
-from engine.decision import Decision, Moment, Obligation, Pending
-from engine.incident import IncidentError
-from engine.output import save_traceback
+from engine.core.decision import Decision, Moment, Obligation, Pending
+from engine.core.incident import IncidentError
+from engine.io.output import save_traceback
 from policy.diagnostics import Diagnostic, RulesetError, closest
 from policy.source import read_yaml_file
 from policy.values import is_zone_name, parse_timestamp, quoted

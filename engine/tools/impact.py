@@ -1,6 +1,6 @@
 """The impact of an amendment: decide every incident under two ruleset versions and say what changes.
 
-    from engine.impact import Side, impact
+    from engine.tools.impact import Side, impact
     report = impact(Side.of(["rulesets"], "illinois-50-ilcs-706-10-20@2016.1.0"),
                     Side.of(["rulesets"], "illinois-50-ilcs-706-10-20@2021.1.0"),
                     Path("incidents.jsonl"))
@@ -12,7 +12,7 @@ two decisions are compared obligation by obligation, matched by (layer, rule, tr
 summary by summary. Every difference gets a label (`changes`); the report counts, for each label,
 the incidents whose decision shows it, and keeps their ids.
 
-The input is read by the one incident reader (engine.export.read_export: JSON Lines, `.json`,
+The input is read by the one incident reader (engine.io.export.read_export: JSON Lines, `.json`,
 CSV, Parquet, `-`), streamed in chunks, so memory stays bounded by the chunk size and the ids kept.
 With more than one worker, chunks are decided in worker processes (engine.executor) and merged in
 input order, so the report is the same whatever the number of workers. Each difference says which
@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.api import Library, Policy, parse_as_of
-from engine.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
+from engine.core.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
+from engine.core.incident import IncidentError
+from engine.core.program import compile_ruleset
 from engine.executor import Executor, chunked, default_workers
-from engine.export import ExportError, Record, RowError, read_export
-from engine.incident import IncidentError
-from engine.program import compile_ruleset
+from engine.io.export import ExportError, Record, RowError, read_export
 from policy.duration import CalendarOverflow
 from policy.model import Effective, Ruleset
 from policy.values import quoted
@@ -575,7 +575,7 @@ def _vocabulary(a: Policy, b: Policy) -> Vocabulary:
 def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | None = None, workers: int = 0,
            library: Library | None = None, show_progress: bool = False, fmt: str | None = None,
            allow_empty: bool = False) -> ImpactReport:
-    """Decide every incident of an export (engine.export.read_export: JSON Lines, `.json`, CSV,
+    """Decide every incident of an export (engine.io.export.read_export: JSON Lines, `.json`, CSV,
     Parquet, or `-` for standard input) under A and under B, and report the changes.
 
     Raises ExportError when the input cannot be read at all, or holds no incident (unless

@@ -26,13 +26,13 @@ from typing import Any, NoReturn
 
 import click
 
-from engine import scenarios
 from engine.api import Library, parse_as_of
-from engine.decision import Decision
+from engine.cli.render import render_decision
+from engine.core.decision import Decision
+from engine.core.explain import render_text
+from engine.core.incident import IncidentError
 from engine.executor import default_workers
-from engine.explain import render_text
-from engine.incident import IncidentError
-from engine.output import (
+from engine.io.output import (
     OutputError,
     check_output_file,
     check_report_folder,
@@ -40,7 +40,7 @@ from engine.output import (
     terminal_text,
     write_text_atomic,
 )
-from engine.render import render_decision
+from engine.tools import scenarios
 from policy import diff
 from policy.canonical import digest
 from policy.diagnostics import Diagnostic, RulesetError, Severity
@@ -123,9 +123,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
 # Expected errors: the message says what is wrong with the input or the environment. Named by module
 # so that a module the command never imported is not imported just to test an exception against it.
 _EXPECTED = (("engine.api", "SelectionError"), ("policy.repository", "RulesetLookupError"),
-             ("engine.export", "ExportError"), ("engine.export", "JsonError"), ("engine.output", "OutputError"),
-             ("engine.generate", "GenerateError"), ("policy.duration", "CalendarOverflow"),
-             ("engine.executor", "WorkerError"), ("engine.audit", "AuditError"), ("engine.impact", "ImpactError"))
+             ("engine.io.export", "ExportError"), ("engine.io.export", "JsonError"),
+             ("engine.io.output", "OutputError"),
+             ("engine.tools.generate", "GenerateError"), ("policy.duration", "CalendarOverflow"),
+             ("engine.executor", "WorkerError"), ("engine.audit", "AuditError"), ("engine.tools.impact", "ImpactError"))
 
 
 def _expected(exc: BaseException) -> bool:
@@ -352,9 +353,9 @@ def vocabulary(fmt: str) -> None:
 def _each_incident(library: Library, ref: str, source: Path, handle: Callable[[dict[str, Any]], str],
                    allow_empty: bool) -> None:
     """Print `handle(incident)` for each incident of `source`, as it is read (one reader for every
-    format: engine.export). A bad incident, whatever went wrong with it, is reported on standard
+    format: engine.io.export). A bad incident, whatever went wrong with it, is reported on standard
     error with its line and the run goes on; the exit code is then 1."""
-    from engine.export import Record, read_export
+    from engine.io.export import Record, read_export
 
     name = str(source)
     vocabulary = library.select(ref).program.vocabulary
@@ -556,7 +557,7 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
     moved, conflicts added or removed) with the incidents it affects. A bad line is reported with its
     line number and the rest goes on; the exit code is then 1.
     """
-    from engine import impact as impact_
+    from engine.tools import impact as impact_
 
     library = _library(rulesets)
     a, b = impact_.Side.of(rulesets, old, dates=dates), impact_.Side.of(rulesets, new, dates=dates)
@@ -645,7 +646,7 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
     """
     from datetime import date
 
-    from engine import generate as gen
+    from engine.tools import generate as gen
 
     try:
         shares = gen.parse_shares(violations)

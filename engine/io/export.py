@@ -22,7 +22,7 @@ Formats (docs/audit.md, "The export"):
   incident format, plus an optional `"groups": {"district": "..."}` object of grouping columns,
   which the reader strips into `Record.groups` (so what `bwc generate` writes is read as is). Lines
   end only at `\\n` (optionally `\\r\\n`): a U+2028 or a `\\r` inside a line does not end it, so
-  line numbers are those an editor shows. JSON is decoded strictly (engine.jsondoc).
+  line numbers are those an editor shows. JSON is decoded strictly (engine.io.jsondoc).
 - JSON (`.json`): one JSON document, an incident object or an array of incident objects.
 - CSV: one row per event; the rows of one incident are contiguous. Columns `incident_id`,
   `timezone`, `type`, `at` (required); any attribute of the vocabulary (empty cell = absent;
@@ -48,7 +48,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from engine.jsondoc import JsonError, decode_json, decode_utf8, split_document
+from engine.io.jsondoc import JsonError, decode_json, decode_utf8, split_document
 from policy.values import quoted, quoted_path
 from policy.vocabulary import ValueType, Vocabulary
 

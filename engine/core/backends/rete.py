@@ -33,9 +33,9 @@ from zoneinfo import ZoneInfo
 import durable_rules_engine
 from durable.engine import Host, MessageNotHandledException
 
-from engine.incident import Incident
-from engine.native import Firing, deadline
-from engine.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test
+from engine.core.backends.native import Firing, deadline
+from engine.core.incident import Incident
+from engine.core.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test
 from policy.conditions import Operator
 from policy.duration import Duration
 from policy.vocabulary import Spec, ValueType

@@ -12,8 +12,8 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from engine.decision import Decision, Moment, Obligation, Pending, Window
-from engine.output import terminal_text
+from engine.core.decision import Decision, Moment, Obligation, Pending, Window
+from engine.io.output import terminal_text
 
 
 def _moment(m: Moment | None) -> str:

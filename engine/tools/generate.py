@@ -2,7 +2,7 @@
 of planted violations listed in a truth file, so that an audit can be checked against it.
 
     from engine.api import Library
-    from engine.generate import generate
+    from engine.tools.generate import generate
     stats = generate(Library.load("rulesets/"), "illinois-50-ilcs-706-10-20", "out.jsonl", incidents=1000,
                      seed=7, shares=0.1, truth="truth.jsonl")
 
@@ -52,10 +52,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.api import Library
-from engine.decision import Decision, Obligation
+from engine.core.decision import Decision, Obligation
+from engine.core.incident import IncidentError
 from engine.executor import Executor
-from engine.incident import IncidentError
-from engine.output import open_atomic
+from engine.io.output import open_atomic
 from policy import obligations
 from policy.duration import CalendarOverflow
 from policy.model import Ruleset
@@ -948,7 +948,7 @@ def generate(library: Library, policy: str, out: Path | str, *, incidents: int, 
              rulesets: Sequence[Path | str] = ("rulesets",),
              progress: Callable[[int], None] | None = None) -> Stats:
     """Write `incidents` incidents to `out` (JSONL or CSV, from `fmt` or the file suffix) and, if asked,
-    the truth file (JSONL); both appear whole or not at all (engine.output.open_atomic), also on
+    the truth file (JSONL); both appear whole or not at all (engine.io.output.open_atomic), also on
     Ctrl-C. Memory stays bounded: incidents are written as they are made. `rulesets` are the folders
     worker processes load where they cannot inherit the library (jobs > 1, not on Linux)."""
     out = Path(out)

@@ -4,7 +4,7 @@
 actions (recording_started/stopped, notice_given, footage_viewed, footage_released,
 footage_deleted, biometric_analysis_run), giving one `Finding` per obligation and check, plus a
 `not_applicable` finding for each checkable rule that did not apply. `run_audit` streams a whole
-export (engine.export), spreads the incidents over processes in chunks, tallies the findings and
+export (engine.io.export), spreads the incidents over processes in chunks, tallies the findings and
 writes the report folder atomically. The checks and their meaning are in docs/audit.md.
 
 As of: an explicit time (the same for every incident), or, by default, each incident's own last
@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from engine.api import Library, resolve_as_of
-from engine.decision import Decision, Moment, Obligation, Pending
+from engine.audit.report import write_reports
+from engine.core.decision import Decision, Moment, Obligation, Pending
+from engine.core.incident import Incident, IncidentError
 from engine.executor import Executor, chunked
 from engine.executor import default_workers as default_workers
-from engine.export import (
+from engine.io.export import (
     Export,
     ExportError,
     JsonParser,
@@ -42,9 +44,7 @@ from engine.export import (
     open_export,
     parse_unit,
 )
-from engine.incident import Incident, IncidentError
-from engine.output import check_report_folder, replace_report_folder
-from engine.report import write_reports
+from engine.io.output import check_report_folder, replace_report_folder
 from policy.base import Effect
 from policy.values import quoted, quoted_path
 
@@ -939,14 +939,14 @@ ReportWriter = Callable[[Path, dict[str, Any], Iterable[dict[str, Any]]], None]
 
 
 def report_writer() -> ReportWriter:
-    """The writer of the report folder's files (engine.report.write_reports)."""
+    """The writer of the report folder's files (engine.audit.report.write_reports)."""
     return write_reports
 
 
 def write_report_folder(out_dir: Path, summary: dict[str, Any], findings: Iterable[dict[str, Any]],
                         writer: ReportWriter | None = None) -> None:
     """Write the report into a fresh folder beside `out_dir`, then put it in place
-    (engine.output.replace_report_folder): readers see the old complete report or the new complete
+    (engine.io.output.replace_report_folder): readers see the old complete report or the new complete
     one, never a partial one, and a folder that is not a previous report is never replaced."""
     write = writer or write_reports
     replace_report_folder(out_dir, lambda folder: write(folder, summary, findings))

@@ -18,9 +18,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.incident import Event, Incident, IncidentError, Problem
-from engine.native import BEYOND_CALENDAR, Context, compile_test, find_sequence
-from engine.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
+from engine.core.backends.native import BEYOND_CALENDAR, Context, compile_test, find_sequence
+from engine.core.incident import Event, Incident, IncidentError, Problem
+from engine.core.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
 from policy.base import Effect
 from policy.duration import Duration
 from policy.model import Governs
