@@ -29,8 +29,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import _value  # noqa: E402
-from policy.loader import vocabulary_for  # noqa: E402
 from policy.repository import Repository  # noqa: E402
+from policy.vocabulary import vocabulary_for  # noqa: E402
 
 IL = "illinois-50-ilcs-706-10-20"
 A, B = f"{IL}@2016.1.0", f"{IL}@2021.1.0"

@@ -26,7 +26,7 @@ from policy.model import Declarations, Rule, Ruleset, Source
 from policy.obligations import OBLIGATION_KEYS
 from policy.source import SourceDocument, read_yaml_file, read_yaml_text
 from policy.values import date_hint, quoted, zone_hint
-from policy.vocabulary import Vocabulary, known_vocabularies
+from policy.vocabulary import known_vocabularies
 
 RULESET_SUFFIXES = (".yaml", ".yml")
 
@@ -145,13 +145,6 @@ def check_paths(paths: Iterable[Path | str]) -> list[CheckResult]:
     from policy.repository import Repository  # the repository is built on this module
 
     return Repository.check(ruleset_files(paths))
-
-
-def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
-    """The vocabulary a (valid) ruleset is checked against: its base vocabulary plus its declarations."""
-    vocab = known_vocabularies()[ruleset.vocabulary]
-    d = ruleset.declare
-    return vocab.extended(d.facts, d.events, d.attributes)
 
 
 def load_document(doc: SourceDocument) -> Ruleset:

@@ -26,7 +26,6 @@ from policy.conditions import (
     SequenceCondition,
 )
 from policy.duration import Duration
-from policy.loader import vocabulary_for
 from policy.model import Rule, Ruleset
 from policy.obligations import (
     INCIDENT,
@@ -37,7 +36,7 @@ from policy.obligations import (
     WindowObligation,
     anchor_names,
 )
-from policy.vocabulary import Spec, ValueType, Vocabulary
+from policy.vocabulary import Spec, ValueType, Vocabulary, vocabulary_for
 
 # `not_equals` and `not_in` are the negations of `equals` and `in`; the backends see only these:
 BASE_OPS = (Operator.EQUALS, Operator.IN, Operator.LESS_THAN, Operator.AT_MOST, Operator.MORE_THAN,

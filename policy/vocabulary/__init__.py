@@ -8,10 +8,14 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from policy.source import read_yaml_file
+
+if TYPE_CHECKING:
+    from policy.model import Ruleset
 
 DATA = Path(__file__).parent
 
@@ -142,6 +146,13 @@ def load_vocabulary(path: Path) -> Vocabulary:
 
 def known_vocabularies() -> dict[str, Vocabulary]:
     return {CORE_REF: core()}
+
+
+def vocabulary_for(ruleset: Ruleset) -> Vocabulary:
+    """The vocabulary a (valid) ruleset is checked against: its base vocabulary plus its declarations."""
+    vocab = known_vocabularies()[ruleset.vocabulary]
+    d = ruleset.declare
+    return vocab.extended(d.facts, d.events, d.attributes)
 
 
 def to_markdown(vocab: Vocabulary) -> str:
