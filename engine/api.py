@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from engine.core.backends.native import Context, Firing, NativeBackend
+from engine.core.backends import BackendName, make_backend
+from engine.core.backends.native import Context
 from engine.core.decision import (
     Decision,
     Layer,
@@ -28,10 +29,11 @@ from engine.core.decision import (
     obligations_for,
 )
 from engine.core.explain import Explainer, RuleExplanation
-from engine.core.incident import Event, Incident, IncidentError, IncidentReader, Problem
+from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import Program, compile_ruleset
 from engine.executor import WorkerError
 from engine.io.export import ExportError
+from engine.io.incident import IncidentReader
 from engine.io.output import OutputError
 from policy import versions
 from policy.diagnostics import RulesetError
@@ -40,25 +42,6 @@ from policy.model import Governs, Ruleset
 from policy.repository import Repository, RulesetLookupError, judging
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
-
-BackendName = Literal["native", "rete"]
-
-
-class Backend(Protocol):
-    name: str
-
-    def firings(self, incident: Incident) -> list[Firing]: ...
-
-
-def make_backend(program: Program, name: BackendName = "native") -> Backend:
-    if name == "native":
-        return NativeBackend(program)
-    if name == "rete":
-        from engine.core.backends.rete import ReteBackend  # durable-rules is loaded only when asked for
-
-        return ReteBackend(program)
-    raise ValueError(f"unknown backend `{name}`: use native or rete")
-
 
 class SelectionError(LookupError):
     pass
@@ -429,6 +412,7 @@ class IncidentSession:
 
 
 __all__ = [
+    "BackendName",
     "CalendarOverflow",
     "Change",
     "Decision",
@@ -445,6 +429,7 @@ __all__ = [
     "SelectionError",
     "WorkerError",
     "choose_version",
+    "make_backend",
     "parse_as_of",
     "resolve_as_of",
 ]

@@ -1,4 +1,4 @@
-"""The one incident reader (engine/io/export.py, engine/io/jsondoc.py, engine/core/incident.py) against hostile
+"""The one incident reader (engine/io/export.py, engine/io/jsondoc.py, engine/io/incident.py) against hostile
 input: every bad line or row becomes a RowError with its position, and reading goes on (issue 9,
 items 6, 7, 13, 15 and the reader's part of 2)."""
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.core.incident import IncidentError, IncidentReader
+from engine.core.incident import IncidentError
 from engine.io import export as export_module
 from engine.io.export import (
     MAX_CELL_CHARS,
@@ -26,6 +26,7 @@ from engine.io.export import (
     parse_unit,
     read_export,
 )
+from engine.io.incident import IncidentReader
 from engine.io.jsondoc import MAX_DEPTH, MAX_NUMBER_CHARS, JsonError, decode_json
 from policy.vocabulary import Spec, ValueType, Vocabulary, core
 

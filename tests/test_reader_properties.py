@@ -12,8 +12,9 @@ from budget import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.core.incident import Incident, IncidentError, IncidentReader
+from engine.core.incident import Incident, IncidentError
 from engine.io.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
+from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError, decode_json
 from policy.vocabulary import Spec, ValueType, core
 

@@ -12,8 +12,9 @@ import pytest
 from engine.api import Policy
 from engine.core.backends.native import NativeBackend
 from engine.core.backends.rete import ReteBackend, ReteCapacityError
-from engine.core.incident import Incident, IncidentReader
+from engine.core.incident import Incident
 from engine.core.program import Program, compile_ruleset
+from engine.io.incident import IncidentReader
 from policy.loader import load_ruleset, load_ruleset_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,22 +1,17 @@
-"""Incidents: the events of one police incident, checked against a vocabulary and put in time order.
+"""Incidents: the events of one police incident in time order, and what is wrong with one that cannot be read.
 
-Input (JSON): {"id", "timezone", "facts": {...}, "events": [{"type", "at", <attributes>}, ...]}.
-Timestamps must carry an offset; events are ordered by time, ties by their position in the input.
+The model only: reading incident data into it, against a vocabulary, is engine.io.incident's job.
+Events are ordered by time, ties by their position in the input.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from policy.diagnostics import did_you_mean
-from policy.values import DATE_EXAMPLE, is_date, parse_timestamp, parse_zone, quoted
-from policy.vocabulary import NUMERIC, Spec, ValueType, Vocabulary
-
-RESERVED = ("type", "at")
+from policy.values import quoted
 
 
 @dataclass(frozen=True)
@@ -35,7 +30,7 @@ class Problem:
 
 class IncidentError(ValueError):
     """An incident that cannot be read: every problem found, each with where and why. The only
-    exception `IncidentReader.read` raises, whatever it is given."""
+    exception `engine.io.incident.IncidentReader.read` raises, whatever it is given."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -84,200 +79,3 @@ class Incident:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "timezone": self.timezone, "facts": dict(self.facts),
                 "events": [e.to_json() for e in sorted(self.events, key=lambda e: e.index)]}
-
-
-def parse_time(value: Any, where: str, incident: str) -> datetime:
-    """A time with its UTC offset (policy.values.parse_timestamp), or IncidentError saying where."""
-    try:
-        return parse_timestamp(value)
-    except ValueError as exc:
-        raise IncidentError([Problem(incident, where, str(exc))]) from None
-
-
-def shown(value: Any) -> str:
-    """A value from data as it may appear in a message: bounded, escaped, and never failing (a list
-    or an object is named, not printed; an integer too long to print is described)."""
-    if isinstance(value, str):
-        return f"`{quoted(value)}`"
-    if value is None or isinstance(value, bool):
-        return "`null`" if value is None else f"`{str(value).lower()}`"
-    if isinstance(value, int):
-        if value.bit_length() > 200:
-            return "a number of more than 60 digits"
-        return f"`{value}`"
-    if isinstance(value, float):
-        return f"`{value!r}`" if math.isfinite(value) else f"`{value!r}` (not a finite number)"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return f"a value of type {type(value).__name__}"
-
-
-def _name(key: Any) -> str:
-    """A key from data as part of a field path."""
-    return quoted(key) if isinstance(key, str) else shown(key)
-
-
-def _hint(name: Any, candidates: Any, noun: str) -> str | None:
-    # Only text keys of a sane length can be typos of a valid name.
-    if not isinstance(name, str) or len(name) > 64:
-        return None
-    return did_you_mean(name, candidates, noun)
-
-
-def _incident_id(raw: Any) -> str | None:
-    """The id as the engine keeps it: text as written (an integer id is written in decimal)."""
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() <= 200:
-        return str(raw)
-    return None
-
-
-def _finite_number(v: Any, kinds: tuple[type, ...]) -> bool:
-    return type(v) in kinds and (type(v) is not float or math.isfinite(v))
-
-
-class IncidentReader:
-    """Checks incident data against one vocabulary (the ruleset's, with its declarations).
-
-    `read` raises IncidentError for anything it cannot accept, whatever the data (any type, any
-    size), listing every problem found; it never raises anything else."""
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self._attrs = {name: vocab.attributes_of(name) for name in vocab.events}
-        # Fast acceptance tests; a value they refuse goes through `_value` for the message.
-        self._accept = {name: {a: self._acceptor(spec) for a, spec in attrs.items()}
-                        for name, attrs in self._attrs.items()}
-        self._accept_fact = {name: self._acceptor(spec) for name, spec in vocab.facts.items()}
-
-    def _acceptor(self, spec: Spec) -> Callable[[Any], bool]:
-        allowed = self.vocab.allowed_values(spec)
-        if allowed is not None:
-            pool = frozenset(allowed)
-            return lambda v: type(v) is str and v in pool
-        t, low, high = spec.type, spec.minimum, spec.maximum
-        if t is ValueType.BOOLEAN:
-            return lambda v: type(v) is bool
-        if t is ValueType.TEXT:
-            return lambda v: type(v) is str
-        if t is ValueType.DATE:
-            return lambda v: type(v) is str and is_date(v)
-        kinds: tuple[type, ...] = (int,) if t is ValueType.INTEGER else (int, float)
-        return lambda v: (_finite_number(v, kinds) and (low is None or v >= low) and (high is None or v <= high))
-
-    def read(self, data: Any) -> Incident:
-        if not isinstance(data, dict):
-            raise IncidentError([Problem("?", "(incident)", f"an incident is a JSON object with id, timezone, "
-                                         f"facts and events, not {shown(data)}")])
-        raw_id = data.get("id")
-        found_id = _incident_id(raw_id)
-        iid = found_id if found_id is not None else "?"
-        problems: list[Problem] = []
-        if found_id is None:
-            problems.append(Problem(iid, "id", "every incident needs an `id` (text)"
-                                    + ("" if raw_id is None else f", not {shown(raw_id)}")))
-        for key in data:
-            if key not in ("id", "timezone", "facts", "events"):
-                problems.append(Problem(iid, _name(key), f"`{_name(key)}` is not a field of an incident",
-                                        _hint(key, ["id", "timezone", "facts", "events"], "fields")))
-        tz = data.get("timezone")
-        if tz is None:
-            problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
-                                    "e.g. America/Chicago)"))
-        else:
-            try:
-                parse_zone(tz)
-            except ValueError as exc:
-                problems.append(Problem(iid, "timezone", f"{shown(tz)}: {exc}" if not isinstance(tz, str)
-                                        else str(exc)))
-        facts = data.get("facts", {})
-        if not isinstance(facts, dict):
-            problems.append(Problem(iid, "facts", f"`facts` is an object of fact names and values, not "
-                                    f"{shown(facts)}"))
-            facts = {}
-        for name, value in facts.items():
-            accept = self._accept_fact.get(name) if isinstance(name, str) else None
-            if accept is not None and accept(value):
-                continue
-            spec = self.vocab.facts.get(name) if isinstance(name, str) else None
-            if spec is None:
-                problems.append(Problem(iid, f"facts.{_name(name)}", f"unknown fact `{_name(name)}`",
-                                        _hint(name, self.vocab.facts, "facts")))
-            else:
-                problems.extend(self._value(iid, f"facts.{name}", value, spec))
-        raw_events = data.get("events")
-        events: list[Event] = []
-        if not isinstance(raw_events, list) or not raw_events:
-            problems.append(Problem(iid, "events", "an incident needs a non-empty list of `events`"
-                                    + ("" if raw_events is None or raw_events == [] else
-                                       f", not {shown(raw_events)}")))
-            raw_events = []
-        for i, raw in enumerate(raw_events):
-            try:
-                events.append(self._event(iid, i, raw))
-            except IncidentError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise IncidentError(problems)
-        return Incident.of(iid, str(tz), dict(facts), events)
-
-    def _event(self, iid: str, i: int, raw: Any) -> Event:
-        where = f"events[{i}]"
-        if not isinstance(raw, dict):
-            raise IncidentError([Problem(iid, where, f"an event is an object with `type`, `at` and attributes, "
-                                         f"not {shown(raw)}")])
-        etype = raw.get("type")
-        attrs_spec = self._attrs.get(etype) if isinstance(etype, str) else None
-        accept = self._accept.get(etype) if isinstance(etype, str) else None
-        problems: list[Problem] = []
-        if attrs_spec is None:
-            problems.append(Problem(iid, f"{where}.type", "every event needs a `type`" if etype is None
-                                    else f"unknown event type {shown(etype)}",
-                                    _hint(etype, self.vocab.events, "event types")))
-        at: datetime | None = None
-        try:
-            at = parse_time(raw.get("at"), f"{where}.at", iid)
-        except IncidentError as exc:
-            problems.extend(exc.problems)
-        attributes: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name in RESERVED or attrs_spec is None or accept is None:
-                continue
-            check = accept.get(name) if isinstance(name, str) else None
-            if check is not None and check(value):
-                attributes[name] = value
-                continue
-            spec = attrs_spec.get(name) if isinstance(name, str) else None
-            if spec is None:
-                problems.append(Problem(iid, f"{where}.{_name(name)}",
-                                        f"`{_name(etype)}` events have no attribute `{_name(name)}`",
-                                        _hint(name, attrs_spec, "attributes")))
-            else:
-                problems.extend(self._value(iid, f"{where}.{name}", value, spec))
-        if problems or at is None:
-            raise IncidentError(problems)
-        return Event(str(etype), at, attributes, i)
-
-    def _value(self, iid: str, where: str, value: Any, spec: Spec) -> Iterator[Problem]:
-        allowed = self.vocab.allowed_values(spec)
-        if allowed is not None:
-            if not isinstance(value, str) or value not in allowed:
-                yield Problem(iid, where, f"{shown(value)} is not allowed",
-                              _hint(value, allowed, "values") if isinstance(value, str)
-                              else f"valid values: {', '.join(sorted(allowed))}")
-            return
-        t = spec.type
-        ok = ((t is ValueType.BOOLEAN and isinstance(value, bool))
-              or (t is ValueType.INTEGER and _finite_number(value, (int,)))
-              or (t is ValueType.NUMBER and _finite_number(value, (int, float)))
-              or (t is ValueType.TEXT and isinstance(value, str))
-              or (t is ValueType.DATE and is_date(value)))
-        if not ok:
-            hint = f"written YYYY-MM-DD, e.g. {DATE_EXAMPLE}" if t is ValueType.DATE else None
-            yield Problem(iid, where, f"expected {spec.describe()}, found {shown(value)}", hint)
-        elif t in NUMERIC and ((spec.minimum is not None and value < spec.minimum)
-                               or (spec.maximum is not None and value > spec.maximum)):
-            yield Problem(iid, where, f"{shown(value)} is out of range ({spec.describe()})")
