@@ -43,6 +43,7 @@ from policy.repository import Repository, RulesetLookupError, judging
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
 
+
 class SelectionError(LookupError):
     pass
 

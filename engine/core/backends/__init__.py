@@ -1,0 +1,40 @@
+"""The backends: each runs a compiled program over an incident and reports which rules fired.
+
+Every backend has the one interface `Backend` and is chosen by name with `make_backend` (one module
+per backend, as Cerbos files its audit backends and zen its loaders):
+
+- `native` (`backends/native.py`): the program as Python closures, rules found by hash dispatch;
+- `rete` (`backends/rete.py`): the program run by durable-rules, loaded only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from engine.core.backends.native import Firing, NativeBackend
+from engine.core.incident import Incident
+from engine.core.program import Program
+
+BackendName = Literal["native", "rete"]
+
+
+class Backend(Protocol):
+    """What every backend does: the firings of an incident, in (rule position, trigger position) order."""
+
+    name: str
+
+    def firings(self, incident: Incident) -> list[Firing]: ...
+
+
+def make_backend(program: Program, name: BackendName = "native") -> Backend:
+    """The backend called `name`, ready to evaluate `program`."""
+    if name == "native":
+        return NativeBackend(program)
+    if name == "rete":
+        from engine.core.backends.rete import ReteBackend  # durable-rules is loaded only when asked for
+
+        return ReteBackend(program)
+    raise ValueError(f"unknown backend `{name}`: use native or rete")
+
+
+__all__ = ["Backend", "BackendName", "make_backend"]
