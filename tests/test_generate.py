@@ -1,4 +1,4 @@
-"""The synthetic export generator (engine/tools/generate.py): determinism, planted shares, truth, formats,
+"""The synthetic export generator (engine/tools/generate/): determinism, planted shares, truth, formats,
 and (when engine/audit/ exists) an audit that finds exactly the planted violations."""
 
 from __future__ import annotations
