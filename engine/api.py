@@ -17,7 +17,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
-from engine.core.backends.native import Context
 from engine.core.decision import (
     Decision,
     Layer,
@@ -28,6 +27,7 @@ from engine.core.decision import (
     judging_date,
     obligations_for,
 )
+from engine.core.evaluation import Context
 from engine.core.explain import Explainer, RuleExplanation
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import Program, compile_ruleset

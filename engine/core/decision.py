@@ -18,7 +18,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.core.backends.native import BEYOND_CALENDAR, Context, compile_test, find_sequence
+from engine.core.evaluation import BEYOND_CALENDAR, Context, compile_test, find_sequence
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
 from policy.base import Effect

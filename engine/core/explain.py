@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core.backends.native import Context, compile_test, find_sequence
+from engine.core.evaluation import Context, compile_test, find_sequence
 from engine.core.incident import Event, Incident
 from engine.core.program import CompiledRule, Lowering, Program
 from policy.conditions import (

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from engine.core.backends.native import Firing, NativeBackend
+from engine.core.backends.native import NativeBackend
+from engine.core.evaluation import Firing
 from engine.core.incident import Incident
 from engine.core.program import Program
 

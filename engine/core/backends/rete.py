@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import durable_rules_engine
 from durable.engine import Host, MessageNotHandledException
 
-from engine.core.backends.native import Firing, deadline
+from engine.core.evaluation import Firing, deadline
 from engine.core.incident import Incident
 from engine.core.program import And, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom, Test
 from policy.conditions import Operator
