@@ -13,10 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.core.decision import Decision, Obligation
+from engine.core.intervals import Span, intersect, length, near_edge, subtract, union
 from engine.tools.generate.clock import local_day, noon, timestamp
 from engine.tools.generate.duties import effective, free_view, live, needs_redaction, officer, retention
 from engine.tools.generate.plan import Plan
-from engine.tools.generate.spans import Span, _intersect, _measure, _merge, _minus, _near_edge
 
 
 class Redraw(Exception):
@@ -28,7 +28,7 @@ def comply(r: random.Random, incident: dict[str, Any], d: Decision, officers: li
     """The compliant actions for `incident` (whose encounter ends at `end`) under its decision `d`."""
     start = timestamp(incident["events"][0]["at"])
     # Recording: every mandatory part, never where recording is forbidden.
-    forbidden = _merge(s for o in live(d, "record", "must_not") for s in effective(o))
+    forbidden = union(s for o in live(d, "record", "must_not") for s in effective(o))
     need: dict[str, list[Span]] = {}
     for o in live(d, "record", "must"):
         parts = effective(o)
@@ -37,11 +37,11 @@ def comply(r: random.Random, incident: dict[str, Any], d: Decision, officers: li
         need.setdefault(officer(incident, o) or officers[0], []).extend(parts)
     recordings: dict[str, list[Span]] = {}
     for who, parts in need.items():
-        if _measure(_intersect(parts, forbidden)) > 0:
+        if length(intersect(parts, forbidden)) > 0:
             raise Redraw
         # never before the first event: the incident's first event anchors its dates ("incident")
         padded = [(max(start, s - r.randint(20, 90)), e + r.randint(20, 120)) for s, e in parts]
-        recordings[who] = _minus(padded, [(s - 5, e + 5) for s, e in forbidden])
+        recordings[who] = subtract(padded, [(s - 5, e + 5) for s, e in forbidden])
     for who in officers:  # officers without a duty sometimes record anyway
         if who not in recordings and r.random() < 0.3 and not forbidden:
             recordings[who] = [(start + 30, end + 60)]
@@ -97,7 +97,7 @@ def _time_in(r: random.Random, s: float, e: float, edges: list[Span]) -> float |
         if e - s < 40:
             return None
         t = float(int(s + 15 + r.random() * (e - s - 30)))
-        if not _near_edge(t, edges, 10):
+        if not near_edge(edges, t, 10):
             return t
     return None
 

@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from engine.core.decision import Decision, Obligation
+from engine.core.intervals import Span, subtract
 from engine.tools.generate.clock import timestamp
-from engine.tools.generate.spans import Span, _minus
 
 INF = math.inf
 VIEWS = (("involved_officer", "report_writing"), ("supervisor", "supervision"), ("investigator", "investigation"),
@@ -44,7 +44,7 @@ def effective(o: Obligation) -> list[Span]:
         pe = timestamp(part.until.at) if part.until is not None and part.until.at and not part.until.pending \
             else span[1]
         cut.append((ps, pe))
-    return _minus([span], cut)
+    return subtract([span], cut)
 
 
 def live(d: Decision, kind: str, effect: str | None = None) -> list[Obligation]:

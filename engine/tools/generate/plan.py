@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.core.intervals import Span
 from engine.tools.generate.clock import iso
-from engine.tools.generate.spans import Span
 
 
 @dataclass

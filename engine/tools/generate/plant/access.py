@@ -3,9 +3,9 @@ a prohibition."""
 
 from __future__ import annotations
 
+from engine.core.intervals import contains, near_edge
 from engine.tools.generate.duties import effective, live
 from engine.tools.generate.plant.case import Case
-from engine.tools.generate.spans import _inside, _near_edge
 
 
 def viewed_while_denied(case: Case, go: bool) -> bool:
@@ -42,23 +42,23 @@ def _denied(case: Case, go: bool, biometric: bool) -> bool:
     t = float(int(s + 120 + r.random() * (e - s - 240)))
     prohibitions = [x for x in live(d, "access", "must_not") if not x.suspended]
     edges = [p for x in d.obligations if x.kind == "access" for p in effective(x)]
-    if _near_edge(t, edges, 60):
+    if near_edge(edges, t, 60):
         return False
     if biometric:
         purpose = r.choice(("identification", "other"))
         plan.biometrics.append((t, purpose))
         for x in prohibitions:
-            if x.purpose == "biometric_identification" and _inside(t, effective(x)):
+            if x.purpose == "biometric_identification" and contains(effective(x), t):
                 plan.truth.append(("biometric_while_prohibited", x.rule, x.ruleset))
         return True
     role = (o.role or ["agency"])[0]
     purpose = o.purpose or r.choice(("report_writing", "investigation", "supervision", "statement"))
     for x in prohibitions:  # a prohibition for the whole agency: does it cover this role? not settled, so avoid
         if "agency" in (x.role or ()) and role not in (x.role or ()) and (
-                x.purpose is None or x.purpose == purpose) and _inside(t, effective(x)):
+                x.purpose is None or x.purpose == purpose) and contains(effective(x), t):
             return False
     plan.views.append((t, role, purpose))
     for x in prohibitions:
-        if role in (x.role or ()) and (x.purpose is None or x.purpose == purpose) and _inside(t, effective(x)):
+        if role in (x.role or ()) and (x.purpose is None or x.purpose == purpose) and contains(effective(x), t):
             plan.truth.append(("viewed_while_denied", x.rule, x.ruleset))
     return True

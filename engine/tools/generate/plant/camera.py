@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from engine.core.intervals import length, subtract
 from engine.tools.generate.duties import effective, live, officer
 from engine.tools.generate.plant.case import Case
-from engine.tools.generate.spans import _measure, _minus
 
 
 def camera_off(case: Case, go: bool) -> bool:
@@ -20,13 +20,13 @@ def camera_off(case: Case, go: bool) -> bool:
     saved = {k: list(v) for k, v in plan.recordings.items()}
     for k in plan.recordings:
         if who is None or k == who:
-            plan.recordings[k] = _minus(plan.recordings[k], [(gs, ge)])
+            plan.recordings[k] = subtract(plan.recordings[k], [(gs, ge)])
     found = []
     for x in musts:
         xw = officer(case.incident, x)
         cover = plan.recordings.get(xw, []) if xw is not None else [
             sp for v in plan.recordings.values() for sp in v]
-        gap = _measure(_minus(effective(x), cover))
+        gap = length(subtract(effective(x), cover))
         # a gap a reading of the grace period could excuse: undo, so the answer never hangs on it
         if 15 < gap <= 90:
             plan.recordings = saved

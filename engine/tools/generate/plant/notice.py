@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
+from engine.core.intervals import contains
 from engine.tools.generate.duties import effective, live
 from engine.tools.generate.plant.case import Case
-from engine.tools.generate.spans import _inside
 
 
 def no_notice(case: Case, go: bool) -> bool:
@@ -18,10 +18,10 @@ def no_notice(case: Case, go: bool) -> bool:
         return bool(targets)
     target = case.r.choice(targets)
     tw = effective(target)
-    kept = [(t, who) for t, who in plan.notices if not _inside(t, tw)]
+    kept = [(t, who) for t, who in plan.notices if not contains(tw, t)]
     # notices removed from the target window: every obligation left without one is broken
     plan.notices = kept
     for o in closed:
-        if not any(_inside(t, effective(o)) for t, _ in kept):
+        if not any(contains(effective(o), t) for t, _ in kept):
             plan.truth.append(("no_notice", o.rule, o.ruleset))
     return True
