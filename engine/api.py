@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
@@ -38,8 +38,9 @@ from engine.io.output import OutputError
 from policy import versions
 from policy.diagnostics import RulesetError
 from policy.duration import CalendarOverflow
+from policy.in_force import Span, in_force_during, judging_version, version_in_force
 from policy.model import Governs, Ruleset
-from policy.repository import Repository, RulesetLookupError, judging
+from policy.repository import Repository, RulesetLookupError
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
 
@@ -145,7 +146,7 @@ class Library:
         if "@" in ref:
             return policy.decide(incident, when, explain=explain)
         family = self.versions_of(ref, policy.backend.name)  # type: ignore[arg-type]
-        return policy.decide(incident, when, amendment=_amendment(family, policy, incident, when), explain=explain,
+        return policy.decide(incident, when, amendment=_amendment(family, policy, when), explain=explain,
                              family=family)
 
     def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
@@ -177,58 +178,51 @@ def _read_with_any(family: list[Policy], incident: Mapping[str, Any]) -> tuple[P
         raise newest from None
 
 
-def choose_version(family: list[Policy], incident: Incident) -> Policy:
-    """The version in effect on the incident's date; else the last that had come into effect; else the first.
-
-    Only enacted versions (adopted, superseded, repealed) are chosen by date, and of those not one
-    that an enacted version of the family `corrects` (its correction judges its dates instead); a
-    family of drafts and proposals is judged by its newest version.
-    """
-    judges = {r.version for r in judging(p.program.ruleset for p in family)}
-    enacted = [p for p in family if p.program.ruleset.version in judges]
-    if not enacted:
-        return family[-1]
-    started = []
-    for p in reversed(enacted):
-        day = judging_date(p.program, incident, p.zone)
-        if day is None:
-            continue
-        if p.program.ruleset.effective.covers(day):
-            return p
-        if p.program.ruleset.effective.from_ <= day:
-            started.append(p)
-    return started[0] if started else enacted[0]
+def choose_version(family: Sequence[Policy], incident: Incident) -> Policy:
+    """The version that judges the incident (`policy.in_force.judging_version`), each version asked
+    about its own day (`version_date`, in its time zone)."""
+    chosen = judging_version(_rulesets(family), lambda r: judging_date(
+        (p := _compiled(family, r)).program, incident, p.zone))
+    return _compiled(family, chosen)
 
 
 def conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datetime) -> list[Policy]:
     """The versions whose `governs: conduct` rules bound actions on this incident's footage: those that
-    judge by date (enacted, not corrected) and have such rules, that had come into force by `as_of` (an
-    action not yet taken breaks nothing), and that were still in force on or after the incident's first
-    day (no action on the footage can be taken before it exists)."""
-    judges = {r.version for r in judging(p.program.ruleset for p in family)}
-    out = []
-    for p in family:
-        rs = p.program.ruleset
-        if rs.version not in judges or not p.conduct_rules or not incident.events:
-            continue
+    judge by date and have such rules, that had come into force by `as_of` (an action not yet taken
+    breaks nothing), and that were still in force on or after the incident's first day (no action on
+    the footage can be taken before it exists)."""
+    if not incident.events:
+        return []
+
+    def span(r: Ruleset) -> Span | None:
+        p = _compiled(family, r)
+        if not p.conduct_rules:
+            return None
         try:
-            first = incident.events[0].at.astimezone(p.zone).date()
-            now = as_of.astimezone(p.zone).date()
+            return incident.events[0].at.astimezone(p.zone).date(), as_of.astimezone(p.zone).date()
         except (OverflowError, ValueError):
-            continue  # a day outside the calendar: no version's dates can reach it
-        if rs.effective.from_ <= now and (rs.effective.until is None or first <= rs.effective.until):
-            out.append(p)
-    return out
+            return None  # a day outside the calendar: no version's dates can reach it
+
+    return [_compiled(family, r) for r in in_force_during(_rulesets(family), span)]
 
 
-def _amendment(family: list[Policy], chosen: Policy, incident: Incident, as_of: datetime) -> Policy | None:
-    later = family[family.index(chosen) + 1:]
-    judges = {r.version for r in judging(p.program.ruleset for p in family)}
-    for p in reversed(later):
-        rs = p.program.ruleset
-        if rs.version in judges and rs.effective.covers(as_of.astimezone(p.zone).date()):
-            return p if any(r.applies_to_existing_footage for r in rs.rules) else None
-    return None
+def _amendment(family: Sequence[Policy], chosen: Policy, as_of: datetime) -> Policy | None:
+    """A version later than `chosen` in force at `as_of`, if it has rules that apply to existing footage."""
+    later = {id(p.program.ruleset) for p in family[family.index(chosen) + 1:]}
+    found = version_in_force(_rulesets(family), lambda r: as_of.astimezone(ZoneInfo(r.timezone)).date()
+                             if id(r) in later else None)
+    if found is None or not any(r.applies_to_existing_footage for r in found.rules):
+        return None
+    return _compiled(family, found)
+
+
+def _rulesets(family: Sequence[Policy]) -> list[Ruleset]:
+    return [p.program.ruleset for p in family]
+
+
+def _compiled(family: Sequence[Policy], ruleset: Ruleset) -> Policy:
+    """The member of `family` compiled from `ruleset` (a family is a handful of versions)."""
+    return next(p for p in family if p.program.ruleset is ruleset)
 
 
 class Policy:
@@ -322,39 +316,35 @@ class Policy:
         return IncidentSession(self, incident_id, timezone, dict(facts or {}))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)  # the only place the engine reads the clock, and only when asked
+@overload
+def resolve_as_of(as_of: datetime | str | None, incident: Incident) -> datetime: ...
+@overload
+def resolve_as_of(as_of: datetime | str | None, incident: None = None) -> datetime | None: ...
+def resolve_as_of(as_of: datetime | str | None, incident: Incident | None = None) -> datetime | None:
+    """The moment an incident is judged at: the one as-of resolver (decide, explain, audit, impact, `--as-of`).
 
-
-def parse_as_of(text: str | None) -> datetime | None:
-    """`--as-of` text: None (each incident as of its own last event), `now` (the clock, read once),
-    or a time in ISO 8601 with its offset. Raises IncidentError with a plain message."""
-    if text is None:
-        return None
-    if text == "now":
-        return _now()
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise IncidentError([Problem("(as of)", "--as-of", f"{exc}; or `now`")]) from None
-
-
-def resolve_as_of(as_of: datetime | str | None, incident: Incident) -> datetime:
-    """The moment an incident is judged at: its last event by default; `now`; a time (text with an
-    offset, or an aware datetime). The one as-of resolver (decide, explain, audit, impact)."""
+    None: the incident's last event (without an incident, None: each is judged as of its own last
+    event); `now`: the host clock, read here and only for `now`; text: a time in ISO 8601 with its
+    offset; an aware datetime as given. Raises IncidentError with a plain message, naming the
+    incident's `as_of`, or `--as-of` when the time is resolved once for every incident.
+    """
     if as_of is None:
+        if incident is None:
+            return None
         if not incident.events:
             raise IncidentError([Problem(incident.id, "events", "an incident needs at least one event")])
         return incident.events[-1].at
     if isinstance(as_of, str):
         if as_of == "now":
-            return _now()
+            return datetime.now(UTC).replace(microsecond=0)
         try:
             return parse_timestamp(as_of)
         except ValueError as exc:
-            raise IncidentError([Problem(incident.id, "as_of", str(exc))]) from None
+            raise IncidentError([Problem("(as of)", "--as-of", f"{exc}; or `now`") if incident is None
+                                 else Problem(incident.id, "as_of", str(exc))]) from None
     if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise IncidentError([Problem(incident.id, "as_of", "as_of needs a time zone offset")])
+        raise IncidentError([Problem("(as of)" if incident is None else incident.id, "as_of",
+                                     "as_of needs a time zone offset")])
     return as_of
 
 
@@ -431,6 +421,5 @@ __all__ = [
     "WorkerError",
     "choose_version",
     "make_backend",
-    "parse_as_of",
     "resolve_as_of",
 ]

@@ -33,9 +33,9 @@ from policy.describe import (
     subject,
 )
 from policy.duration import Duration
+from policy.in_force import ENACTED
 from policy.model import Rule, Ruleset
 from policy.obligations import DelayAllowance, Earliest
-from policy.repository import ENACTED
 
 if TYPE_CHECKING:
     from policy.repository import Repository

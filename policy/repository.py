@@ -22,34 +22,10 @@ from typing import Any
 from policy import versions as semver_
 from policy.canonical import digest as canonical_digest
 from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
+from policy.in_force import judging, version_in_force
 from policy.loader import RULESET_SUFFIXES, CheckResult, load_document, load_ruleset, ruleset_files
-from policy.model import Ruleset, Status
+from policy.model import Ruleset
 from policy.source import SourceDocument, read_yaml_file
-
-ENACTED = frozenset({Status.ADOPTED, Status.SUPERSEDED, Status.REPEALED})
-"""Statuses of versions that are, or once were, law. Only these can be "in effect" on a day.
-
-Draft and proposed versions were never in force: a proposal routinely carries the dates it would
-take effect on, overlapping the adopted version it would replace, so their dates are not checked.
-An enacted version (adopted, and later superseded or repealed) was in force on every day of its
-`effective` range; two enacted versions of one ruleset covering the same day would make "which rule
-applied on that day" ambiguous, which is why their ranges must not overlap (BWC301).
-"""
-
-
-def corrected(rulesets: Iterable[Ruleset]) -> frozenset[str]:
-    """The versions, among `rulesets` (versions of one ruleset), that an enacted version among them
-    corrects (`corrects:`). A corrected version is never chosen to judge an incident and is not in
-    force for BWC301 while its correction is there; pinned as `id@version`, it still decides exactly
-    as it did. A draft or proposed correction corrects nothing until it is adopted."""
-    return frozenset(r.corrects for r in rulesets if r.corrects is not None and r.status in ENACTED)
-
-
-def judging(rulesets: Iterable[Ruleset]) -> list[Ruleset]:
-    """The versions that may judge an incident by its date: the enacted ones, less those corrected."""
-    rulesets = list(rulesets)
-    skip = corrected(rulesets)
-    return [r for r in rulesets if r.status in ENACTED and r.version not in skip]
 
 
 class RulesetLookupError(LookupError):
@@ -334,8 +310,7 @@ class Repository:
     def in_effect(self, ruleset_id: str, day: date) -> Ruleset | None:
         """The enacted version (adopted, superseded or repealed) in force on `day`, or None.
         Draft and proposed versions are never in effect; a corrected version gives way to its correction."""
-        found = [r for r in judging(e.ruleset for e in self.entries(ruleset_id)) if r.effective.covers(day)]
-        return found[-1] if found else None
+        return version_in_force([e.ruleset for e in self.entries(ruleset_id)], lambda _: day)
 
     def resolve(self, ref: str | Path) -> Ruleset:
         """`id` (the newest version), `id@version`, or the path of a ruleset file.

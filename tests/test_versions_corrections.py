@@ -29,8 +29,9 @@ from engine.cli import main
 from policy import diff
 from policy.canonical import to_yaml
 from policy.diagnostics import CODES, RulesetError
+from policy.in_force import corrected, judging
 from policy.model import Ruleset
-from policy.repository import Repository, corrected, judging
+from policy.repository import Repository
 from tests.strategies import ruleset_data, timelines
 
 PROPERTY = settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])

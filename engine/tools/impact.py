@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.api import Library, Policy, parse_as_of
+from engine.api import Library, Policy, resolve_as_of
 from engine.core.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
 from engine.core.incident import IncidentError
 from engine.core.program import compile_ruleset
@@ -584,7 +584,7 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     if library is None:
         library = Library.load(*a.rulesets)
     lib_b = library if b.rulesets == a.rulesets else Library.load(*b.rulesets)
-    when = as_of if isinstance(as_of, datetime) else parse_as_of(as_of)
+    when = resolve_as_of(as_of)
     pa, pb = a.policy(library), b.policy(lib_b)
     comparer = Comparer(pa, pb, when)
     workers = workers or default_workers()
