@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from terminal import from_a_terminal
 
 from engine import cli
+from engine.cli.commands import rulesets as rulesets_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 BWC = str(Path(sys.executable).parent / "bwc")
@@ -255,7 +256,7 @@ def test_a_bug_outside_any_incident_is_an_internal_error_with_a_saved_traceback(
     def buggy(paths: Any) -> Any:
         raise KeyError("planted")
 
-    monkeypatch.setattr(cli, "check_paths", buggy)
+    monkeypatch.setattr(rulesets_commands, "check_paths", buggy)
     result = CliRunner().invoke(cli.main, ["check", RULESETS])
     assert result.exit_code == cli.EXIT_INTERNAL
     assert "internal error (KeyError)" in result.stderr

@@ -64,6 +64,7 @@ def _what(o: Obligation) -> str:
 
 
 def render_decision(decision: Decision, width: int = 120) -> str:
+    """A decision as a heading, a table of its obligations, and its retention, releases and conflicts."""
     # markup, emoji codes and highlighting off: the strings below are data, never instructions to rich.
     console = Console(width=width, record=True, force_terminal=False, color_system=None, file=io.StringIO(),
                       markup=False, emoji=False, highlight=False)

@@ -1,0 +1,124 @@
+"""Commands that judge incidents one by one: decide and explain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.api import IncidentError, Library
+from engine.cli.boundary import EXIT_FAILED, EXPECTED, at, internal_error
+from engine.cli.options import ALLOW_EMPTY, AS_OF, BACKEND, POLICY, RULESETS, load_library_for
+from engine.cli.text.console import Styled, say, say_error
+from engine.cli.text.decision import render_decision
+from engine.core.explain import render_text
+from engine.io.export import Record, read_export
+from policy.values import quoted
+
+
+def _each_incident(library: Library, ref: str, source: Path, handle: Callable[[dict[str, Any]], str],
+                   allow_empty: bool) -> None:
+    """Print `handle(incident)` for each incident of `source`, as it is read (one reader for every
+    format: engine.io.export). A bad incident, whatever went wrong with it, is reported on standard
+    error with its line and the run goes on; the exit code is then 1."""
+    name = str(source)
+    vocabulary = library.select(ref).program.vocabulary
+    seen = failures = 0
+    for item in read_export(source, vocabulary):
+        seen += 1
+        where = f"{name}:{item.line}"
+        if not isinstance(item, Record):
+            failures += 1
+            column = getattr(item, "column", None)
+            say(Styled(f"{where}{f':{column}' if column else ''}: ", bold=True), item.message, err=True)
+            continue
+        with at(where):
+            text, problems = _decide_one(handle, item.incident, where)
+        if problems:
+            failures += 1
+            for p in problems:
+                say(Styled(f"{where}: ", bold=True), p, err=True)
+        else:
+            say(text)  # outside the guard: a closed stdout ends the run (BrokenPipeError), as it should
+    if not seen and not allow_empty:
+        say_error(f"no incident in {quoted(name, 200)} (give --allow-empty if an empty input is expected)")
+        sys.exit(EXIT_FAILED)
+    if failures:
+        sys.exit(EXIT_FAILED)
+
+
+def _decide_one(handle: Callable[[dict[str, Any]], str], incident: dict[str, Any],
+                where: str) -> tuple[str, list[str]]:
+    """(text, []) or ("", the problems): per-incident isolation, whatever the exception."""
+    try:
+        return handle(incident), []
+    except IncidentError as exc:
+        return "", [str(p) for p in exc.problems]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except EXPECTED as exc:
+        return "", [str(exc)]
+    except Exception as exc:
+        return "", [internal_error(exc, where, say_where=False)]  # the line says where
+
+
+@click.command()
+@RULESETS
+@POLICY
+@click.argument("incidents", type=click.Path(path_type=Path, allow_dash=True))
+@AS_OF
+@BACKEND
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@ALLOW_EMPTY
+def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: datetime | None, backend: str,
+           fmt: str, allow_empty: bool) -> None:
+    """Decide the obligations of incidents: one (.json), or many (.json array, .jsonl or .ndjson one per
+    line, `-` for JSON Lines on standard input, .csv, .parquet).
+
+    Each incident is judged by the version of the ruleset in effect on its date, unless a version
+    is pinned with `--policy ID@VERSION`. Decisions are printed as each is made.
+
+    JSON output is one decision per line. A bad incident is reported on standard error with its
+    line number; the others are still decided, and the exit code is 1.
+    """
+    library = load_library_for(rulesets, ref, backend)
+
+    def one(data: dict[str, Any]) -> str:
+        decision = library.decide(ref, data, as_of)
+        return decision.to_json() if fmt == "json" else render_decision(decision)
+
+    _each_incident(library, ref, incidents, one, allow_empty)
+
+
+@click.command()
+@RULESETS
+@POLICY
+@click.argument("incident", type=click.Path(path_type=Path, allow_dash=True))
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@ALLOW_EMPTY
+def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetime | None, fmt: str,
+            allow_empty: bool) -> None:
+    """Explain, rule by rule, why each obligation applies to an incident or why it does not.
+
+    The incident is judged by the version in effect on its date, as `bwc decide` does; the input is
+    read as `bwc decide` reads it.
+    """
+    library = load_library_for(rulesets, ref)
+
+    def one(data: dict[str, Any]) -> str:
+        explanations = library.explain(ref, data, as_of)
+        return json.dumps([e.to_dict() for e in explanations], ensure_ascii=False) if fmt == "json" \
+            else render_text(explanations)
+
+    _each_incident(library, ref, incident, one, allow_empty)
+
+
+COMMANDS = (decide, explain)
+
+__all__ = ["COMMANDS"]

@@ -1,0 +1,120 @@
+"""Commands on rulesets themselves: check, test, schema, vocabulary, log and diff."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from engine.cli.boundary import EXIT_FAILED
+from engine.cli.options import OVERWRITE, RULESETS, load_library
+from engine.cli.text.console import say
+from engine.cli.text.rulesets import say_check, say_log, say_scenarios
+from engine.core.decision import Decision
+from engine.io.output import check_output_file, write_text_atomic
+from engine.tools import scenarios
+from policy import diff
+from policy.loader import check_paths
+from policy.schema import ruleset_schema_json
+from policy.vocabulary import core, to_markdown
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(paths: tuple[Path, ...], fmt: str) -> None:
+    """Validate ruleset files (or every ruleset under the folders given).
+
+    Prints every problem with its file, line and column, and exits 1 if there is any error.
+    """
+    results = check_paths(paths)
+    say_check(results, fmt)
+    if not results or not all(r.ok for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema to this file instead of standard output.")
+@click.option("--kind", type=click.Choice(["ruleset", "scenarios", "decision"]), default="ruleset",
+              show_default=True, help="Ruleset files, scenario test files, or decisions.")
+@OVERWRITE
+def schema(output: Path | None, kind: str, overwrite: bool) -> None:
+    """Print a JSON Schema: of ruleset files (for editors: see docs/editors.md), scenario files or decisions."""
+    if output is not None:
+        check_output_file(output, overwrite=overwrite)
+    if kind == "ruleset":
+        text = ruleset_schema_json()
+    else:
+        model = scenarios.ScenarioFile if kind == "scenarios" else Decision
+        text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        say(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+def vocabulary(fmt: str) -> None:
+    """Print the core vocabulary (event types, attributes, facts, roles)."""
+    vocab = core()
+    if fmt == "json":
+        say(vocab.model_dump_json(indent=2, exclude_defaults=True))
+    else:
+        say(to_markdown(vocab), nl=False)
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Folder(s) of rulesets (default: the paths given).")
+@click.option("--coverage", is_flag=True, help="Report the rules no scenario exercised, per ruleset.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+def test_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], coverage: bool, fmt: str) -> None:
+    """Run the scenario tests of rulesets (the `tests/*.yaml` files beside them).
+
+    Exits 1 if any scenario fails, if a test file is invalid, or (with --coverage) if a rule is
+    exercised by no scenario.
+    """
+    report = scenarios.run(paths or [Path("rulesets")], rulesets or None)
+    if fmt == "json":
+        say(scenarios.to_json(report))
+    elif fmt == "junit":
+        say(scenarios.to_junit(report), nl=False)
+    else:
+        say_scenarios(report, coverage)
+    uncovered = coverage and any(c.missing for c in report.coverage)
+    if not report.ok or uncovered or not report.outcomes:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("diff")
+@RULESETS
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> None:
+    """Say in plain words what changed between two rulesets: files, or ID@VERSION references."""
+    repo = load_library(rulesets).repository
+    # RulesetLookupError and RulesetError are reported by the boundary
+    d = diff.diff(repo.resolve(old), repo.resolve(new))
+    render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json}[fmt]
+    say(render(d), nl=False)
+
+
+@click.command("log")
+@RULESETS
+@click.argument("ruleset_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
+    """List the versions of a ruleset, newest first, with what each changed."""
+    repo = load_library(rulesets).repository
+    say_log(ruleset_id, list(reversed(diff.history(repo, ruleset_id))), fmt)
+
+
+COMMANDS = (check, schema, vocabulary, test_command, diff_command, log_command)
+
+__all__ = ["COMMANDS"]
