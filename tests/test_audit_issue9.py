@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-import engine.audit
-from engine.api import Library, OutputError, parse_as_of, resolve_as_of
-from engine.audit import Auditor, audit_incident, run_audit, summary_text
+import engine.audit.runner
+from engine.api import Library, OutputError, resolve_as_of
+from engine.audit import Auditor, audit_incident, run_audit
+from engine.cli.text.audit import summary_text
 from engine.core.incident import IncidentError
 from engine.io.export import ExportError
 
@@ -68,14 +69,14 @@ def test_one_version_chooser(library: Library) -> None:
 
 # --- the as-of resolver ------------------------------------------------------------------------------
 
-def test_parse_as_of() -> None:
-    assert parse_as_of(None) is None
-    assert parse_as_of("2024-03-01T10:00:00-06:00") == datetime.fromisoformat("2024-03-01T10:00:00-06:00")
-    now = parse_as_of("now")
+def test_resolve_as_of_text() -> None:
+    assert resolve_as_of(None) is None
+    assert resolve_as_of("2024-03-01T10:00:00-06:00") == datetime.fromisoformat("2024-03-01T10:00:00-06:00")
+    now = resolve_as_of("now")
     assert now is not None and now.tzinfo is not None and abs((datetime.now(UTC) - now).total_seconds()) < 5
     for bad in ("2024-03-01T10:00:00", "20240301T100000Z", "yesterday", "9999-12-31T23:00:00-06:00"):
         with pytest.raises(IncidentError) as err:
-            parse_as_of(bad)
+            resolve_as_of(bad)
         assert err.value.problems[0].field == "--as-of"
 
 
@@ -95,14 +96,14 @@ def test_resolve_as_of_against_an_incident(library: Library) -> None:
 def test_any_exception_while_parsing_one_record_is_a_row_error(library: Library, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     export = _write(tmp_path / "x.jsonl", [_incident("one"), _incident("two"), _incident("three")])
-    real = engine.audit.parse_unit
+    real = engine.audit.runner.parse_unit
 
     def parse(parser: Any, unit: Any) -> Any:
         if '"two"' in unit.text:
             raise RecursionError("maximum recursion depth exceeded")  # what JSON nested 100k deep did
         return real(parser, unit)
 
-    monkeypatch.setattr(engine.audit, "parse_unit", parse)
+    monkeypatch.setattr(engine.audit.runner, "parse_unit", parse)
     inp = run_audit([RULESETS], IL, export, workers=1, library=library).summary["input"]
     assert (inp["incidents"], inp["skipped_rows"]) == (2, 1)
     assert inp["errors"][0]["line"] == 2 and "RecursionError" in inp["errors"][0]["message"]

@@ -1,6 +1,7 @@
-"""The audit report folder: summary.json, summary.csv, findings.csv and report.html.
+"""The audit report folder: summary.json, summary.csv, findings.csv and report.html, put in place whole.
 
-    write_reports(out_dir, summary, findings)
+    write_report_folder(out_dir, summary, findings)   # the folder replaced atomically
+    write_reports(out_dir, summary, findings)         # the four files written into a folder
 
 `summary` is the audit summary of docs/audit.md (as_of, rulesets, input, counts, recording_coverage);
 `findings` are finding dicts (incident_id, ruleset, rule, cite, kind, check, severity, expected,
@@ -13,14 +14,14 @@ server, no network and no JavaScript: its styles and charts (SVG) are inline.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from engine.io.output import open_atomic, write_text_atomic
+from engine.audit.findings import SEVERITIES
+from engine.io.output import open_atomic, replace_report_folder, write_text_atomic
 
-SEVERITIES = ("violation", "at_risk", "compliant", "not_applicable")
 SEVERITY_LABELS = {
     "violation": "Violations",
     "at_risk": "At risk",
@@ -41,6 +42,18 @@ CHECK_LABELS = {
 }
 FINDING_COLUMNS = ("incident_id", "ruleset", "rule", "cite", "kind", "check", "severity", "expected", "actual",
                    "missed_by", "month")
+
+
+ReportWriter = Callable[[Path, dict[str, Any], Iterable[dict[str, Any]]], None]
+
+
+def write_report_folder(out_dir: Path, summary: dict[str, Any], findings: Iterable[dict[str, Any]],
+                        writer: ReportWriter | None = None) -> None:
+    """Write the report into a fresh folder beside `out_dir`, then put it in place
+    (engine.io.output.replace_report_folder): readers see the old complete report or the new complete
+    one, never a partial one, and a folder that is not a previous report is never replaced."""
+    write = writer or write_reports
+    replace_report_folder(out_dir, lambda folder: write(folder, summary, findings))
 
 
 def write_reports(out_dir: Path | str, summary: dict[str, Any], findings: Iterable[dict[str, Any]]) -> None:

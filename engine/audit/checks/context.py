@@ -1,0 +1,96 @@
+"""What every check of one incident reads and writes: its actions, its windows, its findings."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, tzinfo
+
+from engine.audit.checks.actions import Actions
+from engine.audit.findings import Finding, Severity
+from engine.core.decision import Moment, Obligation
+from engine.core.incident import Incident
+from engine.core.intervals import Span, subtract, union
+
+AT_RISK_DAYS = 7  # a deadline this close to the as-of time is at risk
+
+
+def timestamp(m: Moment | None) -> float | None:
+    return datetime.fromisoformat(m.at).timestamp() if m is not None and m.at else None
+
+
+class CheckContext:
+    """One incident under audit: the checks add findings and recording seconds here."""
+
+    __slots__ = ("actions", "as_of", "findings", "groups", "inc", "month", "recorded", "required", "zone")
+
+    def __init__(self, inc: Incident, as_of: datetime, groups: dict[str, str], zone: tzinfo) -> None:
+        self.inc = inc
+        self.as_of = as_of
+        self.groups = groups
+        self.zone = zone
+        self.month = inc.events[0].at.astimezone(zone).strftime("%Y-%m")
+        self.actions = Actions(inc, as_of)
+        self.findings: list[Finding] = []
+        self.required = 0.0
+        self.recorded = 0.0
+
+    def add(self, o: Obligation, check: str, severity: Severity, expected: str, actual: str,
+            missed_by: str | None = None) -> None:
+        self.findings.append(Finding(self.inc.id, o.ruleset, o.rule, o.cite, o.kind, check, severity, expected,
+                                     actual, missed_by, self.month, self.groups))
+
+    def window(self, o: Obligation, default_start: float) -> tuple[list[Span], str] | None:
+        """The in-force parts of the obligation's window (suspended parts removed) and a description;
+        None when the window has not opened yet."""
+        w = o.window
+        start: float = default_start
+        if w is not None and w.from_ is not None:
+            if w.from_.pending:
+                return None
+            start = timestamp(w.from_) or default_start
+        end = self.actions.as_of_ts
+        open_end = True
+        if w is not None and w.until is not None and not w.until.pending and w.until.at:
+            end, open_end = timestamp(w.until) or end, False
+        cuts: list[Span] = []
+        for s in o.suspended or ():
+            if s.from_ is not None and s.from_.pending:
+                continue
+            s0 = timestamp(s.from_) if s.from_ is not None else None
+            s1 = timestamp(s.until) if s.until is not None and not s.until.pending else None
+            cuts.append((start if s0 is None else s0, self.actions.as_of_ts if s1 is None else s1))
+        if end > start:
+            spans = subtract([(start, end)], cuts)
+        elif end == start and not any(c0 < start < c1 for c0, c1 in union(cuts)):
+            # An instant window is kept as an empty span (the shared arithmetic drops empty spans): a
+            # view at that instant counts, unless a suspension runs across it.
+            spans = [(start, end)]
+        else:
+            spans = []
+        begin = w.from_.at if w is not None and w.from_ is not None and w.from_.at else (
+            "the start of the incident" if default_start > -math.inf else "any time")
+        if open_end:
+            waiting = w.until.event if w is not None and w.until is not None and w.until.event else None
+            finish = f"the as-of time {self.as_of.isoformat()}" + (f" (`{waiting}` not yet happened)"
+                                                                    if waiting else "")
+        else:
+            assert w is not None and w.until is not None
+            finish = str(w.until.at)
+        text = f"from {begin} until {finish}"
+        if cuts:
+            text += f", except where {', '.join(sorted({f'`{s.rule}`' for s in o.suspended or ()}))} prevails"
+        return spans, text
+
+    def officer(self, o: Obligation) -> str | None:
+        """The officer whose event triggered the obligation, if it names one."""
+        if o.trigger is None:
+            return None
+        officer = next((e.attributes.get("officer") for e in self.inc.events if e.index == o.trigger.index), None)
+        return officer if isinstance(officer, str) else None
+
+    def deleted_day(self) -> date | None:
+        d = self.actions.deleted
+        return d.astimezone(self.zone).date() if d is not None else None
+
+    def as_of_day(self) -> date:
+        return self.as_of.astimezone(self.zone).date()

@@ -1,0 +1,30 @@
+"""The notice check: people told they were being recorded, within the obligation's window."""
+
+from __future__ import annotations
+
+from engine.audit.checks.context import CheckContext, timestamp
+from engine.core.decision import Obligation
+
+
+def no_notice(c: CheckContext, o: Obligation) -> None:
+    check = "no_notice"
+    got = c.window(o, c.actions.start_ts)
+    if got is None:
+        c.add(o, check, "compliant", "notice once the window opens", "the window has not opened")
+        return
+    _, text = got
+    w = o.window
+    start = timestamp(w.from_) if w is not None and w.from_ is not None else None
+    lo = c.actions.start_ts if start is None else start
+    closed = w is not None and w.until is not None and not w.until.pending and w.until.at is not None
+    hi = (timestamp(w.until) or c.actions.as_of_ts) if closed and w is not None else c.actions.as_of_ts
+    officer = c.officer(o)
+    given = [t for t, who in c.actions.notices
+             if lo <= t <= hi and (officer is None or who is None or who == officer)]
+    expected = f"notice that people are being recorded {text}"
+    if given:
+        c.add(o, check, "compliant", expected, "notice given")
+    elif closed:
+        c.add(o, check, "violation", expected, "no notice given in the window")
+    else:
+        c.add(o, check, "at_risk", expected, "no notice given yet (the window is still open)")

@@ -1,0 +1,73 @@
+"""What the audit finds: the `Finding` record, its severities, the check names, and how amounts read.
+
+A finding is one obligation checked one way against one incident's actions; its severity is one of
+`SEVERITIES`. The checks and their meaning are in docs/audit.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.core.decision import Pending
+
+Severity = Literal["violation", "at_risk", "compliant", "not_applicable"]
+SEVERITIES: tuple[Severity, ...] = ("violation", "at_risk", "compliant", "not_applicable")
+CHECKS = ("camera_off_in_mandatory_window", "recorded_while_prohibited", "no_notice", "deleted_before_minimum",
+          "kept_past_maximum", "viewed_while_denied", "released_late", "not_released", "unredacted_release",
+          "biometric_while_prohibited")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    incident_id: str
+    ruleset: str
+    rule: str
+    cite: str
+    kind: str
+    check: str
+    severity: Severity
+    expected: str
+    actual: str
+    missed_by: str | None
+    month: str
+    groups: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"incident_id": self.incident_id, "ruleset": self.ruleset, "rule": self.rule, "cite": self.cite,
+                "kind": self.kind, "check": self.check, "severity": self.severity, "expected": self.expected,
+                "actual": self.actual, "missed_by": self.missed_by, "month": self.month,
+                "groups": dict(self.groups)}
+
+
+@dataclass
+class IncidentAudit:
+    """The findings of one incident, and what its recording duties required and got (seconds)."""
+
+    findings: list[Finding]
+    month: str
+    required_seconds: float
+    recorded_seconds: float
+    rulesets: list[str]
+
+
+# --- how a finding writes amounts ---------------------------------------------------------------------
+
+def duration_text(seconds: float) -> str:
+    """`12 min 30 s`, `1 h 5 min`, `45 s`."""
+    s = round(seconds)
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    parts = [f"{h} h" if h else "", f"{m} min" if m else "", f"{sec} s" if sec or not (h or m) else ""]
+    return " ".join(p for p in parts if p)
+
+
+def days_text(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def pending_text(p: Pending) -> str:
+    """A deadline counted from an event that has not happened yet."""
+    return f"{p.then} after `{p.pending}` (not yet happened)" if p.then not in ("P0D", "") else \
+        f"until `{p.pending}` (not yet happened)"

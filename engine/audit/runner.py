@@ -1,0 +1,201 @@
+"""Running an audit over a whole export: chunks of incidents over the executor's processes, findings
+sorted in bounded memory, the counts tallied in input order, the report folder written at the end."""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from engine.api import Library
+from engine.audit.auditor import Auditor
+from engine.audit.report import ReportWriter, write_report_folder
+from engine.audit.tally import Tally, build_summary
+from engine.core.incident import IncidentError
+from engine.executor import Executor, chunked, default_workers
+from engine.io.export import ExportError, JsonParser, Record, RowError, TableParser, Unit, open_export, parse_unit
+from engine.io.output import check_report_folder
+from policy.values import quoted, quoted_path
+
+KEPT: frozenset[str] = frozenset({"violation", "at_risk"})  # findings listed one by one; the rest only counted
+
+
+@dataclass
+class ChunkResult:
+    tally: Tally
+    findings: list[tuple[list[Any], dict[str, Any]]]  # (sort key, finding) for violations and at-risk
+
+
+def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequence[Unit | RowError],
+                 as_of: datetime | None) -> ChunkResult:
+    tally = Tally()
+    kept: list[tuple[list[Any], dict[str, Any]]] = []
+    for unit in units:
+        if isinstance(unit, RowError):
+            tally.error(unit, whole=False)
+            continue
+        rec: Record | RowError | None = None
+        # One record must not stop an audit of millions: whatever goes wrong while parsing or judging
+        # it (any exception class) becomes a row error with its line, and the audit goes on.
+        try:
+            rec = parse_unit(parser, unit)
+            if isinstance(rec, RowError):
+                tally.error(rec)
+                continue
+            result = auditor.audit(rec.incident, rec.groups, as_of)
+        except Exception as exc:
+            tally.error(record_error(unit, rec if isinstance(rec, Record) else None, exc))
+            continue
+        tally.rows += rec.rows
+        tally.add(result)
+        for n, f in enumerate(result.findings):
+            if f.severity in KEPT:
+                kept.append(([f.incident_id, f.rule, f.check, rec.line, n], f.to_dict()))
+    return ChunkResult(tally, kept)
+
+
+def _id_of(rec: Record) -> str | None:
+    iid = rec.incident.get("id")
+    return iid if isinstance(iid, str) else None
+
+
+def record_error(unit: Unit, rec: Record | None, exc: Exception) -> RowError:
+    """The row error of one record that could not be parsed or judged: an incident that does not fit
+    the vocabulary, dates past the calendar (year 9999), or anything unexpected (an internal error)."""
+    if rec is not None and isinstance(exc, IncidentError):
+        return _incident_error(rec, exc)
+    line = rec.line if rec is not None else unit.line
+    rows = rec.rows if rec is not None else len(getattr(unit, "rows", ())) or 1
+    iid = _id_of(rec) if rec is not None else getattr(unit, "incident", None)
+    if isinstance(exc, OverflowError) or type(exc).__name__ == "CalendarOverflow":
+        return RowError(line, iid, f"its dates run past the calendar (years 1 to 9999): {exc}", "out of range", rows)
+    if isinstance(exc, IncidentError):
+        return RowError(line, iid, "; ".join(p.message for p in exc.problems[:3]), "invalid incident", rows)
+    return RowError(line, iid, f"internal error: {type(exc).__name__}: {exc}", "internal error", rows)
+
+
+def _incident_error(rec: Record, exc: IncidentError) -> RowError:
+    problems = exc.problems or []
+    text = "; ".join(f"{p.field}: {p.message}" for p in problems[:3]) or "an incident needs at least one event"
+    if len(problems) > 3:
+        text += f" (and {len(problems) - 3} more)"
+    line = rec.line
+    match = re.match(r"events\[(\d+)\]", problems[0].field) if problems else None
+    if match and int(match.group(1)) < len(rec.event_lines):
+        line = rec.event_lines[int(match.group(1))]  # the row of the offending event
+    return RowError(line, _id_of(rec), text, "invalid incident", rec.rows)
+
+
+# --- worker processes ------------------------------------------------------------------------------------
+
+_State = tuple[Auditor, JsonParser | TableParser, datetime | None]
+
+
+def _load_state(rulesets: list[str], ruleset_id: str, backend: str, parser: JsonParser | TableParser,
+                as_of: datetime | None) -> _State:
+    """A worker's state where it cannot be inherited (spawn): the rulesets loaded again."""
+    library = Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
+    return (Auditor(library, ruleset_id), parser, as_of)
+
+
+def _work(state: _State, units: list[Unit | RowError]) -> ChunkResult:
+    auditor, parser, as_of = state
+    return _audit_units(auditor, parser, units, as_of)
+
+
+# --- sorting findings in bounded memory ------------------------------------------------------------------
+
+class _Sorter:
+    """Findings sorted by their key; runs beyond `limit` spill to temporary files and are merged."""
+
+    def __init__(self, folder: Path, limit: int = 200_000) -> None:
+        self.folder = folder
+        self.limit = limit
+        self.buffer: list[tuple[list[Any], dict[str, Any]]] = []
+        self.runs: list[Path] = []
+        self.count = 0
+
+    def extend(self, items: list[tuple[list[Any], dict[str, Any]]]) -> None:
+        self.buffer.extend(items)
+        self.count += len(items)
+        if len(self.buffer) >= self.limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        self.buffer.sort(key=lambda kv: kv[0])
+        path = self.folder / f"run-{len(self.runs):05d}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for item in self.buffer:
+                fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.runs.append(path)
+        self.buffer = []
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.buffer.sort(key=lambda kv: kv[0])
+        files: list[IO[str]] = [p.open(encoding="utf-8") for p in self.runs]
+        try:
+            streams: list[Iterator[tuple[list[Any], dict[str, Any]]]] = [
+                (tuple(json.loads(line)) for line in fh) for fh in files]
+            for _, finding in heapq.merge(*streams, iter(self.buffer), key=lambda kv: kv[0]):
+                yield finding
+        finally:
+            for fh in files:
+                fh.close()
+
+
+# --- running an audit -----------------------------------------------------------------------------------
+
+@dataclass
+class AuditOutcome:
+    summary: dict[str, Any]
+    findings: int  # violations and at-risk findings listed
+    out_dir: Path | None
+
+
+def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path | str, *,
+              fmt: str | None = None, as_of: datetime | None = None, out_dir: Path | str | None = None,
+              workers: int | None = None, chunk_size: int = 200, backend: str = "native",
+              library: Library | None = None, writer: ReportWriter | None = None,
+              progress: Callable[[int, int], None] | None = None, allow_empty: bool = False) -> AuditOutcome:
+    """Audit every incident of an export; write the report folder (when `out_dir` is given) atomically.
+
+    Raises OutputError (an `out_dir` that cannot take a report: checked before anything is read),
+    ExportError (unusable export; an export with no incident at all, unless `allow_empty`),
+    SelectionError (unknown ruleset), RulesetError. `as_of` None audits each incident as of its own
+    last event. KeyboardInterrupt stops the workers and leaves no output behind.
+    """
+    if out_dir is not None:
+        check_report_folder(out_dir)
+    lib = library or Library.load(*rulesets, backend=backend)  # type: ignore[arg-type]
+    auditor = Auditor(lib, ruleset_id)
+    export = open_export(export_path, auditor.vocabulary, fmt)
+    n_workers = max(1, workers if workers is not None else default_workers())
+    tally = Tally()
+    state: _State = (auditor, export.parser, as_of)
+    loader = functools.partial(_load_state, [str(p) for p in rulesets], ruleset_id, backend, export.parser, as_of)
+    with tempfile.TemporaryDirectory(prefix="bwc-audit-") as scratch, \
+            Executor(state, n_workers, loader, window=3 * n_workers) as pool:
+        sorter = _Sorter(Path(scratch))
+        for result in pool.map(_work, chunked(export.units(), chunk_size)):
+            tally.merge(result.tally)
+            sorter.extend(result.findings)
+            if progress is not None:
+                progress(export.position, export.total)
+        summary = build_summary(tally, export, as_of)
+        if tally.incidents == 0 and tally.skipped_rows:
+            raise ExportError(f"{quoted_path(export.path)}: no incident could be read ({tally.skipped_rows} row(s) "
+                              f"skipped; first problem: line {tally.errors[0].line}: "
+                              f"{quoted(tally.errors[0].message, 300)})")
+        if tally.rows == 0 and not allow_empty:
+            raise ExportError(f"{quoted_path(export.path)}: the export holds no incident (it is empty); "
+                              "nothing was audited (pass --allow-empty to accept an empty export)")
+        if out_dir is not None:
+            write_report_folder(Path(out_dir), summary, sorter, writer)
+        return AuditOutcome(summary, sorter.count, Path(out_dir) if out_dir is not None else None)

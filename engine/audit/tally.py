@@ -1,0 +1,117 @@
+"""The audit's counts: `Tally` adds up findings, coverage and row errors; `build_summary` makes summary.json."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.audit.findings import SEVERITIES, IncidentAudit
+from engine.io.export import Export, RowError
+
+
+@dataclass
+class Tally:
+    """Counts that add up across chunks (in input order, so the result does not depend on workers)."""
+
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (dimension, key, severity)
+    groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (column, value, severity)
+    required: float = 0.0
+    recorded: float = 0.0
+    coverage: dict[str, list[float]] = field(default_factory=dict)  # month -> [required, recorded]
+    rows: int = 0
+    incidents: int = 0
+    skipped_rows: int = 0
+    skipped_incidents: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[RowError] = field(default_factory=list)
+    rulesets: set[str] = field(default_factory=set)
+
+    def merge(self, other: Tally, max_errors: int = 100) -> None:
+        self.counts.update(other.counts)
+        self.groups.update(other.groups)
+        self.required += other.required
+        self.recorded += other.recorded
+        for month, (req, rec) in other.coverage.items():
+            cur = self.coverage.setdefault(month, [0.0, 0.0])
+            cur[0] += req
+            cur[1] += rec
+        self.rows += other.rows
+        self.incidents += other.incidents
+        self.skipped_rows += other.skipped_rows
+        self.skipped_incidents += other.skipped_incidents
+        self.reasons.update(other.reasons)
+        self.errors.extend(other.errors[:max(0, max_errors - len(self.errors))])
+        self.rulesets |= other.rulesets
+
+    def error(self, err: RowError, whole: bool = True) -> None:
+        self.rows += err.rows
+        self.skipped_rows += err.rows
+        self.skipped_incidents += 1 if (whole and err.incident is not None) or err.reason == "invalid JSON" else 0
+        self.reasons[err.reason] += 1
+        if len(self.errors) < 100:
+            self.errors.append(err)
+
+    def add(self, result: IncidentAudit) -> None:
+        self.incidents += 1
+        self.rulesets.update(result.rulesets)
+        for f in result.findings:
+            sev = f.severity
+            self.counts[("severity", sev, sev)] += 1
+            self.counts[("rule", f.rule, sev)] += 1
+            self.counts[("check", f.check, sev)] += 1
+            self.counts[("month", f.month, sev)] += 1
+            for col, value in f.groups.items():
+                self.groups[(col, value, sev)] += 1
+        self.required += result.required_seconds
+        self.recorded += result.recorded_seconds
+        if result.required_seconds:
+            cur = self.coverage.setdefault(result.month, [0.0, 0.0])
+            cur[0] += result.required_seconds
+            cur[1] += result.recorded_seconds
+
+
+def _nested(counter: Counter[tuple[str, str, str]], dimension: str) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (dim, key, sev), n in sorted(counter.items()):
+        if dim == dimension:
+            out.setdefault(key, {})[sev] = n
+    return out
+
+
+def _percent(recorded: float, required: float) -> float | None:
+    return round(100.0 * recorded / required, 2) if required > 0 else None
+
+
+def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[str, Any]:
+    """The summary of docs/audit.md: as_of, rulesets, input, counts, recording_coverage."""
+    by_group: dict[str, dict[str, dict[str, int]]] = {}
+    for (col, value, sev), n in sorted(tally.groups.items()):
+        by_group.setdefault(col, {}).setdefault(value, {})[sev] = n
+    return {
+        "as_of": as_of.isoformat() if as_of is not None else None,
+        "rulesets": sorted(tally.rulesets),
+        "input": {
+            "format": export.format,
+            "rows": tally.rows,
+            "incidents": tally.incidents,
+            "skipped_rows": tally.skipped_rows,
+            "skipped_incidents": tally.skipped_incidents,
+            "skipped_reasons": dict(sorted(tally.reasons.items())),
+            "errors": [e.to_dict() for e in tally.errors[:100]],
+        },
+        "counts": {
+            "by_severity": {sev: tally.counts.get(("severity", sev, sev), 0) for sev in SEVERITIES},
+            "by_rule": _nested(tally.counts, "rule"),
+            "by_check": _nested(tally.counts, "check"),
+            "by_month": _nested(tally.counts, "month"),
+            "by_group": by_group,
+        },
+        "recording_coverage": {
+            "required_seconds": round(tally.required, 3),
+            "recorded_seconds": round(tally.recorded, 3),
+            "percent": _percent(tally.recorded, tally.required),
+            "by_month": {m: _percent(rec, req) for m, (req, rec) in sorted(tally.coverage.items())},
+        },
+    }

@@ -1,0 +1,32 @@
+"""The text `bwc audit` prints: a short summary of the audit, and where its report is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.audit.findings import SEVERITIES
+from policy.values import quoted, quoted_path
+
+
+def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
+    """The summary's headline numbers, the first skipped rows, and the report folder."""
+    inp = summary["input"]
+    sev = summary["counts"]["by_severity"]
+    cov = summary["recording_coverage"]
+    lines = [f"audited {inp['incidents']} incident(s) from {inp['rows']} {inp['format']} row(s) as of "
+             + (summary["as_of"] or "each incident's last event"),
+             "findings: " + ", ".join(f"{sev.get(s, 0)} {s.replace('_', ' ')}" for s in SEVERITIES)]
+    if cov["percent"] is not None:
+        lines.append(f"recording coverage: {cov['percent']}% of the time a camera had to be on")
+    if inp["skipped_rows"]:
+        reasons = ", ".join(f"{n} {r}" for r, n in inp["skipped_reasons"].items())
+        lines.append(f"skipped: {inp['skipped_rows']} row(s), {inp['skipped_incidents']} incident(s) ({reasons})")
+        for e in inp["errors"][:5]:  # ids and messages come from the data: shown as literal text
+            lines.append(f"  line {e['line']}" + (f" ({quoted(e['incident'])})" if e["incident"] else "")
+                         + f": {quoted(e['message'], 300)}")
+        if len(inp["errors"]) > 5:
+            lines.append("  ... (see summary.json)")
+    if out_dir is not None:
+        lines.append(f"report: {quoted_path(out_dir)}")
+    return "\n".join(lines)
