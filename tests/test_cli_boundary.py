@@ -19,7 +19,9 @@ from click.testing import CliRunner
 from terminal import from_a_terminal
 
 from engine import cli
+from engine.cli.boundary import EXPECTED
 from engine.cli.commands import rulesets as rulesets_commands
+from engine.io.jsondoc import JsonError
 
 ROOT = Path(__file__).resolve().parent.parent
 BWC = str(Path(sys.executable).parent / "bwc")
@@ -277,6 +279,43 @@ def test_expected_errors_are_one_line_not_internal(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("error: will not write a report into")
     assert result.stderr.count("\n") == 1
+
+
+def _planted(cls: type[Exception]) -> Exception:
+    return cls("planted", 1, 1) if cls is JsonError else cls("planted")
+
+
+@pytest.mark.parametrize("error", EXPECTED, ids=lambda cls: cls.__name__)
+def test_each_expected_error_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch, error: type[Exception]) -> None:
+    planted = _planted(error)
+
+    def refusing(paths: Any) -> Any:
+        raise planted
+
+    monkeypatch.setattr(rulesets_commands, "check_paths", refusing)
+    result = CliRunner().invoke(cli.main, ["check", RULESETS])
+    assert result.exit_code == cli.EXIT_FAILED
+    assert result.stderr == f"error: {planted}\n"
+
+
+def test_an_expected_error_for_one_incident_is_reported_on_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.api import ExportError, Library
+
+    real = Library.decide
+
+    def refusing(self: Library, ref: str, incident: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(incident, dict) and incident.get("id") == "B":
+            raise ExportError("planted")
+        return real(self, ref, incident, *args, **kwargs)
+
+    monkeypatch.setattr(Library, "decide", refusing)
+    path = _jsonl(tmp_path / "three.jsonl", ["A", "B", "C"])
+    result = CliRunner().invoke(cli.main, ["decide", "--rulesets", RULESETS, "--policy", POLICY,
+                                           "--format", "json", str(path)])
+    assert result.exit_code == 1
+    assert [json.loads(x)["incident_id"] for x in result.stdout.splitlines()] == ["A", "C"]
+    assert result.stderr == f"{path}:2: planted\n"
 
 
 def test_the_boundary_gives_sigterm_back(monkeypatch: pytest.MonkeyPatch) -> None:
