@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine.api import Library
-from engine.audit import Finding, audit_incident, run_audit, write_report_folder
+from engine.audit import CHECKS, Finding, audit_incident, run_audit, write_report_folder
+from engine.audit.checks import CHECKERS, CheckContext
+from engine.audit.checks.access import viewed_while_denied
 from engine.cli import main
+from engine.core.decision import Moment, Obligation, Suspension, Window
+from engine.core.incident import Event, Incident
 from engine.io.export import ExportError, RowError, open_export, read_export
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,3 +311,37 @@ def test_cli_audit(tmp_path: Path) -> None:
     missing = runner.invoke(main, ["audit", "--rulesets", str(RULESETS), "--policy", "no-such-policy",
                                    str(CORPUS / "incidents.csv")])
     assert missing.exit_code == 1
+
+
+# --- the checks, one by one ----------------------------------------------------------------------------
+
+def test_every_check_name_has_its_check() -> None:
+    # `released_late` is what `not_released` reports once something was released
+    assert set(CHECKERS) == set(CHECKS) - {"released_late"}
+
+
+def _viewed_at_an_instant(suspended: list[tuple[datetime, datetime]]) -> str:
+    """The severity of `viewed_while_denied` for a window that opens and closes at the very moment of a view."""
+    at = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    inc = Incident.of("INC-1", "UTC", {}, [Event("dispatched", at - timedelta(hours=1), {}, 0),
+                                           Event("footage_viewed", at, {"role": "public"}, 1)])
+    moment = Moment(event="released", at=at.isoformat())
+    o = Obligation(kind="access", effect="must_not", rule="no-public", ruleset="x@1", cite="§1", summary="",
+                   window=Window(from_=moment, until=moment), role=["public"],
+                   suspended=[Suspension(from_=Moment(at=a.isoformat()), until=Moment(at=b.isoformat()), rule="s")
+                              for a, b in suspended] or None)
+    c = CheckContext(inc, at, {}, UTC)
+    viewed_while_denied(c, o)
+    assert len(c.findings) == 1
+    return c.findings[0].severity
+
+
+def test_an_instant_window_still_catches_a_view_at_that_instant() -> None:
+    # The shared interval arithmetic drops empty spans; the audit keeps an instant window so that a view
+    # at that moment counts, unless a suspension runs across it (one touching it does not).
+    at = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert _viewed_at_an_instant([]) == "violation"
+    assert _viewed_at_an_instant([(at - hour, at + hour)]) == "compliant"
+    assert _viewed_at_an_instant([(at - hour, at), (at, at + hour)]) == "compliant"  # merged first
+    assert _viewed_at_an_instant([(at - hour, at)]) == "violation"

@@ -15,7 +15,7 @@ from engine.api import Library, OutputError, resolve_as_of
 from engine.audit import Auditor, audit_incident, run_audit
 from engine.cli.text.audit import summary_text
 from engine.core.incident import IncidentError
-from engine.io.export import ExportError
+from engine.io.export import ExportError, parse_unit
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = ROOT / "rulesets"
@@ -96,7 +96,7 @@ def test_resolve_as_of_against_an_incident(library: Library) -> None:
 def test_any_exception_while_parsing_one_record_is_a_row_error(library: Library, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     export = _write(tmp_path / "x.jsonl", [_incident("one"), _incident("two"), _incident("three")])
-    real = engine.audit.runner.parse_unit
+    real = parse_unit
 
     def parse(parser: Any, unit: Any) -> Any:
         if '"two"' in unit.text:

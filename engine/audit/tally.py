@@ -10,6 +10,8 @@ from typing import Any
 from engine.audit.findings import SEVERITIES, IncidentAudit
 from engine.io.export import Export, RowError
 
+MAX_ERRORS = 100  # row errors kept to show (summary.json, the CLI); the rest are only counted
+
 
 @dataclass
 class Tally:
@@ -28,7 +30,7 @@ class Tally:
     errors: list[RowError] = field(default_factory=list)
     rulesets: set[str] = field(default_factory=set)
 
-    def merge(self, other: Tally, max_errors: int = 100) -> None:
+    def merge(self, other: Tally) -> None:
         self.counts.update(other.counts)
         self.groups.update(other.groups)
         self.required += other.required
@@ -42,7 +44,7 @@ class Tally:
         self.skipped_rows += other.skipped_rows
         self.skipped_incidents += other.skipped_incidents
         self.reasons.update(other.reasons)
-        self.errors.extend(other.errors[:max(0, max_errors - len(self.errors))])
+        self.errors.extend(other.errors[:max(0, MAX_ERRORS - len(self.errors))])
         self.rulesets |= other.rulesets
 
     def error(self, err: RowError, whole: bool = True) -> None:
@@ -50,7 +52,7 @@ class Tally:
         self.skipped_rows += err.rows
         self.skipped_incidents += 1 if (whole and err.incident is not None) or err.reason == "invalid JSON" else 0
         self.reasons[err.reason] += 1
-        if len(self.errors) < 100:
+        if len(self.errors) < MAX_ERRORS:
             self.errors.append(err)
 
     def add(self, result: IncidentAudit) -> None:
@@ -99,7 +101,7 @@ def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[
             "skipped_rows": tally.skipped_rows,
             "skipped_incidents": tally.skipped_incidents,
             "skipped_reasons": dict(sorted(tally.reasons.items())),
-            "errors": [e.to_dict() for e in tally.errors[:100]],
+            "errors": [e.to_dict() for e in tally.errors[:MAX_ERRORS]],
         },
         "counts": {
             "by_severity": {sev: tally.counts.get(("severity", sev, sev), 0) for sev in SEVERITIES},
