@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from engine.api import Library
 from engine.cli import main
-from engine.tools.impact import Side, compare_days, impact, render_markdown, render_text
+from engine.cli.text.impact import render_markdown, render_text
+from engine.tools.impact import Side, compare_days, impact
 
 ROOT = Path(__file__).resolve().parent.parent
 IL = "illinois-50-ilcs-706-10-20"

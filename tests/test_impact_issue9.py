@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from engine.api import Library, Policy
+from engine.cli.text.impact import render_markdown, render_text
 from engine.io.export import ExportError
 from engine.tools.generate import generate
-from engine.tools.impact import Side, impact, render_json, render_markdown, render_text
+from engine.tools.impact import Side, impact, render_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = [ROOT / "rulesets"]

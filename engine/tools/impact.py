@@ -4,7 +4,7 @@
     report = impact(Side.of(["rulesets"], "illinois-50-ilcs-706-10-20@2016.1.0"),
                     Side.of(["rulesets"], "illinois-50-ilcs-706-10-20@2021.1.0"),
                     Path("incidents.jsonl"))
-    print(render_text(report))
+    print(render_json(report))      # as text or Markdown: engine.cli.text.impact
 
 Both versions are pinned: each incident is decided under A and under B exactly as `bwc decide
 --policy ID@VERSION` would (no selection by date, no amendment layers), as of the same time. The
@@ -25,16 +25,14 @@ line number, and the rest goes on.
 from __future__ import annotations
 
 import functools
-import html
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from engine.api import Library, Policy, resolve_as_of
 from engine.core.decision import Conflict, DateOrPending, Decision, Moment, Obligation, Pending, Window
@@ -52,9 +50,6 @@ CHUNK = 400
 
 WORDING = "wording"
 """The suffix of labels that change no obligation (summary, cite or confidence reworded)."""
-
-IDS_IN_TEXT = 100
-"""Incident ids shown per kind of change in the text and Markdown reports (JSON has all)."""
 
 MAX_ERRORS = 1000
 """Bad lines whose message the report keeps (all are counted)."""
@@ -273,11 +268,6 @@ def obligation_differences(a: Obligation, b: Obligation, name: str | None = None
     return out
 
 
-def obligation_changes(a: Obligation, b: Obligation) -> list[str]:
-    """Labels for what changed in one obligation (same rule, same trigger) from A to B."""
-    return [d.label for d in obligation_differences(a, b)]
-
-
 def _conflicts(decision: Decision) -> dict[tuple[str, tuple[str, ...]], Conflict]:
     return {(c.kind, tuple(sorted(c.rules))): c for c in decision.conflicts}
 
@@ -341,11 +331,6 @@ def differences(a: Decision, b: Decision) -> list[Difference]:
     return found
 
 
-def changes(a: Decision, b: Decision) -> list[str]:
-    """Every kind of difference between the decision under A and under B (sorted, each once)."""
-    return sorted({d.label for d in differences(a, b)})
-
-
 def substantive(labels: list[str]) -> bool:
     """Whether the labels change what the decision requires (not only its wording)."""
     return any(not label.endswith(WORDING) for label in labels)
@@ -375,7 +360,7 @@ SIDES = ("A only", "B only")
 
 
 @dataclass
-class Tally:
+class ImpactTally:
     """Counts for part of the input (a chunk) or all of it; parts merge in input order."""
 
     incidents: int = 0
@@ -415,7 +400,7 @@ class Tally:
         if len(self.bad) < MAX_ERRORS:
             self.bad.append(BadLine(line, message, incident, column))
 
-    def merge(self, other: Tally) -> None:
+    def merge(self, other: ImpactTally) -> None:
         self.incidents += other.incidents
         self.changed += other.changed
         for label, ids in other.by_kind.items():
@@ -443,7 +428,7 @@ class ImpactReport:
     a: str
     b: str
     as_of: str | None
-    tally: Tally
+    tally: ImpactTally
     seconds: float = 0.0
     workers: int = 1
 
@@ -497,7 +482,7 @@ class Comparer:
     def __init__(self, a: Policy, b: Policy, as_of: datetime | None = None) -> None:
         self.a, self.b, self.as_of = a, b, as_of
 
-    def one(self, data: Any, tally: Tally, line: int) -> None:
+    def one(self, data: Any, tally: ImpactTally, line: int) -> None:
         iid = data.get("id") if isinstance(data, dict) else None
         label = iid if isinstance(iid, str) and iid else f"line {line}"
         decided: dict[str, Decision] = {}
@@ -518,8 +503,8 @@ class Comparer:
             tally.fail(line, ta if ta == tb else f"under A: {ta} / under B: {tb}",
                        iid if isinstance(iid, str) else None)
 
-    def records(self, items: Iterable[Record | RowError]) -> Tally:
-        tally = Tally()
+    def records(self, items: Iterable[Record | RowError]) -> ImpactTally:
+        tally = ImpactTally()
         for item in items:
             if isinstance(item, RowError):
                 tally.fail(item.line, item.message, item.incident, getattr(item, "column", None))
@@ -546,16 +531,16 @@ def _load_comparer(a: Side, b: Side, as_of: datetime | None) -> Comparer:
     return Comparer(a.policy(lib_a), b.policy(lib_b), as_of)
 
 
-def _work(comparer: Comparer, items: list[Record | RowError]) -> Tally:
+def _work(comparer: Comparer, items: list[Record | RowError]) -> ImpactTally:
     return comparer.records(items)
 
 
 def run(comparer: Comparer, a: Side, b: Side, items: Iterable[Record | RowError], *, workers: int = 0,
-        progress: Callable[[int], None] | None = None) -> Tally:
+        progress: Callable[[int], None] | None = None) -> ImpactTally:
     """Compare every incident read. `progress(n)` is told of each chunk's size. With `workers` > 1 (0:
     one per CPU), chunks are decided by worker processes (engine.executor) and merged in input order."""
     workers = workers or default_workers()
-    total = Tally()
+    total = ImpactTally()
     with Executor(comparer, workers, functools.partial(_load_comparer, a, b, comparer.as_of)) as pool:
         for part in pool.map(_work, chunked(items, CHUNK)):
             total.merge(part)
@@ -573,10 +558,11 @@ def _vocabulary(a: Policy, b: Policy) -> Vocabulary:
 
 
 def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | None = None, workers: int = 0,
-           library: Library | None = None, show_progress: bool = False, fmt: str | None = None,
+           library: Library | None = None, progress: Callable[[int], None] | None = None, fmt: str | None = None,
            allow_empty: bool = False) -> ImpactReport:
     """Decide every incident of an export (engine.io.export.read_export: JSON Lines, `.json`, CSV,
-    Parquet, or `-` for standard input) under A and under B, and report the changes.
+    Parquet, or `-` for standard input) under A and under B, and report the changes. `progress(n)`
+    is told of each chunk's size as it is done.
 
     Raises ExportError when the input cannot be read at all, or holds no incident (unless
     `allow_empty`); IncidentError for an `as_of` text that is not a time.
@@ -590,10 +576,7 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     workers = workers or default_workers()
     start = time.perf_counter()
     records = read_export(incidents, _vocabulary(pa, pb), fmt)
-    if show_progress:
-        tally = _run_with_progress(comparer, a, b, records, workers)
-    else:
-        tally = run(comparer, a, b, records, workers=workers)
+    tally = run(comparer, a, b, records, workers=workers, progress=progress)
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")
@@ -601,127 +584,8 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
                         time.perf_counter() - start, workers)
 
 
-def _run_with_progress(comparer: Comparer, a: Side, b: Side, records: Iterable[Record | RowError],
-                       workers: int) -> Tally:
-    from rich.console import Console
-    from rich.progress import Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("deciding"), TextColumn("{task.fields[done]:,} incidents"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("impact", total=None, done=0)
-        done = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            bar.update(task, done=done)
-
-        return run(comparer, a, b, records, workers=workers, progress=tick)
-
-
-# --- rendering ---------------------------------------------------------------------------------------
-
-Format = Literal["text", "json", "markdown"]
-
+# --- the JSON form ----------------------------------------------------------------------------------
 
 def render_json(report: ImpactReport) -> str:
+    """The report as JSON (its text and Markdown forms are presentation: engine.cli.text.impact)."""
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
-
-
-def _ids(ids: list[str], show: Callable[[str], str]) -> str:
-    shown = ", ".join(show(i) for i in ids[:IDS_IN_TEXT])
-    return shown + (f", … and {len(ids) - IDS_IN_TEXT:,} more" if len(ids) > IDS_IN_TEXT else "")
-
-
-def _text(value: str, limit: int = 300) -> str:
-    """Data (an incident id, a reason, a detail) as literal terminal text."""
-    return quoted(value, limit)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
-def _md(value: str, limit: int = 300) -> str:
-    """Data as literal Markdown text: HTML specials as entities, Markdown specials escaped."""
-    text = html.escape(quoted(value, limit), quote=True)
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _head(report: ImpactReport) -> list[str]:
-    t = report.tally
-    as_of = f" as of {report.as_of}" if report.as_of else " (each as of its last event)"
-    refused = [f"{t.refused_incidents[side]:,} refused under {side}" for side in SIDES if t.refused_incidents[side]]
-    return [f"{report.a} → {report.b}: {t.incidents:,} incidents decided under both{as_of}",
-            f"{t.changed:,} decisions change, {t.incidents - t.changed:,} do not"
-            + "".join(f"; {r}" for r in refused) + (f"; {t.errors:,} bad line(s)" if t.errors else "")]
-
-
-def _refused_title(side: str, n: int) -> str:
-    other = "B" if side.startswith("A") else "A"
-    return (f"Refused under {side} ({n:,}): read and decided under {other} only, so not counted as changes")
-
-
-def render_text(report: ImpactReport) -> str:
-    lines = [_text(x, 500) for x in _head(report)]
-    kinds = report.kinds()
-    if kinds:
-        lines += ["", "Changes (incidents whose decision shows each):"]
-        width = max(len(label) for label, _ in kinds)
-        for label, ids in kinds:
-            lines.append(f"  {label.ljust(width)}  {len(ids):>9,}")
-        for label, ids in kinds:
-            lines += ["", f"{label} ({len(ids):,}):"]
-            rules = report.rules_of(label)
-            if rules:
-                lines.append("  rules: " + ", ".join(f"{_text(r)} ({n:,})" for r, n in rules))
-            for iid, detail in report.tally.examples.get(label, []):
-                lines.append(f"  e.g. {_text(iid)}: {_text(detail)}")
-            lines.append("  " + _ids(ids, _text))
-    for side in SIDES:
-        reasons = report.refusals(side)
-        if reasons:
-            lines += ["", _refused_title(side, report.tally.refused_incidents[side]) + ":"]
-            for reason, ids in reasons:
-                lines.append(f"  {_text(reason)} ({len(ids):,}): {_ids(ids, _text)}")
-    if report.tally.bad:
-        lines += ["", "Bad lines:"] + [f"  line {b.line}: {_text(b.message, 500)}" for b in report.tally.bad]
-        if report.tally.errors > len(report.tally.bad):
-            lines.append(f"  … and {report.tally.errors - len(report.tally.bad):,} more")
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown(report: ImpactReport) -> str:
-    head = _head(report)
-    lines = [f"## Impact: {_md(report.a)} → {_md(report.b)}", "", _md(_sentence(head[0].split(": ", 1)[1]), 500)
-             + ".", _md(head[1], 500) + ".", ""]
-    kinds = report.kinds()
-    if kinds:
-        lines += ["| change | incidents |", "|---|--:|"]
-        lines += [f"| {_md(label)} | {len(ids):,} |" for label, ids in kinds]
-        lines.append("")
-        for label, ids in kinds:
-            lines += [f"<details><summary>{_md(label)} ({len(ids):,})</summary>", ""]
-            rules = report.rules_of(label)
-            if rules:
-                lines += ["Rules: " + ", ".join(f"{_md(r)} ({n:,})" for r, n in rules), ""]
-            lines += [f"- e.g. {_md(iid)}: {_md(detail)}" for iid, detail in report.tally.examples.get(label, [])]
-            lines += ["", _ids(ids, _md), "", "</details>", ""]
-    for side in SIDES:
-        reasons = report.refusals(side)
-        if reasons:
-            lines += [f"### {_md(_refused_title(side, report.tally.refused_incidents[side]))}", "",
-                      "| reason | incidents |", "|---|--:|"]
-            lines += [f"| {_md(reason)} | {len(ids):,} |" for reason, ids in reasons]
-            lines.append("")
-    if report.tally.bad:
-        lines += ["### Bad lines", ""] + [f"- line {b.line}: {_md(b.message, 500)}" for b in report.tally.bad]
-        lines.append("")
-    return "\n".join(lines)
-
-
-RENDER: dict[str, Callable[[ImpactReport], str]] = {"text": render_text, "json": render_json,
-                                                    "markdown": render_markdown}
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -50,15 +50,16 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
     moved, conflicts added or removed) with the incidents it affects. A bad line is reported with its
     line number and the rest goes on; the exit code is then 1.
     """
-    from engine.cli.text.impact import RENDER
+    from engine.cli.text.impact import RENDER, progress_bar
     from engine.tools import impact as impact_
 
     library = load_library(rulesets)
     a, b = impact_.Side.of(rulesets, old, dates=dates), impact_.Side.of(rulesets, new, dates=dates)
     for side in (a, b):
         side.policy(library)  # an unknown or broken side is reported before any incident is read
-    report = impact_.impact(a, b, incidents, as_of=as_of, workers=workers, library=library,
-                            show_progress=sys.stderr.isatty(), allow_empty=allow_empty)
+    with progress_bar(sys.stderr.isatty()) as tick:
+        report = impact_.impact(a, b, incidents, as_of=as_of, workers=workers, library=library, progress=tick,
+                                allow_empty=allow_empty)
     say(RENDER[fmt](report), nl=False)
     say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
         f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
