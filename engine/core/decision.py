@@ -18,7 +18,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.core.evaluation import BEYOND_CALENDAR, Context, compile_test, find_sequence
+from engine.core.evaluation import BEYOND_CALENDAR, Context, Trace, predicate_of, traced_of
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import And, CompiledRule, Cond, Const, EventAtom, FactTest, Or, Program, SequenceAtom
 from policy.base import Effect
@@ -239,6 +239,7 @@ class _Builder:
         self.holidays = program.ruleset.holidays
         self._refs: dict[int, EventRef] = {}
         self._evidence: dict[int, Matched] = {}
+        self._traces: dict[int, Trace] = {}
         self._delays: dict[tuple[int, int], bool] = {}
         self._positions: dict[str, list[int]] = {}
         self._since: dict[int, Event | None] = {}
@@ -277,11 +278,20 @@ class _Builder:
             found = self._refs[e.position] = _ref(e)
         return found
 
+    def trace(self, rule: CompiledRule) -> Trace:
+        """What evaluating the rule's condition showed (the evaluator's trace, taken once per rule: a
+        rule's condition does not depend on its trigger)."""
+        found = self._traces.get(rule.position)
+        if found is None:
+            found = self._traces[rule.position] = Trace()
+            traced_of(rule.condition)(self.ctx, found)
+        return found
+
     def evidence(self, rule: CompiledRule) -> Matched:
-        # A rule's conditions do not depend on its trigger: one answer serves all its firings.
+        # One answer serves all the rule's firings.
         found = self._evidence.get(rule.position)
         if found is None:
-            found = self._evidence[rule.position] = evidence(rule.condition, self.ctx)
+            found = self._evidence[rule.position] = evidence(rule.condition, self.trace(rule), self.ctx.facts)
         return found
 
     def moment(self, name: str | None, trigger: Event | None) -> Moment | None:
@@ -298,7 +308,7 @@ class _Builder:
         assert self.rule is not None
         pos = self.rule.position
         if pos not in self._since:
-            self._since[pos] = since(self.rule.condition, self.ctx)
+            self._since[pos] = since(self.rule.condition, self.trace(self.rule))
         held = self._since[pos]
         if trigger is None or (held is not None and held.position > trigger.position):
             return held if held is not None else (self.incident.events[0] if self.incident.events else None)
@@ -329,7 +339,7 @@ class _Builder:
         # (evaluated per obligation it would cost events x events).
         found = self._delays.get((rule.position, k))
         if found is None:
-            found = self._delays[(rule.position, k)] = _collect(cond, self.ctx, {}, {})
+            found = self._delays[(rule.position, k)] = predicate_of(cond)(self.ctx)
         return found
 
     def delay(self, d: DelayAllowance, default_after: str | Earliest | None, rule: CompiledRule, k: int,
@@ -554,98 +564,84 @@ def bound_to_version(obligations: list[Obligation], program: Program, zone: Any)
     return out
 
 
-# --- evidence: which events and facts satisfied a condition ------------------------------------
+# --- evidence: which events and facts satisfied a condition, read from its trace -------------------
 
-def evidence(cond: Cond, ctx: Context) -> Matched:
+def evidence(cond: Cond, trace: Trace, facts: Mapping[str, Any]) -> Matched:
+    """The facts and events that satisfied `cond`, as its traced evaluation found them: every part of an
+    `all`, the parts of an `any` up to the first that held; only atoms that are not negated match events."""
     events: dict[int, Event] = {}
-    facts: dict[str, Any] = {}
-    _collect(cond, ctx, events, facts)
-    return Matched.make(events=[_ref(e) for _, e in sorted(events.items())], facts=facts)
+    values: dict[str, Any] = {}
+    _collect(cond, trace, facts, events, values)
+    return Matched.make(events=[_ref(e) for _, e in sorted(events.items())], facts=values)
 
 
-def _collect(cond: Cond, ctx: Context, events: dict[int, Event], facts: dict[str, Any]) -> bool:
+def _collect(cond: Cond, trace: Trace, facts: Mapping[str, Any], events: dict[int, Event],
+             values: dict[str, Any]) -> bool:
     if isinstance(cond, Const):
         return cond.value
+    held = trace.held(cond)
     if isinstance(cond, FactTest):
-        ok = compile_test(cond.test)(ctx.facts)
-        if ok and cond.test.name in ctx.facts:
-            facts[cond.test.name] = ctx.facts[cond.test.name]
-        return ok
-    if isinstance(cond, And):
-        return all([_collect(c, ctx, events, facts) for c in cond.items])
-    if isinstance(cond, Or):
-        return any(_collect(c, ctx, events, facts) for c in cond.items)
-    if isinstance(cond, EventAtom):
-        checks = [compile_test(t) for t in cond.tests]
-        match = next((e for e in ctx.by_type.get(cond.type, ()) if all(c(e.attributes) for c in checks)), None)
-        if match is not None and not cond.negated:
-            events[match.position] = match
-        return (match is None) == cond.negated
-    if isinstance(cond, SequenceAtom):
-        steps = [(s.type, _checks(s)) for s in cond.steps]
-        chain = find_sequence(ctx, steps, cond.within)
-        if chain is not None and not cond.negated:
-            events.update((e.position, e) for e in chain)
-        return (chain is None) == cond.negated
-    raise TypeError(cond)
+        if held and cond.test.name in facts:
+            values[cond.test.name] = facts[cond.test.name]
+    elif isinstance(cond, And):
+        for c in cond.items:
+            _collect(c, trace, facts, events, values)
+    elif isinstance(cond, Or):
+        for c in cond.items:
+            if _collect(c, trace, facts, events, values):
+                break
+    elif not cond.negated:  # an event atom or a sequence
+        found = trace.found(cond)
+        if isinstance(cond, EventAtom):
+            found = found[:1]
+        events.update((e.position, e) for e in found)
+    return held
 
 
-def since(cond: Cond, ctx: Context) -> Event | None:
+def since(cond: Cond, trace: Trace) -> Event | None:
     """The first event at which a condition that holds as of the decision came to hold; None when it held
-    from the start (it needs no event: facts, or only the absence of events).
+    from the start (it needs no event: facts, or only the absence of events). Read from its trace.
 
     Each positive event atom holds from its first matching event, and a sequence from the last step of its
     earliest-ending match; facts and negated atoms keep the value they have as of the decision (as `when`
     and `unless` always do), so they hold from the start. `all` holds from the latest of its parts, `any`
     from the earliest of those that hold.
     """
-    return _since(cond, ctx)[1]
+    return _since(cond, trace)[1]
 
 
 _NEVER: tuple[bool, Event | None] = (False, None)
 _START: tuple[bool, Event | None] = (True, None)
 
 
-def _since(cond: Cond, ctx: Context) -> tuple[bool, Event | None]:
+def _since(cond: Cond, trace: Trace) -> tuple[bool, Event | None]:
     if isinstance(cond, Const):
         return _START if cond.value else _NEVER
-    if isinstance(cond, FactTest):
-        return _START if compile_test(cond.test)(ctx.facts) else _NEVER
-    if isinstance(cond, EventAtom | SequenceAtom) and cond.negated:
-        return _START if _collect(cond, ctx, {}, {}) else _NEVER
+    if isinstance(cond, FactTest) or (isinstance(cond, EventAtom | SequenceAtom) and cond.negated):
+        return _START if trace.held(cond) else _NEVER
     if isinstance(cond, EventAtom):
-        checks = [compile_test(t) for t in cond.tests]
-        match = next((e for e in ctx.by_type.get(cond.type, ()) if all(c(e.attributes) for c in checks)), None)
-        return _NEVER if match is None else (True, match)
+        found = trace.found(cond)
+        return _NEVER if not found else (True, found[0])
     if isinstance(cond, SequenceAtom):
-        chain = find_sequence(ctx, [(s.type, _checks(s)) for s in cond.steps], cond.within)
-        return _NEVER if chain is None else (True, chain[-1])
+        found = trace.found(cond)
+        return _NEVER if not found else (True, found[-1])
     if isinstance(cond, And):
         latest: Event | None = None
         for c in cond.items:
-            ok, e = _since(c, ctx)
+            ok, e = _since(c, trace)
             if not ok:
                 return _NEVER
             if e is not None and (latest is None or e.position > latest.position):
                 latest = e
         return (True, latest)
-    if isinstance(cond, Or):
-        best: tuple[bool, Event | None] = _NEVER
-        for c in cond.items:
-            ok, e = _since(c, ctx)
-            if ok and (e is None or not best[0] or (best[1] is not None and e.position < best[1].position)):
-                best = (True, e)
-                if e is None:
-                    break
-        return best
-    raise TypeError(cond)
-
-
-def _checks(atom: EventAtom) -> Any:
-    checks = [compile_test(t) for t in atom.tests]
-    return (lambda d: all(c(d) for c in checks)) if checks else None
-
-
+    best: tuple[bool, Event | None] = _NEVER
+    for c in cond.items:
+        ok, e = _since(c, trace)
+        if ok and (e is None or not best[0] or (best[1] is not None and e.position < best[1].position)):
+            best = (True, e)
+            if e is None:
+                break
+    return best
 
 
 # --- precedence and conflicts --------------------------------------------------------------------

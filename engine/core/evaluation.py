@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.core.incident import Event
@@ -203,3 +203,134 @@ def deadline(start: datetime, duration: Duration, zone: ZoneInfo, holidays: Any 
         return duration.add_to(start.astimezone(zone), holidays)
     except BEYOND_CALENDAR:
         return None
+
+
+# --- tracing: the same evaluation, reporting what it found ---------------------------------------
+#
+# As OPA's evaluator emits events to a tracer and Cerbos's to a trace sink, a condition compiled with
+# `compile_traced` reports every node it evaluates to a `TraceSink`: whether the node held and, for an
+# event atom or a sequence, the events that matched it. Explanations and a decision's evidence are
+# read from those reports, never from a second evaluation of the condition. The traced closures are a
+# path of their own, so firing rules (`compile_condition`) pays nothing for them.
+
+
+class TraceSink(Protocol):
+    """Receives one report per node of a condition, children before their parent."""
+
+    def record(self, node: Cond, held: bool, found: tuple[Event, ...]) -> None:
+        """`node` held (negation included) or not. `found`: for an event atom, the events that pass its
+        tests (the first only, unless compiled with `every_match`); for a sequence, its earliest-ending
+        match; both whether or not the atom is negated. Empty for other nodes."""
+
+
+class Trace:
+    """A sink that keeps each node's report, by node: what one evaluation of a condition showed."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[bool, tuple[Event, ...]]] = {}
+
+    def record(self, node: Cond, held: bool, found: tuple[Event, ...]) -> None:
+        self._seen[id(node)] = (held, found)
+
+    def held(self, node: Cond) -> bool:
+        """Whether `node` held (a node the evaluation did not reach raises KeyError)."""
+        return self._seen[id(node)][0]
+
+    def found(self, node: Cond) -> tuple[Event, ...]:
+        """The events that matched `node` (see `TraceSink.record`)."""
+        return self._seen[id(node)][1]
+
+
+Traced = Callable[[Context, TraceSink], bool]
+_NONE: tuple[Event, ...] = ()
+
+
+def compile_traced(cond: Cond, *, every_match: bool = False) -> Traced:
+    """`cond` as a closure that reports every node to a sink. Unlike `compile_condition` it evaluates
+    every part of an `and` and an `or` (a trace shows them all); its value is the same."""
+    if isinstance(cond, Const):
+        v = cond.value
+
+        def constant(ctx: Context, sink: TraceSink) -> bool:
+            sink.record(cond, v, _NONE)
+            return v
+
+        return constant
+    if isinstance(cond, FactTest):
+        check = compile_test(cond.test)
+
+        def fact(ctx: Context, sink: TraceSink) -> bool:
+            held = check(ctx.facts)
+            sink.record(cond, held, _NONE)
+            return held
+
+        return fact
+    if isinstance(cond, And | Or):
+        parts = [compile_traced(c, every_match=every_match) for c in cond.items]
+        conjunctive = isinstance(cond, And)
+
+        def junction(ctx: Context, sink: TraceSink) -> bool:
+            values = [p(ctx, sink) for p in parts]
+            held = all(values) if conjunctive else any(values)
+            sink.record(cond, held, _NONE)
+            return held
+
+        return junction
+    if isinstance(cond, EventAtom):
+        etype, negated = cond.type, cond.negated
+        tests = all_of([compile_test(t) for t in cond.tests]) if cond.tests else None
+
+        def event(ctx: Context, sink: TraceSink) -> bool:
+            events = ctx.by_type.get(etype, _NONE)
+            if every_match:
+                found = tuple(e for e in events if tests is None or tests(e.attributes))
+            else:
+                first = next((e for e in events if tests is None or tests(e.attributes)), None)
+                found = _NONE if first is None else (first,)
+            held = not found if negated else bool(found)
+            sink.record(cond, held, found)
+            return held
+
+        return event
+    if isinstance(cond, SequenceAtom):
+        steps = [(s.type, all_of([compile_test(t) for t in s.tests]) if s.tests else None) for s in cond.steps]
+        within, seq_negated = cond.within, cond.negated
+
+        def sequence(ctx: Context, sink: TraceSink) -> bool:
+            chain = find_sequence(ctx, steps, within)
+            found = _NONE if chain is None else tuple(chain)
+            held = not found if seq_negated else bool(found)
+            sink.record(cond, held, found)
+            return held
+
+        return sequence
+    raise TypeError(cond)
+
+
+# The compiled forms of a program's conditions, by condition (kept alive here, so an id is never reused):
+# a decision reads the same rules' conditions for every incident.
+_PREDICATES: dict[int, tuple[Cond, Predicate]] = {}
+_TRACED: dict[int, tuple[Cond, Traced]] = {}
+_KEEP = 1 << 16  # compiled forms kept at most (then the caches start again)
+
+
+def predicate_of(cond: Cond) -> Predicate:
+    """`compile_condition(cond)`, compiled once per condition."""
+    found = _PREDICATES.get(id(cond))
+    if found is None:
+        if len(_PREDICATES) >= _KEEP:
+            _PREDICATES.clear()
+        found = _PREDICATES[id(cond)] = (cond, compile_condition(cond))
+    return found[1]
+
+
+def traced_of(cond: Cond) -> Traced:
+    """`compile_traced(cond)`, compiled once per condition."""
+    found = _TRACED.get(id(cond))
+    if found is None:
+        if len(_TRACED) >= _KEEP:
+            _TRACED.clear()
+        found = _TRACED[id(cond)] = (cond, compile_traced(cond))
+    return found[1]

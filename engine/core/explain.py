@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core.evaluation import Context, compile_test, find_sequence
+from engine.core.evaluation import Context, Trace, Traced, compile_traced
 from engine.core.incident import Event, Incident
-from engine.core.program import CompiledRule, Lowering, Program
+from engine.core.program import And, CompiledRule, Cond, EventAtom, Lowering, Or, Program, SequenceAtom
 from policy.conditions import (
     OPERATOR_WORDS,
     AllCondition,
@@ -74,7 +74,16 @@ def _when(e: Event) -> str:
     return f"{e.type} at {e.at.isoformat()} (event #{e.index})"
 
 
+# A rule's conditions as written, lowered without simplifying (every leaf kept, in the order written) and
+# compiled for tracing: (rule, trigger atom, its traced form, `when`, `unless`, their traced form).
+_Lowered = tuple[CompiledRule, EventAtom | None, Traced | None, Cond | None, Cond | None, Traced]
+_LOWERED: dict[int, _Lowered] = {}  # by rule (kept alive here, so an id is never reused)
+_KEEP = 1 << 14
+
+
 class Explainer:
+    """Explains each rule from a trace of the evaluator (`compile_traced`) over its conditions as written."""
+
     def __init__(self, program: Program) -> None:
         self.program = program
         self.lower = Lowering(program.vocabulary)
@@ -82,15 +91,35 @@ class Explainer:
     def explain(self, incident: Incident, ctx: Context, fired: set[int]) -> list[RuleExplanation]:
         return [self.rule(r, incident, ctx, r.position in fired) for r in self.program.rules]
 
+    def lowered(self, r: CompiledRule) -> _Lowered:
+        found = _LOWERED.get(id(r))
+        if found is None:
+            if len(_LOWERED) >= _KEEP:
+                _LOWERED.clear()
+            rule = r.rule
+            trigger = EventAtom(rule.on, r.trigger_tests) if rule.on is not None else None
+            # Both lowered as stated (not negated): `unless` is explained as the exception it names.
+            when = self.lower.condition(rule.when, negate=False) if rule.when is not None else None
+            unless = self.lower.condition(rule.unless, negate=False) if rule.unless is not None else None
+            found = _LOWERED[id(r)] = (
+                r, trigger, compile_traced(trigger, every_match=True) if trigger is not None else None,
+                when, unless, compile_traced(And(tuple(c for c in (when, unless) if c is not None))))
+        return found
+
     def rule(self, r: CompiledRule, incident: Incident, ctx: Context, fired: bool) -> RuleExplanation:
         rule = r.rule
+        _, trigger, traced_trigger, when, unless, traced = self.lowered(r)
+        trace = Trace()
+        if traced_trigger is not None:
+            traced_trigger(ctx, trace)
+        traced(ctx, trace)
         checks: list[Check] = []
         triggers: list[str] = []
         reason = ""
         if rule.on is not None:
-            tests = [compile_test(t) for t in r.trigger_tests]
+            assert trigger is not None
             events = incident.by_type.get(rule.on, ())
-            passing = [e for e in events if all(t(e.attributes) for t in tests)]
+            passing = trace.found(trigger)
             triggers = [_when(e) for e in passing]
             where = ", ".join(_describe(n, c) for n, c in rule.where.items())
             text = f"on {rule.on}" + (f" where {where}" if where else "")
@@ -100,12 +129,14 @@ class Explainer:
             if not passing:
                 reason = f"no qualifying `{rule.on}` event"
         if rule.when is not None:
-            c = self.condition(rule.when, ctx)
+            assert when is not None
+            c = self.condition(rule.when, when, False, trace, ctx)
             checks.append(Check("when", c.ok, "", [c]))
             if not c.ok and not reason:
                 reason = f"`when` does not hold: {self.first_failure(c)}"
         if rule.unless is not None:
-            c = self.condition(rule.unless, ctx)
+            assert unless is not None
+            c = self.condition(rule.unless, unless, False, trace, ctx)
             checks.append(Check("unless", not c.ok, "the exception applies" if c.ok else "no exception", [c]))
             if c.ok and not reason:
                 reason = f"the exception (`unless`) applies: {c.text}"
@@ -119,42 +150,47 @@ class Explainer:
                 return self.first_failure(child)
         return c.text + (f" ({c.detail})" if c.detail else "")
 
-    def condition(self, cond: Any, ctx: Context) -> Check:
+    def condition(self, cond: Any, low: Cond, negated: bool, trace: Trace, ctx: Context) -> Check:
+        """`cond` as written, from the trace of `low`, its lowered form (negated under an odd number of
+        `not`s: `not` is pushed down to the leaves, so a leaf held as written when its lowered form did
+        not)."""
         if isinstance(cond, AllCondition | AnyCondition):
-            parts = [self.condition(c, ctx) for c in (cond.all if isinstance(cond, AllCondition) else cond.any)]
+            assert isinstance(low, And | Or)
+            written = cond.all if isinstance(cond, AllCondition) else cond.any
+            parts = [self.condition(c, lc, negated, trace, ctx) for c, lc in zip(written, low.items, strict=True)]
             if isinstance(cond, AllCondition):
                 return Check("all of", all(p.ok for p in parts), "", parts)
             return Check("any of", any(p.ok for p in parts), "", parts)
         if isinstance(cond, NotCondition):
-            inner = self.condition(cond.not_, ctx)
+            inner = self.condition(cond.not_, low, not negated, trace, ctx)
             return Check("not", not inner.ok, "", [inner])
         if isinstance(cond, FactsCondition):
-            parts = list(self.facts(cond, ctx))
+            assert isinstance(low, And | Or)
+            parts = list(self.facts(cond, low, negated, trace, ctx))
             return parts[0] if len(parts) == 1 else Check("facts", all(p.ok for p in parts), "", parts)
         if isinstance(cond, EventCondition):
-            return self.event(cond, ctx)
+            assert isinstance(low, EventAtom)
+            return self.event(cond, low, trace, ctx)
         if isinstance(cond, SequenceCondition):
-            steps = [self.lower.event(s) for s in cond.sequence]
-            chain = find_sequence(ctx, [(s.type, (lambda ts: (lambda d: all(t(d) for t in ts)))(
-                [compile_test(t) for t in s.tests]) if s.tests else None) for s in steps], cond.within)
+            assert isinstance(low, SequenceAtom)
+            chain = trace.found(low)
             text = " then ".join(s.event for s in cond.sequence) + (f", within {cond.within.describe()}"
                                                                       if cond.within else "")
             detail = ("; ".join(_when(e) for e in chain) if chain else "no such sequence of events")
-            return Check(f"in order: {text}", chain is not None, detail)
+            return Check(f"in order: {text}", bool(chain), detail)
         raise TypeError(cond)
 
-    def facts(self, cond: FactsCondition, ctx: Context) -> Iterator[Check]:
-        for name, comparison in cond.facts.items():
-            spec = self.program.vocabulary.facts[name]
-            ok = compile_test(self.lower.test(name, comparison, spec))(ctx.facts)
+    def facts(self, cond: FactsCondition, low: And | Or, negated: bool, trace: Trace,
+              ctx: Context) -> Iterator[Check]:
+        for (name, comparison), test in zip(cond.facts.items(), low.items, strict=True):
+            ok = trace.held(test) != negated
             actual = f"{name} is {_v(ctx.facts[name])}" if name in ctx.facts else f"{name} is not recorded"
             yield Check(f"fact: {_describe(name, comparison)}", ok, actual)
 
-    def event(self, cond: EventCondition, ctx: Context) -> Check:
-        atom = self.lower.event(cond)
-        tests = [compile_test(t) for t in atom.tests]
+    def event(self, cond: EventCondition, low: EventAtom, trace: Trace, ctx: Context) -> Check:
+        found = trace.found(low)
+        match = found[0] if found else None
         events = ctx.by_type.get(cond.event, ())
-        match = next((e for e in events if all(t(e.attributes) for t in tests)), None)
         where = ", ".join(_describe(n, c) for n, c in cond.where.items())
         text = f"a {cond.event} event" + (f" where {where}" if where else "")
         if match is not None:
