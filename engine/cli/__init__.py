@@ -18,10 +18,8 @@ from engine.cli.boundary import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     Bwc,
-    Terminated,
 )
 from engine.cli.commands import audit, decide, rulesets
-from engine.cli.text.console import Styled, say
 
 
 @click.group(cls=Bwc, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,4 +32,4 @@ for _command in (*rulesets.COMMANDS, *decide.COMMANDS, *audit.COMMANDS):
     main.add_command(_command)
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE", "EXIT_TERMINATED",
-           "EXIT_USAGE", "Bwc", "Styled", "Terminated", "main", "say"]
+           "EXIT_USAGE", "main"]
