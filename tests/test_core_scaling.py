@@ -21,9 +21,9 @@ from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import engine.core.decision as decision
+import engine.core.decision.precedence as precedence
 from engine.api import Library
-from engine.core.decision import Span, _last_covering, _overlapping, _partial
+from engine.core.decision.precedence import Span, _last_covering, _overlapping, _partial
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("colorado-complaint.json", "colorado-24-31-902"),
@@ -84,12 +84,13 @@ spans_st = st.lists(st.tuples(bounds, bounds), min_size=0, max_size=40)
 
 
 def _brute(a: list[int], b: list[int], spans: list[Span]) -> tuple[set[tuple[int, int]], ...]:
-    overlapping = {(x, y) for x in a for y in b if decision._overlap(spans[x], spans[y])}
+    overlapping = {(x, y) for x in a for y in b if precedence._windows_overlap(spans[x], spans[y])}
     partial = {(w, lo) for w in a for lo in b
-               if decision._overlap(spans[w], spans[lo]) and not decision._covers(spans[w], spans[lo])}
+               if precedence._windows_overlap(spans[w], spans[lo]) and not precedence._covers(spans[w], spans[lo])}
     covering = set()
     for lo in b:
-        found = [w for w in a if decision._overlap(spans[w], spans[lo]) and decision._covers(spans[w], spans[lo])]
+        found = [w for w in a
+                 if precedence._windows_overlap(spans[w], spans[lo]) and precedence._covers(spans[w], spans[lo])]
         if found:
             covering.add((max(found), lo))
     return overlapping, partial, covering
@@ -105,7 +106,7 @@ def test_the_window_search_finds_exactly_the_pairs_the_double_loop_finds(
     a = list(range(len(first)))
     b = list(range(len(first), len(spans)))
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(decision, "_DIRECT", 0)  # always the search trees, never the direct comparison
+        m.setattr(precedence, "_DIRECT", 0)  # always the search trees, never the direct comparison
         found = (set(_overlapping(a, b, spans)), set(_partial(a, b, spans)), set(_last_covering(a, b, spans)))
         assert len(_overlapping(a, b, spans)) == len(found[0])  # each pair once
     assert found == _brute(a, b, spans)
@@ -117,9 +118,9 @@ def test_decisions_are_the_same_with_and_without_the_window_search(
     incident = long_incident(example_file, 120)
     policy = library.select(ref)
     with monkeypatch.context() as m:
-        m.setattr(decision, "_DIRECT", 0)
+        m.setattr(precedence, "_DIRECT", 0)
         searched = policy.decide(incident).to_json()
     with monkeypatch.context() as m:
-        m.setattr(decision, "_DIRECT", 10**9)
+        m.setattr(precedence, "_DIRECT", 10**9)
         compared = policy.decide(incident).to_json()
     assert searched == compared

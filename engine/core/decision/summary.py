@@ -1,0 +1,46 @@
+"""The summary of a decision: the retention it requires (minimum, maximum, legal hold) and the earliest
+release deadline per recipient."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from engine.core.decision.model import Obligation, Pending, ReleaseDeadline, RetentionSummary, Summary
+from engine.core.incident import Incident
+from policy.base import Effect
+
+
+def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
+    live = [o for o in obligations if o.overridden_by is None]
+    ret = RetentionSummary.make(minimum=None, minimum_rules=[], pending=[], maximum=None,
+                                           maximum_rules=[], legal_hold=False)
+    for o in live:
+        if o.kind == "retain":
+            keep = o.retain_until
+            if o.legal_hold and isinstance(keep, Pending):
+                ret.legal_hold = True
+            if isinstance(keep, Pending):
+                if not o.legal_hold:
+                    ret.pending.append(keep)
+                continue
+            if keep == ret.minimum:
+                ret.minimum_rules.append(o.rule)
+            elif ret.minimum is None or keep == "indefinite" or (
+                    ret.minimum != "indefinite" and isinstance(keep, date) and isinstance(ret.minimum, date)
+                    and keep > ret.minimum):
+                ret.minimum, ret.minimum_rules = keep, [o.rule]
+        elif o.kind == "delete" and isinstance(o.delete_by, date):
+            if o.delete_by == ret.maximum:
+                ret.maximum_rules.append(o.rule)
+            elif ret.maximum is None or o.delete_by < ret.maximum:
+                ret.maximum, ret.maximum_rules = o.delete_by, [o.rule]
+    release: dict[str, ReleaseDeadline] = {}
+    for o in live:
+        if o.kind == "release" and o.effect is Effect.MUST and isinstance(o.by, date):
+            for to in o.to or ():
+                cur = release.get(to)
+                if cur is None or o.by < cur.by:
+                    release[to] = ReleaseDeadline.make(by=o.by, rules=[o.rule])
+                elif o.by == cur.by and o.rule not in cur.rules:
+                    cur.rules.append(o.rule)
+    return Summary.make(retention=ret, release=dict(sorted(release.items())))
