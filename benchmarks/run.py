@@ -30,7 +30,8 @@ if str(ROOT) not in sys.path:
 from benchmarks import generate, peers  # noqa: E402
 from engine.api import Policy, make_backend  # noqa: E402
 from engine.core import program as program_mod  # noqa: E402
-from policy.loader import check_file, load_ruleset_text, ruleset_files  # noqa: E402
+from policy.files import ruleset_files  # noqa: E402
+from policy.loader import check_file, load_ruleset_text  # noqa: E402
 
 SIZES = (10, 100, 1000)
 PEER_ENGINES = ("plain_python", "closures", "zen", "cedar", "rego", "durable_rules")

@@ -22,8 +22,9 @@ from typing import Any
 from policy import versions as semver_
 from policy.canonical import digest as canonical_digest
 from policy.diagnostics import Diagnostic, RulesetError, closest, did_you_mean
+from policy.files import RULESET_SUFFIXES, ruleset_files
 from policy.in_force import judging, version_in_force
-from policy.loader import RULESET_SUFFIXES, CheckResult, load_document, load_ruleset, ruleset_files
+from policy.loader import CheckResult, load_document, load_ruleset
 from policy.model import Ruleset
 from policy.source import SourceDocument, read_yaml_file
 
@@ -382,6 +383,13 @@ class Repository:
 
     def _satisfying(self, ruleset_id: str, spec: str) -> list[str]:
         return [v for v in self.versions(ruleset_id) if semver_.matches(spec, v)]
+
+
+def check_paths(paths: Iterable[Path | str]) -> list[CheckResult]:
+    """Check every ruleset file named or found under the folders named: each on its own, then all of
+    them against each other (overlapping versions, `extends` that nothing satisfies or that goes round
+    in a circle: BWC301-306), each problem attached to the file that has to change."""
+    return Repository.check(ruleset_files(paths))
 
 
 def _suggest(ruleset_id: str, ids: list[str]) -> str:

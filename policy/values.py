@@ -31,7 +31,10 @@ TIMESTAMP_EXAMPLE = "2024-03-01T14:05:00-06:00"
 
 
 def is_date(value: Any) -> bool:
-    """Whether `value` is a date written YYYY-MM-DD (text), a real day of the calendar."""
+    """Whether `value` is text writing a real day of the calendar as YYYY-MM-DD (never a `date` object:
+    the values rules compare and incidents carry are text, as JSON and the ruleset reader give them)."""
+    if type(value) is not str:
+        return False
     try:
         parse_date(value)
     except ValueError:

@@ -31,7 +31,8 @@ from pydantic import BaseModel
 
 from policy import conditions, model, obligations
 from policy.diagnostics import CODES, RulesetError
-from policy.loader import load_ruleset_text, ruleset_files
+from policy.files import ruleset_files
+from policy.loader import load_ruleset_text
 from policy.schema import ruleset_schema, ruleset_schema_json
 from policy.source import read_yaml_file, read_yaml_text
 from policy.vocabulary import core, to_markdown

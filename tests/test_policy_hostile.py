@@ -22,8 +22,8 @@ import policy.duration
 import policy.source
 from policy.diagnostics import CODES, Diagnostic, RulesetError, closest, did_you_mean
 from policy.duration import CalendarOverflow, Duration
-from policy.loader import CheckResult, check_paths, load_ruleset, load_ruleset_text
-from policy.repository import Repository
+from policy.loader import CheckResult, load_ruleset, load_ruleset_text
+from policy.repository import Repository, check_paths
 from policy.source import MAX_BYTES, read_yaml_file, read_yaml_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -97,7 +97,7 @@ class IncidentReader:
         if t is ValueType.TEXT:
             return lambda v: type(v) is str
         if t is ValueType.DATE:
-            return lambda v: type(v) is str and is_date(v)
+            return is_date
         kinds: tuple[type, ...] = (int,) if t is ValueType.INTEGER else (int, float)
         return lambda v: (_finite_number(v, kinds) and (low is None or v >= low) and (high is None or v <= high))
 
