@@ -20,7 +20,7 @@ from engine.cli.options import (
     load_library,
     load_library_for,
 )
-from engine.cli.text.console import Styled, say
+from engine.cli.text.console import say, say_line_problem
 from engine.executor import default_workers
 from engine.io.output import check_output_file, check_report_folder
 from engine.tools import generate as gen
@@ -64,8 +64,7 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
     say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
         f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
     for bad in report.tally.bad:
-        column = getattr(bad, "column", None)
-        say(Styled(f"{incidents}:{bad.line}{f':{column}' if column else ''}: ", bold=True), bad.message, err=True)
+        say_line_problem(incidents, bad.line, bad.message, bad.column)
     if report.tally.errors:
         sys.exit(EXIT_FAILED)
 

@@ -14,9 +14,9 @@ import click
 from engine.api import IncidentError, Library
 from engine.cli.boundary import EXIT_FAILED, EXPECTED, at, internal_error
 from engine.cli.options import ALLOW_EMPTY, AS_OF, BACKEND, POLICY, RULESETS, load_library_for
-from engine.cli.text.console import Styled, say, say_error
+from engine.cli.text.console import say, say_error, say_line_problem
 from engine.cli.text.decision import render_decision
-from engine.core.explain import render_text
+from engine.cli.text.explain import render_text
 from engine.io.export import Record, read_export
 from policy.values import quoted
 
@@ -31,18 +31,17 @@ def _each_incident(library: Library, ref: str, source: Path, handle: Callable[[d
     seen = failures = 0
     for item in read_export(source, vocabulary):
         seen += 1
-        where = f"{name}:{item.line}"
         if not isinstance(item, Record):
             failures += 1
-            column = getattr(item, "column", None)
-            say(Styled(f"{where}{f':{column}' if column else ''}: ", bold=True), item.message, err=True)
+            say_line_problem(name, item.line, item.message, item.column)
             continue
+        where = f"{name}:{item.line}"
         with at(where):
             text, problems = _decide_one(handle, item.incident, where)
         if problems:
             failures += 1
             for p in problems:
-                say(Styled(f"{where}: ", bold=True), p, err=True)
+                say_line_problem(name, item.line, p)
         else:
             say(text)  # outside the guard: a closed stdout ends the run (BrokenPipeError), as it should
     if not seen and not allow_empty:

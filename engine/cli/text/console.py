@@ -7,6 +7,7 @@ escape sequences and bidirectional overrides from incidents, rulesets or file na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -42,9 +43,14 @@ def say_diagnostic(d: Diagnostic) -> None:
         say(Styled("    hint: ", fg="cyan"), d.hint)
 
 
+def say_line_problem(source: str | Path, line: int, message: str, column: int | None = None) -> None:
+    """A problem with one line (or row) of an input, on standard error: `SOURCE:LINE[:COLUMN]: MESSAGE`."""
+    say(Styled(f"{source}:{line}{f':{column}' if column else ''}: ", bold=True), message, err=True)
+
+
 def say_error(message: str) -> None:
     """`error: MESSAGE` on standard error."""
     say(Styled("error: ", fg="red", bold=True), message, err=True)
 
 
-__all__ = ["Styled", "say", "say_diagnostic", "say_error"]
+__all__ = ["Styled", "say", "say_diagnostic", "say_error", "say_line_problem"]
