@@ -16,7 +16,7 @@ from engine.core.decision import Decision
 from engine.io.output import check_output_file, write_text_atomic
 from engine.tools import scenarios
 from policy import diff
-from policy.loader import check_paths
+from policy.repository import check_paths
 from policy.schema import ruleset_schema_json
 from policy.vocabulary import core, to_markdown
 
