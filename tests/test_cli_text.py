@@ -128,6 +128,18 @@ def test_escapes_in_a_bad_line_are_shown_not_obeyed(tmp_path: Path) -> None:
     assert "Incident ok under" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["decide", "explain", "impact"])
+def test_escapes_in_the_name_of_an_input_with_a_bad_line_are_shown_not_obeyed(tmp_path: Path, command: str) -> None:
+    name = "in\x1b[2J[red]\u202e.jsonl"
+    path = tmp_path / name
+    path.write_text(json.dumps(_incident("ok")) + "\n{not json\n", encoding="utf-8")
+    which = ([f"{POLICY}@2021.1.0", f"{POLICY}@2021.1.0", "--workers", "1"] if command == "impact"
+             else ["--policy", POLICY])
+    result = _run(command, "--rulesets", str(RULESETS), *which, str(path))
+    assert result.exit_code == 1
+    assert _shown(f"{path}:2:") in result.stderr
+
+
 def test_audit_summary_and_impact_text_escape_data(tmp_path: Path) -> None:
     path = tmp_path / "export.jsonl"
     bad = {**_incident("\x1b[31mevil[/bold]"), "timezone": "Nowhere/\x1b[2J"}
