@@ -124,7 +124,6 @@ class Program:
     rules: tuple[CompiledRule, ...]
     by_trigger: dict[str, tuple[CompiledRule, ...]]
     untriggered: tuple[CompiledRule, ...]
-    stages: tuple[str, ...] = field(default=())
 
     @property
     def ref(self) -> str:
@@ -134,13 +133,18 @@ class Program:
 # --- stages --------------------------------------------------------------------------------------
 
 @dataclass
-class _State:
+class CompileState:
+    """What the stages rewrite, one after another: the rules compiled so far."""
+
     ruleset: Ruleset
     vocabulary: Vocabulary
     rules: list[CompiledRule] = field(default_factory=list)
 
 
-def _stage_lower(state: _State) -> None:
+Stage = Callable[[CompileState], None]  # one step of the compiler: rewrites the state in place
+
+
+def _stage_lower(state: CompileState) -> None:
     """Turn each rule's `when`, `unless` and trigger `where` into tests on typed values."""
     low = Lowering(state.vocabulary)
     for pos, rule in enumerate(state.ruleset.rules):
@@ -164,13 +168,13 @@ def _stage_lower(state: _State) -> None:
         ))
 
 
-def _stage_simplify(state: _State) -> None:
+def _stage_simplify(state: CompileState) -> None:
     """Flatten nested and/or, drop constants."""
     state.rules = [replace(r, condition=simplify(r.condition),
                            delay_conditions=tuple(simplify(c) for c in r.delay_conditions)) for r in state.rules]
 
 
-def _stage_dependencies(state: _State) -> None:
+def _stage_dependencies(state: CompileState) -> None:
     """List the event types each rule reads (trigger, condition atoms, obligation anchors)."""
     out = []
     for r in state.rules:
@@ -183,10 +187,11 @@ def _stage_dependencies(state: _State) -> None:
     state.rules = out
 
 
-STAGES: tuple[tuple[str, Callable[[_State], None]], ...] = (
+# The compiler: its stages by name, run in this order by `compile_ruleset` (as OPA's compiler lists its own).
+STAGES: tuple[tuple[str, Stage], ...] = (
     ("lower-conditions", _stage_lower),
-    ("simplify", _stage_simplify),
-    ("dependencies", _stage_dependencies),
+    ("simplify", _stage_simplify),  # after lower-conditions: it rewrites the lowered conditions
+    ("dependencies", _stage_dependencies),  # after simplify: only the atoms left can change an outcome
 )
 
 
@@ -284,7 +289,7 @@ def compile_ruleset(ruleset: Ruleset, vocabulary: Vocabulary | None = None) -> P
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    state = _State(ruleset, vocabulary or vocabulary_for(ruleset))
+    state = CompileState(ruleset, vocabulary or vocabulary_for(ruleset))
     for _name, stage in STAGES:
         stage(state)
     by_trigger: dict[str, list[CompiledRule]] = {}
@@ -295,7 +300,6 @@ def compile_ruleset(ruleset: Ruleset, vocabulary: Vocabulary | None = None) -> P
         ruleset=ruleset, digest=key, vocabulary=state.vocabulary, rules=tuple(state.rules),
         by_trigger={k: tuple(v) for k, v in by_trigger.items()},
         untriggered=tuple(r for r in state.rules if r.trigger is None),
-        stages=tuple(name for name, _ in STAGES),
     )
     _CACHE[key] = program
     return program
