@@ -245,10 +245,6 @@ class Policy:
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
         return cls(compile_ruleset(ruleset), backend)
 
-    @property
-    def backend_zone(self) -> ZoneInfo:
-        return self.zone
-
     def read(self, data: Mapping[str, Any] | Incident) -> Incident:
         return data if isinstance(data, Incident) else self.reader.read(data)
 
