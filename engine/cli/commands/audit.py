@@ -21,6 +21,7 @@ from engine.cli.options import (
     load_library_for,
 )
 from engine.cli.text.console import say, say_line_problem
+from engine.cli.text.progress import audit_progress, generate_progress
 from engine.executor import default_workers
 from engine.io.output import check_output_file, check_report_folder
 from engine.tools import generate as gen
@@ -90,22 +91,15 @@ def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str |
     folder is replaced only by a complete new one, and only if it holds a previous report (or
     nothing): any other folder is refused before the audit starts.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
     from engine.audit import run_audit
     from engine.cli.text.audit import summary_text
 
     if out is not None:
         check_report_folder(out)  # before any work: never an hour of auditing, then a refusal
     library = load_library_for(rulesets, ref)
-    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                  disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("auditing", total=None)
+    with audit_progress() as tick:
         outcome = run_audit(rulesets, ref, export, fmt=fmt, as_of=as_of, out_dir=out, workers=workers,
-                            library=library, allow_empty=allow_empty,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+                            library=library, allow_empty=allow_empty, progress=tick)
     say(summary_text(outcome.summary, out))
 
 
@@ -160,11 +154,10 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
             check_output_file(path, overwrite=overwrite)
     library = load_library_for(rulesets, ref)
     workers = default_workers() if jobs == 0 else jobs
-    with click.progressbar(length=count, label="generating", file=sys.stderr,
-                           hidden=not sys.stderr.isatty()) as bar:
+    with generate_progress(count) as tick:
         stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,
                              fmt=fmt, truth=truth, start=first, months=months,  # type: ignore[arg-type]
-                             jobs=workers, rulesets=rulesets, progress=bar.update)
+                             jobs=workers, rulesets=rulesets, progress=tick)
     say(gen.to_text(stats), nl=False, err=True)
 
 
