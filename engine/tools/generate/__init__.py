@@ -32,7 +32,7 @@ number, so the same seed gives the same bytes whatever the number of worker proc
 
 Nothing here runs the audit: the truth comes from what the generator planted.
 
-The package, one job per module: `scenario` (and `facts`) draw the scenario; `comply` plans a
+The package, one job per module: `draw` (and `facts`) draw the scenario; `comply` plans a
 compliant agency's actions (`plan`), reading the decision through `duties`; `plant` changes them,
 one planter per check; `generator` makes one incident from these; `parallel` makes many with the
 one executor; `write` and `table` write them; `checks` and `stats` name and count the checks.

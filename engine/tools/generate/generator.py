@@ -14,10 +14,10 @@ from engine.core.incident import IncidentError
 from engine.tools.generate.checks import shares_of
 from engine.tools.generate.clock import next_month, timestamp
 from engine.tools.generate.comply import Redraw, comply
+from engine.tools.generate.draw import Drawer
 from engine.tools.generate.errors import GenerateError
 from engine.tools.generate.plan import actions
 from engine.tools.generate.plant import Case, plant
-from engine.tools.generate.scenario import Scenarios
 from engine.tools.generate.stats import Stats
 from policy.duration import CalendarOverflow
 from policy.values import quoted
@@ -56,7 +56,7 @@ class Generator:
         if start.year * 12 + start.month - 1 + self.months > 9999 * 12 + 12:  # the last month must be in 9999
             raise GenerateError(f"{self.months} month(s) from {start:%Y-%m} run past December 9999, the last month "
                                 "of the calendar: give an earlier --start or fewer --months")
-        self.scenarios = Scenarios(family, vocab, start, self.months, newest.timezone)
+        self.drawer = Drawer(family, vocab, start, self.months, newest.timezone)
 
     def incident_id(self, n: int) -> str:
         return f"INC-{self.seed}-{n + 1:07d}"
@@ -76,7 +76,7 @@ class Generator:
         # whatever the number of worker processes.
         r = random.Random(f"bwc-generate/{self.seed}/{n}")
         for attempt in range(DRAWS):
-            incident, officers, end = self.scenarios.draw(r, self.incident_id(n), minimal=attempt >= MINIMAL_FROM)
+            incident, officers, end = self.drawer.draw(r, self.incident_id(n), minimal=attempt >= MINIMAL_FROM)
             scenario = {k: v for k, v in incident.items() if k != "groups"}
             decision = self.library.decide(self.ref, scenario)
             try:

@@ -55,8 +55,9 @@ def _referenced(ruleset: Ruleset, vocab: Vocabulary) -> set[str]:
     return found
 
 
-class Scenarios:
-    """The scenarios of one ruleset family: which events its incidents have, and when."""
+class Drawer:
+    """Draws the scenarios of one ruleset family's incidents: which events they have, and when.
+    (Unrelated to engine.tools.scenarios, the scenario tests a drafter writes.)"""
 
     def __init__(self, family: Sequence[Policy], vocab: Vocabulary, start: date, months: int, timezone: str) -> None:
         self.vocab = vocab
