@@ -103,6 +103,18 @@ def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str |
     say(summary_text(outcome.summary, out))
 
 
+def _first_month(start: str) -> date:
+    """`--start`: YYYY-MM (`2024` alone is January), or a usage error."""
+    year, _, month = start.partition("-")
+    try:
+        first = date(int(year), int(month or 1), 1) if year.isdigit() and (month or "1").isdigit() else None
+    except ValueError:
+        first = None
+    if first is None:
+        raise click.BadParameter(f"{quoted(start)} is not a month: write YYYY-MM, e.g. 2024-01", param_hint="--start")
+    return first
+
+
 @click.command("generate")
 @RULESETS
 @POLICY
@@ -135,16 +147,7 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
         shares = gen.parse_shares(violations)
     except gen.GenerateError as exc:
         raise click.BadParameter(str(exc), param_hint="--violations") from None
-    first = None
-    if start is not None:
-        year, _, month = start.partition("-")
-        try:  # `2024` alone is January, as before
-            first = date(int(year), int(month or 1), 1) if year.isdigit() and (month or "1").isdigit() else None
-        except ValueError:
-            first = None
-        if first is None:
-            raise click.BadParameter(f"{quoted(start)} is not a month: write YYYY-MM, e.g. 2024-01",
-                                     param_hint="--start")
+    first = None if start is None else _first_month(start)
     if truth is not None and os.path.realpath(truth) == os.path.realpath(out):
         raise click.BadParameter("the truth file would overwrite the export: give it another name",
                                  param_hint="--truth")
