@@ -1,10 +1,16 @@
-"""The Python API: load rulesets, pick one, decide incidents (whole or streamed), explain.
+"""The public API, the one module integrators import: load rulesets, pick one, decide incidents, explain.
 
     from engine.api import Library
     lib = Library.load("rulesets/")
     policy = lib.select("colorado-24-31-902")            # newest version, or "id@2021.1.0"
     decision = policy.decide(incident_dict)               # as of the incident's last event
     print(decision.to_json())
+
+Every class a caller meets (decisions, obligations, explanations, incidents) and every error a call
+here can raise is importable from this module (`__all__`; `ERRORS` holds the errors). The errors of
+the commands built on it live beside them: `engine.tools.generate.GenerateError`, and
+`engine.core.backends.rete.ReteCapacityError` (the `rete` backend; importing it loads durable-rules).
+docs/api.md describes it all.
 """
 
 from __future__ import annotations
@@ -18,9 +24,25 @@ from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
 from engine.core.decision import (
+    Conflict,
+    DateOrPending,
     Decision,
+    Delay,
+    EventRef,
+    Kind,
     Layer,
+    LayerRef,
+    Matched,
+    Moment,
     Obligation,
+    Pending,
+    ReleaseDeadline,
+    Resolution,
+    RetentionSummary,
+    RulesetRef,
+    Summary,
+    Suspension,
+    Window,
     assemble,
     bound_to_version,
     in_force,
@@ -28,25 +50,28 @@ from engine.core.decision import (
     obligations_for,
 )
 from engine.core.evaluation import Context
-from engine.core.explain import Explainer, RuleExplanation
+from engine.core.explain import Check, Explainer, RuleExplanation
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import Program, compile_ruleset
 from engine.executor import WorkerError
-from engine.io.export import ExportError
+from engine.io.export import ExportError, Record, RowError, read_export
 from engine.io.incident import IncidentReader
+from engine.io.jsondoc import JsonError
 from engine.io.output import OutputError
 from policy import versions
-from policy.diagnostics import RulesetError
+from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import CalendarOverflow
 from policy.in_force import Span, in_force_during, judging_version, version_in_force
+from policy.loader import load_ruleset
 from policy.model import Governs, Ruleset
-from policy.repository import Repository, RulesetLookupError
+from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
 
 
 class SelectionError(LookupError):
-    pass
+    """`Library.select` (and the calls taking a ruleset reference) named a ruleset or version the
+    library does not hold. The message says which, with the closest name."""
 
 
 class Library:
@@ -186,7 +211,7 @@ def choose_version(family: Sequence[Policy], incident: Incident) -> Policy:
     return _compiled(family, chosen)
 
 
-def conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datetime) -> list[Policy]:
+def _conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datetime) -> list[Policy]:
     """The versions whose `governs: conduct` rules bound actions on this incident's footage: those that
     judge by date and have such rules, that had come into force by `as_of` (an action not yet taken
     breaks nothing), and that were still in force on or after the incident's first day (no action on
@@ -296,7 +321,7 @@ class Policy:
         for members, rank in families:
             if any(p.conduct_rules for p in members):
                 layers += [p._layer(known, "conduct", rank, inc, explain)
-                           for p in conduct_versions(members, inc, when)]
+                           for p in _conduct_versions(members, inc, when)]
         return assemble(inc, known, when, layers)
 
     def explain(self, incident: Mapping[str, Any] | Incident,
@@ -398,24 +423,62 @@ class IncidentSession:
         return self.policy.decide(self.data(), as_of)
 
 
+ERRORS: tuple[type[Exception], ...] = (
+    CalendarOverflow, ExportError, IncidentError, JsonError, OutputError, RulesetError, RulesetLookupError,
+    SelectionError, WorkerError)
+"""Every error a call of this API raises for its input or its environment (`except ERRORS:`); anything
+else is a bug. Each is also importable by name."""
+
 __all__ = [
+    "ERRORS",
     "BackendName",
     "CalendarOverflow",
     "Change",
+    "Check",
+    "Conflict",
+    "DateOrPending",
     "Decision",
+    "Delay",
+    "Diagnostic",
     "Event",
+    "EventRef",
     "ExportError",
     "Incident",
     "IncidentError",
     "IncidentSession",
+    "JsonError",
+    "Kind",
+    "LayerRef",
     "Library",
+    "Matched",
+    "Moment",
+    "Obligation",
     "OutputError",
+    "Pending",
     "Policy",
+    "Problem",
+    "Record",
+    "ReleaseDeadline",
+    "Resolution",
+    "RetentionSummary",
+    "RowError",
+    "RuleExplanation",
+    "Ruleset",
     "RulesetError",
     "RulesetLookupError",
+    "RulesetRef",
     "SelectionError",
+    "Summary",
+    "Suspension",
+    "UnknownFile",
+    "UnknownRuleset",
+    "UnknownVersion",
+    "Vocabulary",
+    "Window",
     "WorkerError",
     "choose_version",
+    "load_ruleset",
     "make_backend",
+    "read_export",
     "resolve_as_of",
 ]

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -408,7 +409,9 @@ def test_a_bad_time_is_an_incident_error(at: Any) -> None:
         IncidentReader(VOCAB).read(data)
 
 
-@pytest.mark.parametrize("value", ["20200101", "2020-1-01", "2020-02-30", 20200101, "2020-01-01T00:00:00Z"])
+# A `date` object (from a Python caller) is not text: refused, as JSON could never hold one.
+@pytest.mark.parametrize("value", ["20200101", "2020-1-01", "2020-02-30", 20200101, "2020-01-01T00:00:00Z",
+                                   date(2020, 1, 1)])
 def test_dates_are_yyyy_mm_dd(value: Any) -> None:
     with pytest.raises(IncidentError, match=r"facts\.hired"):
         IncidentReader(VOCAB).read(incident("A", hired=value))
