@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from engine.tools.impact import SIDES, ImpactReport, render_json
+from engine.tools.impact.report import SIDES, ImpactReport, render_json
 from policy.values import quoted
 
 IDS_IN_TEXT = 100

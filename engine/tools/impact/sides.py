@@ -1,0 +1,56 @@
+"""The two sides of an impact comparison: which version each is, compiled with its base layers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from engine.api import Library, Policy
+from engine.core.program import compile_ruleset
+from policy.model import Effective, Ruleset
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: `ID@VERSION` (or `ID`, the newest) in the repository, or a ruleset file.
+
+    With `dates` False (the default of `bwc impact`), the version and the rulesets it extends are
+    judged as though in force on every incident's date: the question is what the rules change, and
+    two versions are rarely in force on the same day. With `dates` True each keeps its `effective`
+    range, as `bwc decide --policy ID@VERSION` does, and an incident outside it is decided under
+    nothing (`in_force: false`).
+    """
+
+    rulesets: tuple[str, ...]
+    ref: str
+    dates: bool = False
+
+    @classmethod
+    def of(cls, rulesets: Iterable[str | Path], ref: str, *, dates: bool = False) -> Side:
+        return cls(tuple(str(r) for r in rulesets), ref, dates)
+
+    def policy(self, library: Library) -> Policy:
+        return policy_of(library, library.repository.resolve(self.ref), dates=self.dates)
+
+
+ALWAYS = Effective.model_validate({"from": date(1, 1, 1)})
+
+
+def policy_of(library: Library, ruleset: Ruleset, *, dates: bool = True) -> Policy:
+    """The compiled policy of `ruleset` with its base layers, even for a file outside the repository
+    (whose id and version may equal a repository version's with different content). With `dates`
+    False, every layer's `effective` range is widened to every day."""
+    repo = library.repository
+    try:
+        same: Ruleset | None = repo.get(ruleset.ruleset, ruleset.version)
+    except LookupError:
+        same = None
+    if dates and same is not None and repo.digest(same) == repo.digest(ruleset):
+        return library.policy(same)
+    base = repo.base_of(ruleset)
+    if not dates:
+        ruleset = ruleset.model_copy(update={"effective": ALWAYS})
+    return Policy(compile_ruleset(ruleset), library.backend,
+                  base=policy_of(library, base, dates=dates) if base is not None else None)
