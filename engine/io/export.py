@@ -1,7 +1,8 @@
-"""The one incident reader: JSON Lines, a JSON document, CSV and (when pyarrow is importable) Parquet.
+"""Reading exports: the incidents of JSON Lines, a JSON document, CSV and (when pyarrow is importable) Parquet.
 
-`bwc decide`, `bwc explain`, `bwc impact` and `bwc audit` all read incidents through here, so a
-file one of them accepts, every one accepts. Every reader streams: it holds one incident's lines or
+`bwc decide`, `bwc explain`, `bwc impact` and `bwc audit` all read incident files through here, so
+a file one of them accepts, every one accepts (each incident is then checked against a vocabulary by
+the one incident reader, engine.io.incident). Every reader streams: it holds one incident's lines or
 rows at a time (a `.json` document, which cannot be cut into lines, is read whole, up to
 `MAX_DOCUMENT_BYTES`). It yields, in input order, either a `Record` (an incident dict ready for the
 engine, its grouping columns, and the line or row where it starts) or a `RowError` (a line or row
