@@ -80,7 +80,7 @@ class Library:
     def __init__(self, repository: Repository, backend: BackendName = "native") -> None:
         self.repository = repository
         self.backend: BackendName = backend
-        self._policies: dict[tuple[str, str, str], Policy] = {}
+        self._policies: dict[tuple[str, str], Policy] = {}  # by content digest and backend
         self._families: dict[tuple[str, str], list[Policy]] = {}
 
     @classmethod
@@ -94,8 +94,10 @@ class Library:
                 for rid in self.repository.ids()}
 
     def policy(self, ruleset: Ruleset, backend: BackendName | None = None) -> Policy:
-        """The compiled policy of one version, with the rulesets it extends as its base layers."""
-        key = (ruleset.ruleset, ruleset.version, backend or self.backend)
+        """The compiled policy of one version, with the rulesets it extends as its base layers. Compiled
+        once per content: a ruleset read from a file outside the repository, with the id and version of
+        one inside it but other rules, is a policy of its own."""
+        key = (self.repository.digest(ruleset), backend or self.backend)
         if key not in self._policies:
             bases: list[Policy] = []
             if ruleset.extends is not None and ruleset.extends.ruleset in self.repository:

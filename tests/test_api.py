@@ -123,3 +123,12 @@ def test_docs_api_names_every_published_name() -> None:
     missing = [name for name in engine.api.__all__ if f"`{name}`" not in text and f"`{name}(" not in text
                and f"`{name}," not in text]
     assert not missing, f"docs/api.md does not mention {missing}"
+
+
+def test_a_policy_is_compiled_once_per_content(library: Library) -> None:
+    ruleset = library.repository.get(IL)
+    assert library.policy(ruleset) is library.select(IL)
+    assert library.policy(ruleset.model_copy(deep=True)) is library.select(IL)  # same content, same policy
+    other = ruleset.model_copy(update={"title": ruleset.title + " (a local copy)"})
+    assert library.policy(other) is not library.select(IL)
+    assert library.policy(other).program.ruleset.title.endswith("(a local copy)")
