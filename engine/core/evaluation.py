@@ -223,24 +223,22 @@ class TraceSink(Protocol):
         match; both whether or not the atom is negated. Empty for other nodes."""
 
 
-class Trace:
-    """A sink that keeps each node's report, by node: what one evaluation of a condition showed."""
+class Trace(dict[int, tuple[bool, tuple[Event, ...]]]):
+    """A sink that keeps each node's report, by node (its id: the condition outlives the trace): what one
+    evaluation of a condition showed. A dict, so that readers pay one lookup per node."""
 
-    __slots__ = ("_seen",)
-
-    def __init__(self) -> None:
-        self._seen: dict[int, tuple[bool, tuple[Event, ...]]] = {}
+    __slots__ = ()
 
     def record(self, node: Cond, held: bool, found: tuple[Event, ...]) -> None:
-        self._seen[id(node)] = (held, found)
+        self[id(node)] = (held, found)
 
     def held(self, node: Cond) -> bool:
         """Whether `node` held (a node the evaluation did not reach raises KeyError)."""
-        return self._seen[id(node)][0]
+        return self[id(node)][0]
 
     def found(self, node: Cond) -> tuple[Event, ...]:
         """The events that matched `node` (see `TraceSink.record`)."""
-        return self._seen[id(node)][1]
+        return self[id(node)][1]
 
 
 Traced = Callable[[Context, TraceSink], bool]
@@ -271,24 +269,40 @@ def compile_traced(cond: Cond, *, every_match: bool = False) -> Traced:
         parts = [compile_traced(c, every_match=every_match) for c in cond.items]
         conjunctive = isinstance(cond, And)
 
-        def junction(ctx: Context, sink: TraceSink) -> bool:
-            values = [p(ctx, sink) for p in parts]
-            held = all(values) if conjunctive else any(values)
+        # Every part is evaluated, unlike in `compile_condition`: the trace shows them all.
+        def every(ctx: Context, sink: TraceSink) -> bool:
+            held = True
+            for p in parts:
+                if not p(ctx, sink):
+                    held = False
             sink.record(cond, held, _NONE)
             return held
 
-        return junction
+        def some(ctx: Context, sink: TraceSink) -> bool:
+            held = False
+            for p in parts:
+                if p(ctx, sink):
+                    held = True
+            sink.record(cond, held, _NONE)
+            return held
+
+        return every if conjunctive else some
     if isinstance(cond, EventAtom):
         etype, negated = cond.type, cond.negated
         tests = all_of([compile_test(t) for t in cond.tests]) if cond.tests else None
 
         def event(ctx: Context, sink: TraceSink) -> bool:
             events = ctx.by_type.get(etype, _NONE)
-            if every_match:
-                found = tuple(e for e in events if tests is None or tests(e.attributes))
+            if tests is None:
+                found = events if every_match else events[:1]
+            elif every_match:
+                found = tuple(e for e in events if tests(e.attributes))
             else:
-                first = next((e for e in events if tests is None or tests(e.attributes)), None)
-                found = _NONE if first is None else (first,)
+                found = _NONE
+                for e in events:
+                    if tests(e.attributes):
+                        found = (e,)
+                        break
             held = not found if negated else bool(found)
             sink.record(cond, held, found)
             return held

@@ -22,7 +22,7 @@ from engine.core.decision.model import (
 )
 from engine.core.evaluation import BEYOND_CALENDAR, Context, Trace, predicate_of, traced_of
 from engine.core.incident import Event, Incident, IncidentError, Problem
-from engine.core.program import CompiledRule, Cond, Program
+from engine.core.program import CompiledRule, Cond, Const, Program
 from policy.base import Effect
 from policy.duration import Duration
 from policy.obligations import (
@@ -94,7 +94,8 @@ class _Builder:
         found = self._traces.get(rule.position)
         if found is None:
             found = self._traces[rule.position] = Trace()
-            traced_of(rule.condition)(self.ctx, found)
+            if not isinstance(rule.condition, Const):  # a constant is read without a trace
+                traced_of(rule.condition)(self.ctx, found)
         return found
 
     def evidence(self, rule: CompiledRule) -> Matched:

@@ -25,7 +25,7 @@ def _collect(cond: Cond, trace: Trace, facts: Mapping[str, Any], events: dict[in
              values: dict[str, Any]) -> bool:
     if isinstance(cond, Const):
         return cond.value
-    held = trace.held(cond)
+    held, found = trace[id(cond)]
     if isinstance(cond, FactTest):
         if held and cond.test.name in facts:
             values[cond.test.name] = facts[cond.test.name]
@@ -36,11 +36,12 @@ def _collect(cond: Cond, trace: Trace, facts: Mapping[str, Any], events: dict[in
         for c in cond.items:
             if _collect(c, trace, facts, events, values):
                 break
-    elif not cond.negated:  # an event atom or a sequence
-        found = trace.found(cond)
+    elif found and not cond.negated:  # an event atom (its first match) or a sequence (its match)
         if isinstance(cond, EventAtom):
-            found = found[:1]
-        events.update((e.position, e) for e in found)
+            events[found[0].position] = found[0]
+        else:
+            for e in found:
+                events[e.position] = e
     return held
 
 
