@@ -1,1 +1,1 @@
-"""What the command line shows: every piece of text `bwc` prints is made in this package."""
+"""What the command line shows: the writer every command prints through (`say`), and the text of its outputs."""
