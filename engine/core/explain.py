@@ -2,7 +2,9 @@
 
 For a rule that fired: the trigger events and the facts and events that satisfied its conditions.
 For one that did not: the first condition that failed. Conditions are explained as written in the
-ruleset (not in their compiled form), leaf by leaf, with the values the incident had.
+ruleset (not in their compiled form), leaf by leaf, with the values the incident had. What held is
+read from a trace of the engine's one condition evaluator (engine/core/evaluation.py), not worked out
+a second time; the text is rendered by the cli (engine/cli/text/explain.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""Obligations from firings: each fired rule, on its trigger event, as an obligation with concrete windows,
-dates and deadlines."""
+"""Building obligations: each firing (a rule, on its trigger event) as an obligation with concrete dates.
+
+Windows, retention and deletion dates, release deadlines and delays are counted from the incident's
+events in the ruleset's time zone; `matched` (the evidence) is read from the evaluator's trace.
+"""
 
 from __future__ import annotations
 

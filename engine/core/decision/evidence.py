@@ -1,5 +1,4 @@
-"""Evidence: which facts and events satisfied a rule's condition, and since when it held, read from the
-evaluator's trace."""
+"""Evidence: what satisfied a rule's condition and since when it held, read from the evaluator's trace."""
 
 from __future__ import annotations
 

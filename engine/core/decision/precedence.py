@@ -1,5 +1,7 @@
-"""Precedence: legal holds, `overrides` and layer rank settle contradicting obligations; what nothing settles
-is reported as a conflict."""
+"""Precedence: settling obligations that contradict each other, and reporting the conflicts left open.
+
+Legal holds, explicit `overrides` and layer rank decide; what none of them settles is a conflict.
+"""
 
 from __future__ import annotations
 

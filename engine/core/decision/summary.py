@@ -1,5 +1,4 @@
-"""The summary of a decision: the retention it requires (minimum, maximum, legal hold) and the earliest
-release deadline per recipient."""
+"""Summarising a decision: the retention it requires and the earliest release deadline per recipient."""
 
 from __future__ import annotations
 
