@@ -1,0 +1,45 @@
+"""The backends sit behind one interface: chosen by name with make_backend, and nothing outside
+engine/core/backends/ imports a backend's own module (what backends and decisions share is in
+engine/core/evaluation.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from engine.core.backends import make_backend
+from engine.core.backends.native import NativeBackend
+from engine.core.program import compile_ruleset
+from policy.loader import load_ruleset_text
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND_MODULES = ("engine.core.backends.native", "engine.core.backends.rete")
+
+
+def _imported(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def test_only_the_backends_package_imports_a_backend_module() -> None:
+    outside = [p for p in sorted((ROOT / "engine").rglob("*.py")) if "backends" not in p.relative_to(ROOT).parts]
+    offenders = [f"{p.relative_to(ROOT)} imports {m}" for p in outside for m in sorted(_imported(p))
+                 if m in BACKEND_MODULES]
+    assert offenders == []
+
+
+def test_backends_are_made_by_name() -> None:
+    path = ROOT / "rulesets" / "colorado-24-31-902" / "2021.2.0.yaml"
+    program = compile_ruleset(load_ruleset_text(path.read_text(encoding="utf-8"), str(path)))
+    native = make_backend(program, "native")
+    assert isinstance(native, NativeBackend) and native.name == "native"
+    with pytest.raises(ValueError, match="unknown backend"):
+        make_backend(program, "prolog")  # type: ignore[arg-type]
