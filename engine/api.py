@@ -58,7 +58,6 @@ from engine.io.export import ExportError, Record, RowError, read_export
 from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError
 from engine.io.output import OutputError
-from policy import versions
 from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import CalendarOverflow
 from policy.in_force import Span, in_force_during, judging_version, version_in_force
@@ -99,12 +98,8 @@ class Library:
         one inside it but other rules, is a policy of its own."""
         key = (self.repository.digest(ruleset), backend or self.backend)
         if key not in self._policies:
-            bases: list[Policy] = []
-            if ruleset.extends is not None and ruleset.extends.ruleset in self.repository:
-                # Every version the range accepts: each incident is judged by the one in force on its date.
-                bases = [self.policy(self.repository.get(ruleset.extends.ruleset, v), backend)
-                         for v in self.repository.versions(ruleset.extends.ruleset)
-                         if versions.matches(ruleset.extends.version, v)]
+            # Every version the range accepts: each incident is judged by the one in force on its date.
+            bases = [self.policy(base, backend) for base in self.repository.bases(ruleset)]
             self._policies[key] = Policy(compile_ruleset(ruleset), backend or self.backend, bases=bases)
         return self._policies[key]
 

@@ -228,10 +228,9 @@ class Repository:
                         "a change of the law from a later date is a new version that `supersedes` the old one")]
         return []
 
-    def _bases(self, entry: Entry) -> list[Entry]:
-        """Every version `entry` extends: each one its range accepts (the engine layers them all, judging
-        an incident by the one in force on its date)."""
-        ext = entry.ruleset.extends
+    def _bases(self, ruleset: Ruleset) -> list[Entry]:
+        """Every version `ruleset` extends, with its file (see `bases`)."""
+        ext = ruleset.extends
         if ext is None or ext.ruleset not in self._by_id:
             return []
         return [self._by_id[ext.ruleset][v] for v in self._satisfying(ext.ruleset, ext.version)]
@@ -245,7 +244,7 @@ class Repository:
         for start in self._all():
             if start.ref in done:
                 continue
-            stack: list[tuple[Entry, Iterator[Entry]]] = [(start, iter(self._bases(start)))]
+            stack: list[tuple[Entry, Iterator[Entry]]] = [(start, iter(self._bases(start.ruleset)))]
             on_path = {start.ref: 0}
             while stack:
                 entry, bases = stack[-1]
@@ -258,7 +257,7 @@ class Repository:
                     out += self._circle([e for e, _ in stack[on_path[base.ref]:]], reported)
                 elif base.ref not in done:
                     on_path[base.ref] = len(stack)
-                    stack.append((base, iter(self._bases(base))))
+                    stack.append((base, iter(self._bases(base.ruleset))))
         return out
 
     @staticmethod
@@ -339,6 +338,12 @@ class Repository:
         if entry is not None and entry.ruleset is ruleset:
             return entry.digest
         return canonical_digest(ruleset)
+
+    def bases(self, ruleset: Ruleset) -> list[Ruleset]:
+        """Every version `ruleset` extends: each one its range accepts, oldest first (the engine layers
+        them all, judging an incident by the one in force on its date); [] when it extends nothing or a
+        ruleset this repository does not hold."""
+        return [e.ruleset for e in self._bases(ruleset)]
 
     def base_of(self, ruleset: Ruleset) -> Ruleset | None:
         """The ruleset that `ruleset` extends: the newest version satisfying its range; None when it

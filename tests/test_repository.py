@@ -91,6 +91,10 @@ def test_base_of() -> None:
     base = ok.base_of(district)
     assert base is not None and base.version == "1.1.0"  # newest in >=1.0.0 <2.0.0, not the 2.0.0 draft
     assert ok.base_of(ok.get("testville")) is None
+    # Every version the range accepts, oldest first (the engine judges each incident by one of them).
+    assert [r.version for r in ok.bases(district)] == ["1.0.0", "1.1.0"]
+    assert ok.bases(district)[-1] is base
+    assert ok.bases(ok.get("testville")) == []
 
 
 def test_overlapping_enacted_versions() -> None:
