@@ -1,4 +1,4 @@
-"""Audit benchmark: generate a synthetic export (engine/tools/generate.py) and time `bwc audit` on it with
+"""Audit benchmark: generate a synthetic export (engine/tools/generate/) and time `bwc audit` on it with
 every core. Writes benchmarks/audit_results.json (atomically) and prints the figures.
 
     .venv/bin/python benchmarks/audit_bench.py            # 1,000,000 incidents (about 10 events each)
