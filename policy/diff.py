@@ -192,7 +192,7 @@ def _header(da: dict[str, Any], db: dict[str, Any]) -> list[Change]:
         elif key == "notes":
             effect = "notes added" if old is None else "notes removed" if new is None else "notes reworded"
         else:
-            effect = f"{key.replace('_', ' ')}: {_show(old)} {ARROW} {_show(new)}"
+            effect = f"{key.replace('_', ' ')}: {_in_change_line(old)} {ARROW} {_in_change_line(new)}"
         out.append(Change(key, old, new, effect))
     out += _sources(da.get("sources", []), db.get("sources", []))
     out += _declarations(da.get("declare", {}), db.get("declare", {}))
@@ -203,7 +203,8 @@ def _extends(e: dict[str, Any]) -> str:
     return f"{e['ruleset']} {e['version']}"
 
 
-def _show(v: Any) -> str:
+def _in_change_line(v: Any) -> str:
+    """A field's value as a change line shows it: text as is, none as `(none)`, anything else as JSON."""
     if v is None:
         return "(none)"
     if isinstance(v, str):

@@ -207,7 +207,7 @@ def _words(err: ErrorDetails, loc: tuple[Any, ...]) -> tuple[str, str | None]:
         msg = f"`{ctx.get('name')}` is not an IANA time zone name"
     # Rule-level problems (a location ending in a rule's number) need no field name in front.
     named = isinstance(loc[-1], str) if loc else False
-    return (f"`{field}`: {msg}" if named and f"`{field}`" not in msg else msg), _hint(etype, ctx, value, loc)
+    return (f"`{field}`: {msg}" if named and f"`{field}`" not in msg else msg), _validator_hint(etype, ctx, value, loc)
 
 
 _UNITS = {"year": "Y", "month": "M", "week": "W", "day": "D", "hour": "H", "minute": "M", "second": "S"}
@@ -253,7 +253,7 @@ _OBLIGATION_EXAMPLES = {
 }
 
 
-def _hint(etype: str, ctx: dict[str, Any], value: Any, loc: tuple[Any, ...]) -> str | None:
+def _validator_hint(etype: str, ctx: dict[str, Any], value: Any, loc: tuple[Any, ...]) -> str | None:
     """The fix hint for an error raised by a validator of the model."""
     if etype == "timezone":
         return str(ctx.get("hint")) if ctx.get("hint") else zone_hint(value)

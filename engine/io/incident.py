@@ -52,7 +52,7 @@ def _name(key: Any) -> str:
     return quoted(key) if isinstance(key, str) else shown(key)
 
 
-def _hint(name: Any, candidates: Any, noun: str) -> str | None:
+def _typo_hint(name: Any, candidates: Any, noun: str) -> str | None:
     # Only text keys of a sane length can be typos of a valid name.
     if not isinstance(name, str) or len(name) > 64:
         return None
@@ -115,7 +115,7 @@ class IncidentReader:
         for key in data:
             if key not in ("id", "timezone", "facts", "events"):
                 problems.append(Problem(iid, _name(key), f"`{_name(key)}` is not a field of an incident",
-                                        _hint(key, ["id", "timezone", "facts", "events"], "fields")))
+                                        _typo_hint(key, ["id", "timezone", "facts", "events"], "fields")))
         tz = data.get("timezone")
         if tz is None:
             problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
@@ -138,7 +138,7 @@ class IncidentReader:
             spec = self.vocab.facts.get(name) if isinstance(name, str) else None
             if spec is None:
                 problems.append(Problem(iid, f"facts.{_name(name)}", f"unknown fact `{_name(name)}`",
-                                        _hint(name, self.vocab.facts, "facts")))
+                                        _typo_hint(name, self.vocab.facts, "facts")))
             else:
                 problems.extend(self._value(iid, f"facts.{name}", value, spec))
         raw_events = data.get("events")
@@ -169,7 +169,7 @@ class IncidentReader:
         if attrs_spec is None:
             problems.append(Problem(iid, f"{where}.type", "every event needs a `type`" if etype is None
                                     else f"unknown event type {shown(etype)}",
-                                    _hint(etype, self.vocab.events, "event types")))
+                                    _typo_hint(etype, self.vocab.events, "event types")))
         at: datetime | None = None
         try:
             at = parse_time(raw.get("at"), f"{where}.at", iid)
@@ -187,7 +187,7 @@ class IncidentReader:
             if spec is None:
                 problems.append(Problem(iid, f"{where}.{_name(name)}",
                                         f"`{_name(etype)}` events have no attribute `{_name(name)}`",
-                                        _hint(name, attrs_spec, "attributes")))
+                                        _typo_hint(name, attrs_spec, "attributes")))
             else:
                 problems.extend(self._value(iid, f"{where}.{name}", value, spec))
         if problems or at is None:
@@ -199,7 +199,7 @@ class IncidentReader:
         if allowed is not None:
             if not isinstance(value, str) or value not in allowed:
                 yield Problem(iid, where, f"{shown(value)} is not allowed",
-                              _hint(value, allowed, "values") if isinstance(value, str)
+                              _typo_hint(value, allowed, "values") if isinstance(value, str)
                               else f"valid values: {', '.join(sorted(allowed))}")
             return
         t = spec.type
