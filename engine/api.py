@@ -141,11 +141,12 @@ class Library:
              backend: BackendName | None = None) -> tuple[Incident, Policy]:
         """The incident, checked against the vocabulary of the version that judges it, and that version.
 
-        The one version chooser of the engine (decide, explain and audit use it): a pinned
+        Where decide, explain and audit learn which version judges an incident: a pinned
         `id@version` judges everything; otherwise the version in effect on the incident's date
-        (`choose_version`). To know the date, the incident is first read with the newest version's
-        vocabulary (or else an older one's); if another version judges it, it is read again with
-        that version's, which raises IncidentError if that version does not declare what it uses.
+        (`choose_version`, which asks policy.in_force). To know the date, the incident is first read
+        with the newest version's vocabulary (or else an older one's); if another version judges it,
+        it is read again with that version's, which raises IncidentError if that version does not
+        declare what it uses.
         """
         rid, _, pinned = ref.partition("@")
         if pinned:
