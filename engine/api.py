@@ -251,13 +251,12 @@ def _compiled(family: Sequence[Policy], ruleset: Ruleset) -> Policy:
 class Policy:
     """One compiled ruleset version (with the rulesets it extends), ready to decide incidents."""
 
-    def __init__(self, program: Program, backend: BackendName = "native", base: Policy | None = None,
-                 bases: Sequence[Policy] = ()) -> None:
+    def __init__(self, program: Program, backend: BackendName = "native", bases: Sequence[Policy] = ()) -> None:
         self.program = program
         self.backend = make_backend(program, backend)
         self.reader = IncidentReader(program.vocabulary)
         self.zone = ZoneInfo(program.ruleset.timezone)
-        self.bases = list(bases) or ([base] if base is not None else [])  # versions of the extended ruleset
+        self.bases = list(bases)  # the versions of the ruleset it extends
         # Rules judged by the version in force when an action is taken (`governs: conduct`): decided in a
         # layer of their own, never with the rules judged by the incident's date.
         self.conduct_rules = frozenset(r.id for r in program.rules if r.rule.governs is Governs.CONDUCT)

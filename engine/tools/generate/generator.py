@@ -20,6 +20,7 @@ from engine.tools.generate.plan import actions
 from engine.tools.generate.plant import Case, plant
 from engine.tools.generate.stats import Stats
 from policy.duration import CalendarOverflow
+from policy.in_force import ENACTED
 from policy.values import quoted
 
 DRAWS = 24
@@ -40,15 +41,9 @@ class Generator:
         newest = family[-1].program.ruleset
         self.zone = ZoneInfo(newest.timezone)
         # every fact and event any version declares (the newest version's spec where two declare one)
-        vocab = family[-1].program.vocabulary
-        for p in family[:-1]:
-            v = p.program.vocabulary
-            vocab = vocab.extended({k: s for k, s in v.facts.items() if k not in vocab.facts},
-                                   {k: s for k, s in v.events.items() if k not in vocab.events}, {})
-        self.vocab = vocab
+        self.vocab = vocab = library.vocabulary(policy.partition("@")[0])
         if start is None:
-            enacted = [p.program.ruleset for p in family if p.program.ruleset.status.value in
-                       ("adopted", "superseded", "repealed")] or [newest]
+            enacted = [p.program.ruleset for p in family if p.program.ruleset.status in ENACTED] or [newest]
             start = enacted[-1].effective.from_
             start = date(start.year, start.month, 1) if start.day == 1 else next_month(start)
         self.start = start

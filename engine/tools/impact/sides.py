@@ -39,18 +39,12 @@ ALWAYS = Effective.model_validate({"from": date(1, 1, 1)})
 
 
 def policy_of(library: Library, ruleset: Ruleset, *, dates: bool = True) -> Policy:
-    """The compiled policy of `ruleset` with its base layers, even for a file outside the repository
-    (whose id and version may equal a repository version's with different content). With `dates`
-    False, every layer's `effective` range is widened to every day."""
-    repo = library.repository
-    try:
-        same: Ruleset | None = repo.get(ruleset.ruleset, ruleset.version)
-    except LookupError:
-        same = None
-    if dates and same is not None and repo.digest(same) == repo.digest(ruleset):
-        return library.policy(same)
-    base = repo.base_of(ruleset)
-    if not dates:
-        ruleset = ruleset.model_copy(update={"effective": ALWAYS})
-    return Policy(compile_ruleset(ruleset), library.backend,
-                  base=policy_of(library, base, dates=dates) if base is not None else None)
+    """The compiled policy of `ruleset` with its base layers, even for a file outside the repository.
+    With `dates` (as `bwc decide` judges), the library's own: every base version its range accepts,
+    each judging the dates it is in force. Without, every layer is widened to every day, so only
+    one version of the extended ruleset can be its base: the newest its range accepts."""
+    if dates:
+        return library.policy(ruleset)
+    base = library.repository.base_of(ruleset)
+    return Policy(compile_ruleset(ruleset.model_copy(update={"effective": ALWAYS})), library.backend,
+                  bases=[policy_of(library, base, dates=False)] if base is not None else [])
