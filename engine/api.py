@@ -60,7 +60,7 @@ from engine.io.jsondoc import JsonError
 from engine.io.output import OutputError
 from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import CalendarOverflow
-from policy.in_force import Span, in_force_during, judging_version, version_in_force
+from policy.in_force import DaySpan, in_force_during, judging_version, version_in_force
 from policy.loader import load_ruleset
 from policy.model import Governs, Ruleset
 from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion
@@ -217,7 +217,7 @@ def _conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datet
     if not incident.events:
         return []
 
-    def span(r: Ruleset) -> Span | None:
+    def span(r: Ruleset) -> DaySpan | None:
         p = _compiled(family, r)
         if not p.conduct_rules:
             return None

@@ -31,7 +31,7 @@ applied on that day" ambiguous, which is why their ranges must not overlap (BWC3
 DayOf = Callable[[Ruleset], date | None]
 """The day a version is asked about (None: the version has no such day, and is passed over)."""
 
-Span = tuple[date, date]
+DaySpan = tuple[date, date]
 """The first and the last day of a stretch of time (inclusive)."""
 
 
@@ -78,7 +78,7 @@ def judging_version(family: Sequence[Ruleset], day_of: DayOf) -> Ruleset:
     return started if started is not None else judges[0]
 
 
-def in_force_during(family: Sequence[Ruleset], span_of: Callable[[Ruleset], Span | None]) -> list[Ruleset]:
+def in_force_during(family: Sequence[Ruleset], span_of: Callable[[Ruleset], DaySpan | None]) -> list[Ruleset]:
     """The versions that judge by date and were in force on some day of their span (oldest first);
     a version whose span is None is passed over."""
     out = []

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import engine.core.decision.precedence as precedence
 from engine.api import Library
-from engine.core.decision.precedence import Span, _last_covering, _overlapping, _partial
+from engine.core.decision.precedence import WindowSpan, _last_covering, _overlapping, _partial
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [("colorado-complaint.json", "colorado-24-31-902"),
@@ -83,7 +83,7 @@ bounds = st.integers(min_value=0, max_value=40)
 spans_st = st.lists(st.tuples(bounds, bounds), min_size=0, max_size=40)
 
 
-def _brute(a: list[int], b: list[int], spans: list[Span]) -> tuple[set[tuple[int, int]], ...]:
+def _brute(a: list[int], b: list[int], spans: list[WindowSpan]) -> tuple[set[tuple[int, int]], ...]:
     overlapping = {(x, y) for x in a for y in b if precedence._windows_overlap(spans[x], spans[y])}
     partial = {(w, lo) for w in a for lo in b
                if precedence._windows_overlap(spans[w], spans[lo]) and not precedence._covers(spans[w], spans[lo])}
@@ -102,7 +102,7 @@ def _brute(a: list[int], b: list[int], spans: list[Span]) -> tuple[set[tuple[int
 @example(first=[(0, 40)] * 10, second=[(1, 2)] * 10)  # every window covered
 def test_the_window_search_finds_exactly_the_pairs_the_double_loop_finds(
         first: list[tuple[int, int]], second: list[tuple[int, int]]) -> None:
-    spans: list[Span] = [*first, *second]
+    spans: list[WindowSpan] = [*first, *second]
     a = list(range(len(first)))
     b = list(range(len(first), len(spans)))
     with pytest.MonkeyPatch.context() as m:

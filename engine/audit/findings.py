@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from engine.core.decision import Pending
 
-Severity = Literal["violation", "at_risk", "compliant", "not_applicable"]
-SEVERITIES: tuple[Severity, ...] = ("violation", "at_risk", "compliant", "not_applicable")
+FindingSeverity = Literal["violation", "at_risk", "compliant", "not_applicable"]
+SEVERITIES: tuple[FindingSeverity, ...] = ("violation", "at_risk", "compliant", "not_applicable")
 CHECKS = ("camera_off_in_mandatory_window", "recorded_while_prohibited", "no_notice", "deleted_before_minimum",
           "kept_past_maximum", "viewed_while_denied", "released_late", "not_released", "unredacted_release",
           "biometric_while_prohibited")
@@ -27,7 +27,7 @@ class Finding:
     cite: str
     kind: str
     check: str
-    severity: Severity
+    severity: FindingSeverity
     expected: str
     actual: str
     missed_by: str | None

@@ -6,7 +6,7 @@ import math
 from datetime import date, datetime, tzinfo
 
 from engine.audit.checks.actions import Actions
-from engine.audit.findings import Finding, Severity
+from engine.audit.findings import Finding, FindingSeverity
 from engine.core.decision import Moment, Obligation
 from engine.core.incident import Incident
 from engine.core.intervals import Span, subtract, union
@@ -34,7 +34,7 @@ class CheckContext:
         self.required = 0.0
         self.recorded = 0.0
 
-    def add(self, o: Obligation, check: str, severity: Severity, expected: str, actual: str,
+    def add(self, o: Obligation, check: str, severity: FindingSeverity, expected: str, actual: str,
             missed_by: str | None = None) -> None:
         self.findings.append(Finding(self.inc.id, o.ruleset, o.rule, o.cite, o.kind, check, severity, expected,
                                      actual, missed_by, self.month, self.groups))

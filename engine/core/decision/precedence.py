@@ -22,7 +22,7 @@ OPEN_START = -(1 << 62)  # a window with no opening edge starts before every eve
 FAR = 1 << 62  # a window with no closing edge ends after every event
 _MICROSECOND = timedelta(microseconds=1)
 
-Span = tuple[int, int] | None
+WindowSpan = tuple[int, int] | None
 
 
 def instant(text: str) -> int:
@@ -32,7 +32,7 @@ def instant(text: str) -> int:
     return local - (offset // _MICROSECOND if offset is not None else 0)
 
 
-def _span(w: Window | None) -> Span:
+def _span(w: Window | None) -> WindowSpan:
     """The window as comparable UTC bounds, or None when it has not opened."""
     if w is None:
         return (OPEN_START, FAR)
@@ -43,18 +43,18 @@ def _span(w: Window | None) -> Span:
     return (start, end)
 
 
-def _windows_overlap(sa: Span, sb: Span) -> bool:
+def _windows_overlap(sa: WindowSpan, sb: WindowSpan) -> bool:
     if sa is None or sb is None:
         return False
     return sa[0] <= sb[1] and sb[0] <= sa[1]
 
 
-def _covers(ws: Span, ls: Span) -> bool:
+def _covers(ws: WindowSpan, ls: WindowSpan) -> bool:
     assert ws is not None and ls is not None
     return ws[0] <= ls[0] and ls[1] <= ws[1]
 
 
-def _precede(winner: Obligation, loser: Obligation, ws: Span, ls: Span) -> None:
+def _precede(winner: Obligation, loser: Obligation, ws: WindowSpan, ls: WindowSpan) -> None:
     """The winner takes precedence where the windows overlap: over all of the loser's window, or a part."""
     assert ws is not None and ls is not None
     if _covers(ws, ls):
@@ -138,7 +138,7 @@ class _Reporter:
             stack.append((2 * node, left, mid))
 
 
-def _overlapping(a_items: list[int], b_items: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+def _overlapping(a_items: list[int], b_items: list[int], spans: list[WindowSpan]) -> list[tuple[int, int]]:
     """Every pair (a, b) of the two lists whose windows overlap."""
     out: list[tuple[int, int]] = []
     if len(a_items) * len(b_items) <= _DIRECT:
@@ -154,12 +154,12 @@ def _overlapping(a_items: list[int], b_items: list[int], spans: list[Span]) -> l
     return out
 
 
-def _bounds(s: Span) -> tuple[int, int]:
+def _bounds(s: WindowSpan) -> tuple[int, int]:
     assert s is not None
     return s
 
 
-def _partial(winners: list[int], losers: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+def _partial(winners: list[int], losers: list[int], spans: list[WindowSpan]) -> list[tuple[int, int]]:
     """Every pair (winner, loser) whose windows overlap where the winner's does not cover the loser's."""
     if len(winners) * len(losers) <= _DIRECT:
         return [(w, lo) for w in winners for lo in losers
@@ -180,7 +180,7 @@ def _partial(winners: list[int], losers: list[int], spans: list[Span]) -> list[t
     return out
 
 
-def _last_covering(winners: list[int], losers: list[int], spans: list[Span]) -> list[tuple[int, int]]:
+def _last_covering(winners: list[int], losers: list[int], spans: list[WindowSpan]) -> list[tuple[int, int]]:
     """For each loser, the winner (the latest in the list of obligations) whose window covers it."""
     if len(winners) * len(losers) <= _DIRECT:
         out = []
@@ -217,7 +217,7 @@ def _last_covering(winners: list[int], losers: list[int], spans: list[Span]) -> 
     return out
 
 
-def _own_pairs(winners: list[int], losers: list[int], spans: list[Span],
+def _own_pairs(winners: list[int], losers: list[int], spans: list[WindowSpan],
                compatible: Callable[[int, int], bool]) -> list[tuple[int, int]]:
     """`_partial` and `_last_covering` for a rule with `same_officer`, among compatible pairs only (one pair
     at a time: such rules are one officer's pauses, few per incident)."""
@@ -340,7 +340,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
     return conflicts
 
 
-def _conflict(windowed: list[Obligation], spans: list[Span], conflicts: list[Conflict], i: int, j: int,
+def _conflict(windowed: list[Obligation], spans: list[WindowSpan], conflicts: list[Conflict], i: int, j: int,
               first_wins: bool, settled: bool, how: Resolution) -> Callable[[], None]:
     def apply() -> None:
         a, b = windowed[i], windowed[j]
@@ -354,5 +354,5 @@ def _conflict(windowed: list[Obligation], spans: list[Span], conflicts: list[Con
     return apply
 
 
-def _suspend(windowed: list[Obligation], spans: list[Span], w: int, lo: int) -> Callable[[], None]:
+def _suspend(windowed: list[Obligation], spans: list[WindowSpan], w: int, lo: int) -> Callable[[], None]:
     return lambda: _precede(windowed[w], windowed[lo], spans[w], spans[lo])
