@@ -62,7 +62,7 @@ from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import CalendarOverflow
 from policy.in_force import DaySpan, in_force_during, judging_version, version_in_force
 from policy.loader import load_ruleset
-from policy.model import Governs, Ruleset
+from policy.model import Ruleset
 from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
@@ -259,9 +259,10 @@ class Policy:
         self.bases = list(bases)  # the versions of the ruleset it extends
         # Rules judged by the version in force when an action is taken (`governs: conduct`): decided in a
         # layer of their own, never with the rules judged by the incident's date.
-        self.conduct_rules = frozenset(r.id for r in program.rules if r.rule.governs is Governs.CONDUCT)
+        self.conduct_rules = program.conduct_rules
         self._footage_rules = frozenset(r.id for r in program.rules) - self.conduct_rules \
             if self.conduct_rules else None
+        self._amending_rules = program.existing_footage_rules - self.conduct_rules
 
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
@@ -284,8 +285,7 @@ class Policy:
         ctx = Context(known.facts, known.by_type, self.zone)
         only: frozenset[str] | None = self._footage_rules
         if role == "amendment":
-            only = frozenset(r.id for r in self.program.rules if r.rule.applies_to_existing_footage) - \
-                self.conduct_rules
+            only = self._amending_rules
         elif role == "conduct":
             only = self.conduct_rules
         force = True if role in ("amendment", "conduct") else in_force(self.program, judged, self.zone)

@@ -26,7 +26,7 @@ from policy.conditions import (
     SequenceCondition,
 )
 from policy.duration import Duration
-from policy.model import Rule, Ruleset
+from policy.model import Governs, Rule, Ruleset
 from policy.obligations import (
     INCIDENT,
     RULE_APPLIES,
@@ -124,6 +124,14 @@ class Program:
     rules: tuple[CompiledRule, ...]
     by_trigger: dict[str, tuple[CompiledRule, ...]]
     untriggered: tuple[CompiledRule, ...]
+    # What precedence reads of the rules, by rule id, made once here rather than on every decision:
+    # the rules each one overrides (only those that override any), and the `same_officer` rules.
+    overrides: dict[str, frozenset[str]]
+    same_officer: frozenset[str]
+    # The rules a layer of their own decides: those judged when an action is taken (`governs:
+    # conduct`), and those an amendment applies to footage that already exists.
+    conduct_rules: frozenset[str]
+    existing_footage_rules: frozenset[str]
 
     @property
     def ref(self) -> str:
@@ -300,6 +308,10 @@ def compile_ruleset(ruleset: Ruleset, vocabulary: Vocabulary | None = None) -> P
         ruleset=ruleset, digest=key, vocabulary=state.vocabulary, rules=tuple(state.rules),
         by_trigger={k: tuple(v) for k, v in by_trigger.items()},
         untriggered=tuple(r for r in state.rules if r.trigger is None),
+        overrides={r.id: r.overrides for r in state.rules if r.overrides},
+        same_officer=frozenset(r.id for r in state.rules if r.rule.same_officer),
+        conduct_rules=frozenset(r.id for r in state.rules if r.rule.governs is Governs.CONDUCT),
+        existing_footage_rules=frozenset(r.id for r in state.rules if r.rule.applies_to_existing_footage),
     )
     _CACHE[key] = program
     return program

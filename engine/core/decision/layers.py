@@ -13,7 +13,6 @@ from engine.core.decision.summary import summarise
 from engine.core.evaluation import BEYOND_CALENDAR
 from engine.core.incident import Incident, IncidentError, Problem
 from engine.core.program import Program
-from policy.model import Governs
 from policy.obligations import INCIDENT
 from policy.values import quoted
 
@@ -84,7 +83,5 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
     )
 
 
-def _rule_ids(layer: Layer) -> set[str]:
-    if layer.role == "conduct":
-        return {r.id for r in layer.program.rules if r.rule.governs is Governs.CONDUCT}
-    return {r.id for r in layer.program.rules if r.rule.applies_to_existing_footage}
+def _rule_ids(layer: Layer) -> frozenset[str]:
+    return layer.program.conduct_rules if layer.role == "conduct" else layer.program.existing_footage_rules

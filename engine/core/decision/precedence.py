@@ -250,8 +250,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
 
     `officers` gives the `officer` of each event by its index, read only for rules with `same_officer`.
     """
-    overrides = {(lay.program.ref, r.id): r.overrides for lay in layers for r in lay.program.rules}
-    scoped = {(lay.program.ref, r.id) for lay in layers for r in lay.program.rules if r.rule.same_officer}
+    programs = {lay.program.ref: lay.program for lay in layers}
     rank = {lay.program.ref: lay.rank for lay in layers}
     conflicts: list[Conflict] = []
     named: Mapping[int, Any] | None = None
@@ -268,9 +267,9 @@ def settle(layers: list[Layer], obligations: list[Obligation],
         return a is None or b is None or a == b
 
     def winner(a: Obligation, b: Obligation, contradictory: bool) -> tuple[Obligation | None, Resolution]:
-        if b.rule in overrides.get((a.ruleset, a.rule), ()):
+        if b.rule in programs[a.ruleset].overrides.get(a.rule, ()):
             return a, "overrides"
-        if a.rule in overrides.get((b.ruleset, b.rule), ()):
+        if a.rule in programs[b.ruleset].overrides.get(b.rule, ()):
             return b, "overrides"
         if contradictory and rank[a.ruleset] != rank[b.ruleset]:
             # The layer that others build on (a statute) sets the floor a department's policy cannot lower.
@@ -292,7 +291,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
                 continue
             contradictory = _contradict(a0, b0)
             w0, how = winner(a0, b0, contradictory)
-            own = w0 is not None and how == "overrides" and (w0.ruleset, w0.rule) in scoped
+            own = w0 is not None and how == "overrides" and w0.rule in programs[w0.ruleset].same_officer
             if contradictory:
                 for i, j in _overlapping(run_a, run_b, spans):
                     if own and not compatible(i, j):
