@@ -8,6 +8,7 @@ import pytest
 
 from engine.core import program
 from policy.loader import load_ruleset_text
+from policy.model import Governs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,3 +32,18 @@ def test_compile_ruleset_runs_every_stage_once_in_order(monkeypatch: pytest.Monk
     compiled = program.compile_ruleset(load_ruleset_text(path.read_text(encoding="utf-8"), str(path)))
     assert ran == ["lower-conditions", "simplify", "dependencies"]
     assert all(r.depends_on for r in compiled.rules if r.trigger is not None)  # the last stage ran
+
+
+RULESET_FILES = sorted((ROOT / "rulesets").glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("path", RULESET_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_what_precedence_reads_of_the_rules_is_made_at_compile_time(path: Path) -> None:
+    """The tables precedence and layering read on every decision match the rules they summarise."""
+    ruleset = load_ruleset_text(path.read_text(encoding="utf-8"), str(path))
+    compiled = program.compile_ruleset(ruleset)
+    rules = ruleset.rules
+    assert compiled.overrides == {r.id: frozenset(r.overrides) for r in rules if r.overrides}
+    assert compiled.same_officer == {r.id for r in rules if r.same_officer}
+    assert compiled.conduct_rules == {r.id for r in rules if r.governs is Governs.CONDUCT}
+    assert compiled.existing_footage_rules == {r.id for r in rules if r.applies_to_existing_footage}
