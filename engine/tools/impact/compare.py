@@ -48,7 +48,7 @@ class Comparer:
         failed: dict[str, tuple[Exception, list[str]]] = {}
         for name, policy in (("A", self.a), ("B", self.b)):
             try:
-                decided[name] = policy.decide(data, self.as_of)
+                decided[name] = policy.decide(data, self.as_of, explain=False)  # `matched` is never compared
             except Exception as exc:  # any failure of one version on one incident is reported, and the run goes on
                 failed[name] = (exc, _reasons(exc))
         if len(decided) == 2:
