@@ -348,7 +348,9 @@ def _obligation_changes(a: Rule, b: Rule, ra: dict[str, Any], rb: dict[str, Any]
     parts: dict[str, list[str]] = {}
     for key in sorted(oa.keys() | ob.keys()):
         if oa.get(key) != ob.get(key):
-            parts.setdefault(_OBLIGATION_PARTS.get(key, key), []).append(key)
+            # `after` anchors a duration, except in access, where it opens the window (`before` closes it).
+            part = "window" if key == "after" and b.kind == "access" else _OBLIGATION_PARTS.get(key, key)
+            parts.setdefault(part, []).append(key)
     # A duration and its anchor are read together: "2 years after `flagged`".
     if "duration" in parts and "anchor" in parts:
         parts["duration"] += parts.pop("anchor")

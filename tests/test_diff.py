@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from budget import examples
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from strategies import rulesets
 
 from policy.canonical import canonical_json
@@ -255,7 +255,19 @@ def test_diff_with_itself_is_empty(r: Ruleset) -> None:
     json.loads(render_json(d))
 
 
+def _access_rule(**window: str) -> Ruleset:
+    return Ruleset.model_validate({
+        "ruleset": "r", "version": "1.0.0", "title": "t", "status": "draft", "effective": {"from": "2000-01-01"},
+        "timezone": "UTC", "drafted_by": "d", "sources": [{"id": "s", "title": "t"}],
+        "rules": [{"id": "view", "summary": "s", "cite": "s",
+                   "access": {"effect": "must", "role": "involved_officer", **window}}]})
+
+
 @FAST
+# Found by the fuzz job (seed 20261202): an access rule's `after` opens its window; the diff took it
+# for the anchor of a duration and read `within`, which access has not.
+@example(_access_rule(), _access_rule(after="incident"))
+@example(_access_rule(after="incident"), _access_rule(after="report_completed", before="case_closed"))
 @given(rulesets(max_rules=4), rulesets(max_rules=4))
 def test_diff_is_non_empty_when_canonical_json_differs(a: Ruleset, b: Ruleset) -> None:
     d = diff(a, b)
