@@ -186,6 +186,24 @@ def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
     assert kept[0].parent != out and not (kept[0].parent / "summary.json").exists()
 
 
+def test_an_edited_marker_never_reaches_outside_the_report_or_removes_a_folder(tmp_path: Path) -> None:
+    # A MARKER edited to list `../victim` or an absolute path, and a folder put where the report
+    # had a file: replacing the report removes none of them.
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data.txt").write_text("keep", encoding="utf-8")
+    marker = out / output.MARKER
+    marker.write_text(marker.read_text(encoding="utf-8") + f"../victim\n{victim}\nmine\n", encoding="utf-8")
+    (out / "mine").mkdir()
+    (out / "mine" / "notes.txt").write_text("keep too", encoding="utf-8")
+    replace_report_folder(out, _fill("new"))
+    assert (out / "summary.json").read_text(encoding="utf-8") == "new"
+    assert (victim / "data.txt").read_text(encoding="utf-8") == "keep"
+    assert [p.read_text(encoding="utf-8") for p in tmp_path.rglob("notes.txt")] == ["keep too"]
+
+
 # --- single files ------------------------------------------------------------------------------------
 
 def test_check_output_file_accepts_a_new_file_and_an_existing_one_only_when_told(tmp_path: Path) -> None:

@@ -164,7 +164,9 @@ def _marker_names(folder: Path) -> set[str] | None:
         return None
     if not text.startswith(_MARKER_HEAD):
         return None
-    return {line for line in text[len(_MARKER_HEAD):].splitlines() if line}
+    # Only plain names of entries in the folder: a MARKER edited to list `../x` or `/x` names nothing.
+    return {line for line in text[len(_MARKER_HEAD):].splitlines()
+            if line and line not in (".", "..") and "/" not in line and os.sep not in line and "\0" not in line}
 
 
 def _foreign(folder: Path) -> list[str]:
@@ -258,9 +260,7 @@ def _remove_previous_report(old: Path) -> None:
     for name in sorted(_marker_names(old) or ()):
         entry = old / name
         with suppress(OSError):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)  # a folder the report itself wrote (its MARKER lists it)
-            else:
+            if entry.is_symlink() or not entry.is_dir():  # a report writes only files: a folder is someone's
                 entry.unlink()
     with suppress(OSError):
         (old / MARKER).unlink()
