@@ -18,7 +18,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks.fastpath import FastPath, is_review_forbidden
 from engine.api import Policy
 from policy.loader import load_ruleset_text
 
@@ -74,10 +73,13 @@ def to_bwc(i: dict[str, Any]) -> dict[str, Any]:
         "category": i["category"]}, "events": [{"type": EVENT_OF[i["type"]], "at": START}]}
 
 
-def decide_full(policy: Policy) -> Callable[[dict[str, Any]], Outcome]:
-    """Through `Policy.decide` (the Decision model), reading the answer from summary and obligations."""
+def decide_full(policy: Policy, *, to_json: bool = False) -> Callable[[dict[str, Any]], Outcome]:
+    """Through `Policy.decide`, reading the answer from summary and obligations; with `to_json`, the
+    decision's canonical JSON is made too, as a service answering with it would."""
     def decide(i: dict[str, Any]) -> Outcome:
         d = policy.decide(to_bwc(i))
+        if to_json:
+            d.to_json()
         keep = d.summary.retention.minimum
         ret = -1 if keep == "indefinite" else (keep - START_DAY).days  # type: ignore[operator]
         public = d.summary.release.get("public")
@@ -87,24 +89,6 @@ def decide_full(policy: Policy) -> Callable[[dict[str, Any]], Outcome]:
         review = not any(o.kind == "access" and o.effect.value == "must_not" and "involved_officer" in (o.role or ())
                          and o.purpose in (None, "statement") for o in live)
         return ret, rel, redact, review
-
-    return decide
-
-
-def decide_fast(policy: Policy) -> Callable[[dict[str, Any]], Outcome]:
-    """Through the prototype fast path: read and validate, fire, fold the summary."""
-    fast = FastPath(policy)
-    rules = policy.program.rules
-    redacts = frozenset(r.position for r in rules
-                        if r.rule.kind == "release" and getattr(r.rule.obligation, "redact", ()))
-    noreview = frozenset(r.position for r in rules if is_review_forbidden(r.rule.obligation))
-
-    def decide(i: dict[str, Any]) -> Outcome:
-        keep, release, fired = fast.summary(to_bwc(i))
-        ret = -1 if keep == "indefinite" else (keep - START_DAY).days  # type: ignore[operator]
-        public = release.get("public")
-        return (ret, -1 if public is None else (public - START_DAY).days,
-                not redacts.isdisjoint(fired), noreview.isdisjoint(fired))
 
     return decide
 

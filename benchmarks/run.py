@@ -153,7 +153,7 @@ def bench_peers(quick: bool, seed: int, log: Callable[..., None]) -> dict[str, A
     errors: dict[str, str] = {}
     for variant in ("base", "scaled"):
         deciders["bwc_decide", variant] = peers.decide_full(pols[variant])
-        deciders["bwc_fast", variant] = peers.decide_fast(pols[variant])
+        deciders["bwc_json", variant] = peers.decide_full(pols[variant], to_json=True)
         for name in PEER_ENGINES:
             builder = {"plain_python": pb.build_plain, "closures": pb.build_closures, "zen": pb.build_zen,
                        "cedar": pb.build_cedar, "rego": pb.build_rego, "durable_rules": pb.build_durable}[name]
@@ -161,17 +161,17 @@ def bench_peers(quick: bool, seed: int, log: Callable[..., None]) -> dict[str, A
                 deciders[name, variant] = builder(variant)
             except Exception as exc:  # an engine that is not installed is reported, not fatal
                 errors[name] = f"{type(exc).__name__}: {exc}"
-    names = [n for n in ("plain_python", "bwc_fast", "bwc_decide", *PEER_ENGINES[1:]) if n not in errors]
+    names = [n for n in ("plain_python", "bwc_decide", "bwc_json", *PEER_ENGINES[1:]) if n not in errors]
     verify: dict[str, Any] = {}
     check = pb.incidents(n_verify, seed + 1)
     for variant in ("base", "scaled"):
         ref = [deciders["plain_python", variant](i) for i in check]
-        for name in ("bwc_decide", "bwc_fast"):
+        for name in ("bwc_decide", "bwc_json"):
             bad = [i for i, want in zip(check, ref, strict=True) if deciders[name, variant](i) != want]
             verify[f"{variant}/{name}"] = {"checked": len(check), "mismatches": len(bad), "examples": bad[:2]}
             log(f"verify {variant} {name}: {len(bad)} mismatches of {len(check)}")
     items = pb.incidents(n_time, seed)
-    slow = {"cedar", "rego", "durable_rules", "bwc_decide"}
+    slow = {"cedar", "rego", "durable_rules"}
     reps: dict[tuple[str, str], list[float]] = {}
     for _ in range(repeats):  # round-robin, so drift hits every engine alike
         for variant in ("base", "scaled"):

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
 from engine.core.decision import (
+    DECISION_SCHEMA,
     Conflict,
     DateOrPending,
     Decision,
@@ -81,6 +82,7 @@ class Library:
         self.backend: BackendName = backend
         self._policies: dict[tuple[str, str], Policy] = {}  # by content digest and backend
         self._families: dict[tuple[str, str], list[Policy]] = {}
+        self._alike: dict[tuple[Policy, Policy], bool] = {}
 
     @classmethod
     def load(cls, *paths: Path | str, backend: BackendName = "native") -> Library:
@@ -157,9 +159,18 @@ class Library:
             return data, choose_version(family, data)
         reader, inc = _read_with_any(family, data)
         chosen = choose_version(family, inc)
-        if chosen is not reader:
+        if chosen is not reader and not self._reads_alike(chosen, reader):
             inc = chosen.read(data)
         return inc, chosen
+
+    def _reads_alike(self, a: Policy, b: Policy) -> bool:
+        """Whether two versions declare the same vocabulary, so an incident one read is the other's too
+        (most versions of a ruleset change rules, not words: reading again would double the cost)."""
+        key = (a, b)
+        same = self._alike.get(key)
+        if same is None:
+            same = self._alike[key] = a.program.vocabulary == b.program.vocabulary
+        return same
 
     def judge(self, ref: str, incident: Incident, policy: Policy, as_of: datetime | str | None = None, *,
               explain: bool = True) -> Decision:
@@ -427,6 +438,7 @@ ERRORS: tuple[type[Exception], ...] = (
 else is a bug. Each is also importable by name."""
 
 __all__ = [
+    "DECISION_SCHEMA",
     "ERRORS",
     "BackendName",
     "CalendarOverflow",

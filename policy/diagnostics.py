@@ -120,8 +120,12 @@ def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.file, d.line or 0, d.column or 0, d.code)
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Insertions, deletions, substitutions and swaps of two neighbours needed to turn `a` into `b`."""
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Insertions, deletions, substitutions and swaps of two neighbours needed to turn `a` into `b`.
+
+    With `limit`, a distance beyond it is not worked out: some number above `limit` is returned as
+    soon as two rows of the table both exceed it (no later cell can come back under it), so a
+    message's "did you mean" costs little however many names it is compared with."""
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -130,6 +134,8 @@ def edit_distance(a: str, b: str) -> int:
             row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 row[j] = min(row[j], prev2[j - 2] + 1)
+        if limit is not None and min(row) > limit and min(prev) > limit:
+            return limit + 1
         prev2, prev = prev, row
     return prev[-1]
 
@@ -148,7 +154,7 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     for candidate in sorted(set(candidates)):
         if candidate == name or abs(len(candidate) - len(name)) > allowed:
             continue
-        distance = edit_distance(name.lower(), candidate.lower())
+        distance = edit_distance(name.lower(), candidate.lower(), allowed)
         if distance > allowed:
             continue
         key = (distance, -difflib.SequenceMatcher(None, name, candidate).ratio(), candidate)

@@ -118,6 +118,29 @@ class Duration:
                 f"{self.describe()} after {start.isoformat()} is past the end of the calendar this engine "
                 "counts in (years 1 to 9999)") from None
 
+    @property
+    def whole_days(self) -> bool:
+        """Whether it counts only days on the calendar (no hours, minutes or seconds): then the date
+        it ends on depends only on the date it starts from (`add_to_day`)."""
+        return not (self.hours or self.minutes or self.seconds)
+
+    def add_to_day(self, day: date, holidays: Collection[date] = ()) -> date:
+        """The date this duration (of `whole_days`) after `day`: for any time `t` on that day,
+        `add_to(t, holidays).date()`, without the time of day or the time zone. Raises CalendarOverflow."""
+        assert self.whole_days
+        try:
+            if self.business_days:
+                return _add_business_days_to(day, self.business_days, holidays)
+            total_months = day.month - 1 + self.months + 12 * self.years
+            year = day.year + total_months // 12
+            month = total_months % 12 + 1
+            shifted = date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+            return shifted + timedelta(weeks=self.weeks, days=self.days)
+        except (OverflowError, ValueError, calendar.IllegalMonthError):
+            raise CalendarOverflow(
+                f"{self.describe()} after {day.isoformat()} is past the end of the calendar this engine "
+                "counts in (years 1 to 9999)") from None
+
     def _add_to(self, start: datetime, holidays: Collection[date]) -> datetime:
         if self.business_days:
             return _add_business_days(start, self.business_days, holidays)
@@ -187,11 +210,16 @@ def _validate(value: Any) -> Duration:
 
 
 def _add_business_days(start: datetime, n: int, holidays: Collection[date]) -> datetime:
-    """`start` moved to the n-th day after it that is a weekday and not a holiday (same time of day).
+    """`start` moved to the n-th day after it that is a weekday and not a holiday (same time of day)."""
+    d0 = start.date()
+    return start + (_add_business_days_to(d0, n, holidays) - d0)
+
+
+def _add_business_days_to(d0: date, n: int, holidays: Collection[date]) -> date:
+    """The n-th day after `d0` that is a weekday and not a holiday.
 
     Whole weeks are counted at once and holidays found by bisection in a sorted tuple, so the cost
     grows with the number of holidays passed, not with the number of days counted."""
-    d0 = start.date()
     skipped = _weekday_holidays(holidays)
     before = bisect_right(skipped, d0)
     wanted = n
@@ -200,7 +228,7 @@ def _add_business_days(start: datetime, n: int, holidays: Collection[date]) -> d
         # Every weekday holiday in (d0, end] used up one of the weekdays counted: count that many more.
         found = bisect_right(skipped, end) - before
         if wanted == n + found:
-            return start + (end - d0)
+            return end
         wanted = n + found
 
 

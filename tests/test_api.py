@@ -5,6 +5,7 @@ raise is caught through it (by name, or all at once with `ERRORS`)."""
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 import engine.api
 from engine.api import (
+    DECISION_SCHEMA,
     ERRORS,
     Decision,
     IncidentError,
@@ -116,6 +118,20 @@ def test_decide_and_explain_return_the_published_models(library: Library) -> Non
     assert isinstance(decision, Decision)
     assert all(isinstance(o, Obligation) for o in decision.obligations)
     assert all(isinstance(r, RuleExplanation) for r in library.explain(IL, _incident()))
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.json")))
+def test_every_decision_is_valid_under_the_published_schema(library: Library, example: str) -> None:
+    # The types a decision is made of and the schema made from them describe the same JSON: every
+    # bundled example's decision validates, and reads back to the same JSON, field for field.
+    data = json.loads((ROOT / "examples" / example).read_text(encoding="utf-8"))
+    family = {"colorado-complaint.json": "colorado-24-31-902"}.get(example, example.removesuffix(".json"))
+    decision = library.decide(family, data)
+    text = decision.to_json()
+    document = DECISION_SCHEMA.validate_json(text)
+    assert document.decision_id == decision.decision_id
+    assert json.loads(DECISION_SCHEMA.dump_json(document, by_alias=True, exclude_none=True)) == json.loads(text)
+    assert decision.to_dict() == json.loads(text)
 
 
 def test_docs_api_names_every_published_name() -> None:

@@ -20,6 +20,7 @@ from engine.cli import main
 from engine.core.decision import Moment, Obligation, Suspension, Window
 from engine.core.incident import Event, Incident
 from engine.io.export import ExportError, RowError, open_export, read_export
+from policy.base import Effect
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "audit"
@@ -326,7 +327,7 @@ def _viewed_at_an_instant(suspended: list[tuple[datetime, datetime]]) -> str:
     inc = Incident.of("INC-1", "UTC", {}, [Event("dispatched", at - timedelta(hours=1), {}, 0),
                                            Event("footage_viewed", at, {"role": "public"}, 1)])
     moment = Moment(event="released", at=at.isoformat())
-    o = Obligation(kind="access", effect="must_not", rule="no-public", ruleset="x@1", cite="§1", summary="",
+    o = Obligation(kind="access", effect=Effect.MUST_NOT, rule="no-public", ruleset="x@1", cite="§1", summary="",
                    window=Window(from_=moment, until=moment), role=["public"],
                    suspended=[Suspension(from_=Moment(at=a.isoformat()), until=Moment(at=b.isoformat()), rule="s")
                               for a, b in suspended] or None)

@@ -35,7 +35,7 @@ def test_quick_run_completes_and_matches_plain_python(tmp_path: Path) -> None:
     peers = result["peers"]
     if "skipped" in peers:
         pytest.skip(peers["skipped"])
-    assert set(peers["verify"]) == {"base/bwc_decide", "base/bwc_fast", "scaled/bwc_decide", "scaled/bwc_fast"}
+    assert set(peers["verify"]) == {"base/bwc_decide", "base/bwc_json", "scaled/bwc_decide", "scaled/bwc_json"}
     for outcome in peers["verify"].values():
         assert outcome["checked"] > 0
         assert outcome["mismatches"] == 0, outcome["examples"]

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from budget import examples
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from strategies import durations
 
-from policy.duration import Duration
+from policy.duration import CalendarOverflow, Duration
 
 DENVER = ZoneInfo("America/Denver")
 NOON = (12, 0)
@@ -178,6 +178,28 @@ def test_hours_minutes_seconds_are_elapsed_time(start: datetime, h: int, m: int,
 @given(moments, durations())
 def test_adding_never_goes_backwards(start: datetime, duration: Duration) -> None:
     assert elapsed(start, duration.add_to(start)) >= timedelta(0) or _in_gap(start)
+
+
+_FAR = st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31), timezones=st.sampled_from(
+    [UTC, DENVER, ZoneInfo("America/Santiago"), ZoneInfo("Asia/Beirut"), ZoneInfo("Pacific/Apia")]))
+
+
+@settings(max_examples=examples(300))
+@given(st.one_of(moments, _FAR), durations().filter(lambda d: d.whole_days),
+       st.sets(st.dates(date(1990, 1, 1), date(2100, 1, 1)), max_size=5))
+@example(datetime(9999, 12, 31, 12, tzinfo=UTC), Duration(days=1), set())  # past the calendar: the same error
+@example(datetime(2011, 4, 2, 0, 30, tzinfo=ZoneInfo("America/Santiago")), Duration(days=1), set())
+def test_whole_days_count_from_the_date_alone(start: datetime, duration: Duration, holidays: set[date]) -> None:
+    # `build` counts whole-day durations from the event's local date: the same day as from its time.
+    try:
+        expected: date | str = duration.add_to(start, holidays).date()
+    except CalendarOverflow:
+        expected = "overflow"
+    try:
+        found: date | str = duration.add_to_day(start.date(), holidays)
+    except CalendarOverflow:
+        found = "overflow"
+    assert found == expected
 
 
 # --- parsing and printing --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import policy.duration
 import policy.source
-from policy.diagnostics import CODES, Diagnostic, RulesetError, closest, did_you_mean
+from policy.diagnostics import CODES, Diagnostic, RulesetError, closest, did_you_mean, edit_distance
 from policy.duration import CalendarOverflow, Duration
 from policy.loader import CheckResult, load_ruleset, load_ruleset_text
 from policy.repository import Repository, check_paths
@@ -530,3 +530,14 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RulesetError) as caught:
         load_ruleset(tmp_path)
     assert [d.code for d in caught.value.diagnostics] == ["BWC001"]
+
+
+@settings(max_examples=examples(300))
+@given(st.text("abcde_", max_size=12), st.text("abcde_", max_size=12), st.integers(0, 4))
+@example("ab", "ba", 0)  # a swap of two neighbours: one edit, beyond a limit of none
+@example("abcdef", "badcfe", 2)  # three swaps
+def test_a_bounded_edit_distance_is_exact_within_its_limit(a: str, b: str, limit: int) -> None:
+    # `closest` bounds the distance it computes; within the bound the answer is the full one's.
+    full = edit_distance(a, b)
+    bounded = edit_distance(a, b, limit)
+    assert bounded == full if full <= limit else bounded > limit

@@ -9,8 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from engine.core.decision import Decision
-from engine.tools.scenarios import ScenarioFile
 
 
 def test_bwc_test_passes_with_full_coverage(root: Path) -> None:
@@ -54,10 +52,11 @@ scenarios:
     assert 'failures="1"' in junit.output and "<failure" in junit.output
 
 
-@pytest.mark.parametrize(("kind", "model"), [("scenarios", ScenarioFile), ("decision", Decision)])
-def test_committed_schemas_are_current(root: Path, kind: str, model: type) -> None:
-    committed = json.loads((root / "schemas" / f"{kind}.schema.json").read_text())
-    assert committed == model.model_json_schema(by_alias=True)
+@pytest.mark.parametrize("kind", ["scenarios", "decision"])
+def test_committed_schemas_are_current(root: Path, kind: str) -> None:
+    committed = (root / "schemas" / f"{kind}.schema.json").read_text()
+    result = CliRunner().invoke(main, ["schema", "--kind", kind])
+    assert result.exit_code == 0 and result.output == committed
 
 
 def test_a_misspelt_rule_id_in_an_expectation_fails_the_scenario(root: Path, tmp_path: Path) -> None:

@@ -21,12 +21,12 @@ from engine.audit.auditor import Auditor, audit_incident
 from engine.audit.checks import checks_for
 from engine.audit.checks.access import AGENCY_ROLES
 from engine.audit.checks.recording import GRACE_SECONDS
-from engine.audit.findings import CHECKS, SEVERITIES, Finding, FindingSeverity, IncidentAudit
+from engine.audit.findings import CHECKS, SEVERITIES, Finding, FindingSeverity, IncidentAudit, RuleChecks
 from engine.audit.report import write_report_folder
 from engine.audit.runner import AuditOutcome, record_error, run_audit
 from engine.audit.tally import build_summary
 from engine.io.export import ExportError
 
 __all__ = ["AGENCY_ROLES", "CHECKS", "GRACE_SECONDS", "SEVERITIES", "AuditOutcome", "Auditor", "ExportError",
-           "Finding", "FindingSeverity", "IncidentAudit", "audit_incident", "build_summary", "checks_for",
+           "Finding", "FindingSeverity", "IncidentAudit", "RuleChecks", "audit_incident", "build_summary", "checks_for",
            "record_error", "run_audit", "write_report_folder"]

@@ -10,24 +10,16 @@ from typing import Any
 
 from engine.api import Library, resolve_as_of
 from engine.audit.checks import CHECKERS, CheckContext, checks_for
-from engine.audit.findings import Finding, IncidentAudit
+from engine.audit.findings import Finding, IncidentAudit, RuleChecks
 from engine.core.decision import Decision
 from engine.core.incident import Incident
 from policy.base import Effect
 
 
 @dataclass(frozen=True)
-class _RuleInfo:
-    id: str
-    cite: str
-    kind: str
-    checks: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class _RefInfo:
     zone: tzinfo
-    rules: tuple[_RuleInfo, ...]
+    rules: tuple[RuleChecks, ...]  # the rules that have checks
 
 
 class Auditor:
@@ -47,10 +39,11 @@ class Auditor:
             policy = self.library.select(ref)
             rules = []
             for r in policy.program.rules:
-                ob = r.rule.obligation
+                ob = r.obligation
                 effect = getattr(ob, "effect", Effect.MUST)
-                rules.append(_RuleInfo(r.id, r.rule.cite, r.rule.kind, checks_for(
-                    r.rule.kind, effect, getattr(ob, "purpose", None), bool(getattr(ob, "redact", None)))))
+                checks = checks_for(r.kind, effect, getattr(ob, "purpose", None), bool(getattr(ob, "redact", None)))
+                if checks:  # a rule no check reads never makes a finding
+                    rules.append(RuleChecks(ref, r.id, r.rule.cite, r.kind, checks))
             info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules))
         return info
 
@@ -78,14 +71,14 @@ class Auditor:
         for lay in decision.layers:  # a later version's amendments, or a version's conduct rules
             if lay.role in ("amendment", "conduct") and f"{lay.id}@{lay.version}" != selected:
                 amended.setdefault(f"{lay.id}@{lay.version}", set()).update(lay.rules or ())
+        unapplied: list[RuleChecks] = []
         for ref in refs:
+            only = amended.get(ref)
             for r in self._ref(ref).rules:
-                if r.checks and r.id not in applied and (ref not in amended or r.id in amended[ref]):
+                if r.id not in applied and (only is None or r.id in only):
                     applied.add(r.id)
-                    c.findings.extend(Finding(c.inc.id, ref, r.id, r.cite, r.kind, check, "not_applicable",
-                                              "", "the rule did not apply", None, c.month, c.groups)
-                                      for check in r.checks)
-        return IncidentAudit(c.findings, c.month, c.required, c.recorded, refs)
+                    unapplied.append(r)
+        return IncidentAudit(c.findings, unapplied, c.inc.id, c.month, c.groups, c.required, c.recorded, refs)
 
 
 _AUDITORS: weakref.WeakKeyDictionary[Library, dict[str, Auditor]] = weakref.WeakKeyDictionary()

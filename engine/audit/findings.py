@@ -41,15 +41,44 @@ class Finding:
                 "groups": dict(self.groups)}
 
 
+@dataclass(frozen=True, slots=True)
+class RuleChecks:
+    """A rule of a ruleset version and the checks its obligations get (compiled once per version)."""
+
+    ruleset: str
+    id: str
+    cite: str
+    kind: str
+    checks: tuple[str, ...]
+
+
 @dataclass
 class IncidentAudit:
-    """The findings of one incident, and what its recording duties required and got (seconds)."""
+    """The findings of one incident, and what its recording duties required and got (seconds).
 
-    findings: list[Finding]
+    `checked` holds the findings of the obligations that applied, one by one. Most rules do not apply
+    to a given incident: they are kept in `unapplied`, each standing for one `not_applicable` finding
+    per check, which the audit counts in bulk without making them; `findings` lists them all.
+    """
+
+    checked: list[Finding]
+    unapplied: list[RuleChecks]
+    incident_id: str
     month: str
+    groups: Mapping[str, str]
     required_seconds: float
     recorded_seconds: float
     rulesets: list[str]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.checked + [
+            Finding(self.incident_id, r.ruleset, r.id, r.cite, r.kind, check, "not_applicable", "",
+                    UNAPPLIED, None, self.month, self.groups)
+            for r in self.unapplied for check in r.checks]
+
+
+UNAPPLIED = "the rule did not apply"
 
 
 # --- how a finding writes amounts ---------------------------------------------------------------------

@@ -55,7 +55,7 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
             continue
         tally.rows += rec.rows
         tally.add(result)
-        for n, f in enumerate(result.findings):
+        for n, f in enumerate(result.checked):
             if f.severity in KEPT:
                 kept.append(([f.incident_id, f.rule, f.check, rec.line, n], f.to_dict()))
     return ChunkResult(tally, kept)

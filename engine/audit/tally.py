@@ -10,6 +10,7 @@ from typing import Any
 from engine.audit.findings import SEVERITIES, IncidentAudit
 from engine.io.export import Export, RowError
 
+NA = "not_applicable"
 MAX_ERRORS = 100  # row errors kept to show (summary.json, the CLI); the rest are only counted
 
 
@@ -58,14 +59,27 @@ class Tally:
     def add(self, result: IncidentAudit) -> None:
         self.incidents += 1
         self.rulesets.update(result.rulesets)
-        for f in result.findings:
+        counts, groups = self.counts, self.groups
+        for f in result.checked:
             sev = f.severity
-            self.counts[("severity", sev, sev)] += 1
-            self.counts[("rule", f.rule, sev)] += 1
-            self.counts[("check", f.check, sev)] += 1
-            self.counts[("month", f.month, sev)] += 1
+            counts[("severity", sev, sev)] += 1
+            counts[("rule", f.rule, sev)] += 1
+            counts[("check", f.check, sev)] += 1
+            counts[("month", f.month, sev)] += 1
             for col, value in f.groups.items():
-                self.groups[(col, value, sev)] += 1
+                groups[(col, value, sev)] += 1
+        if result.unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
+            total = 0
+            for r in result.unapplied:
+                n = len(r.checks)
+                total += n
+                counts[("rule", r.id, NA)] += n
+                for check in r.checks:
+                    counts[("check", check, NA)] += 1
+            counts[("severity", NA, NA)] += total
+            counts[("month", result.month, NA)] += total
+            for col, value in result.groups.items():
+                groups[(col, value, NA)] += total
         self.required += result.required_seconds
         self.recorded += result.recorded_seconds
         if result.required_seconds:

@@ -60,7 +60,9 @@ class Incident:
     @classmethod
     def of(cls, id: str, timezone: str, facts: Mapping[str, Any], events: list[Event]) -> Incident:
         ordered = sorted(events, key=lambda e: (e.at, e.index))
-        placed = tuple(Event(e.type, e.at, e.attributes, e.index, pos) for pos, e in enumerate(ordered))
+        # An event already in its place (input in time order, or a prefix of a placed incident) is kept.
+        placed = tuple(e if e.position == pos else Event(e.type, e.at, e.attributes, e.index, pos)
+                       for pos, e in enumerate(ordered))
         by_type: dict[str, list[Event]] = {}
         for e in placed:
             by_type.setdefault(e.type, []).append(e)

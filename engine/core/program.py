@@ -31,6 +31,7 @@ from policy.obligations import (
     INCIDENT,
     RULE_APPLIES,
     AccessObligation,
+    AnyObligation,
     ReleaseObligation,
     RetainObligation,
     WindowObligation,
@@ -113,6 +114,8 @@ class CompiledRule:
     condition: Cond
     overrides: frozenset[str]
     depends_on: frozenset[str]  # every event type that can change this rule's outcome
+    kind: str  # the rule's obligation kind and the obligation itself, looked up once here
+    obligation: AnyObligation
     delay_conditions: tuple[Cond, ...] = ()  # `only_if` of each `may_delay` entry (TRUE when absent)
 
 
@@ -132,10 +135,7 @@ class Program:
     # conduct`), and those an amendment applies to footage that already exists.
     conduct_rules: frozenset[str]
     existing_footage_rules: frozenset[str]
-
-    @property
-    def ref(self) -> str:
-        return self.ruleset.ref
+    ref: str  # `id@version`, as every obligation names its ruleset
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _stage_lower(state: CompileState) -> None:
         state.rules.append(CompiledRule(
             id=rule.id, position=pos, rule=rule, trigger=rule.on, trigger_tests=trigger_tests,
             condition=And(tuple(parts)) if parts else TRUE, overrides=frozenset(rule.overrides),
-            depends_on=frozenset(), delay_conditions=delays,
+            depends_on=frozenset(), delay_conditions=delays, kind=rule.kind, obligation=rule.obligation,
         ))
 
 
@@ -312,6 +312,7 @@ def compile_ruleset(ruleset: Ruleset, vocabulary: Vocabulary | None = None) -> P
         same_officer=frozenset(r.id for r in state.rules if r.rule.same_officer),
         conduct_rules=frozenset(r.id for r in state.rules if r.rule.governs is Governs.CONDUCT),
         existing_footage_rules=frozenset(r.id for r in state.rules if r.rule.applies_to_existing_footage),
+        ref=ruleset.ref,
     )
     _CACHE[key] = program
     return program

@@ -158,6 +158,27 @@ class IncidentReader:
         return Incident.of(iid, str(tz), dict(facts), events)
 
     def _event(self, iid: str, i: int, raw: Any) -> Event:
+        # The common case first, an event the vocabulary accepts as it is: no bookkeeping for messages.
+        # Anything else goes to `_checked_event`, which finds every problem and says where.
+        etype = raw.get("type") if type(raw) is dict else None
+        accept = self._accept.get(etype) if isinstance(etype, str) else None
+        if accept is not None and isinstance(etype, str):
+            try:
+                at = parse_timestamp(raw["at"])
+            except (KeyError, ValueError):
+                return self._checked_event(iid, i, raw)
+            attributes: dict[str, Any] = {}
+            for name, value in raw.items():
+                if name == "type" or name == "at":
+                    continue
+                check = accept.get(name)
+                if check is None or not check(value):
+                    return self._checked_event(iid, i, raw)
+                attributes[name] = value
+            return Event(etype, at, attributes, i, i)
+        return self._checked_event(iid, i, raw)
+
+    def _checked_event(self, iid: str, i: int, raw: Any) -> Event:
         where = f"events[{i}]"
         if not isinstance(raw, dict):
             raise IncidentError([Problem(iid, where, f"an event is an object with `type`, `at` and attributes, "
@@ -192,7 +213,7 @@ class IncidentReader:
                 problems.extend(self._value(iid, f"{where}.{name}", value, spec))
         if problems or at is None:
             raise IncidentError(problems)
-        return Event(str(etype), at, attributes, i)
+        return Event(str(etype), at, attributes, i, i)
 
     def _value(self, iid: str, where: str, value: Any, spec: Spec) -> Iterator[Problem]:
         allowed = self.vocab.allowed_values(spec)

@@ -12,7 +12,7 @@ from engine.cli.boundary import EXIT_FAILED
 from engine.cli.options import OVERWRITE, RULESETS, load_library
 from engine.cli.text.console import say
 from engine.cli.text.rulesets import say_check, say_log, say_scenarios
-from engine.core.decision import Decision
+from engine.core.decision import DECISION_SCHEMA
 from engine.io.output import check_output_file, write_text_atomic
 from engine.tools import scenarios
 from policy import diff
@@ -48,8 +48,9 @@ def schema(output: Path | None, kind: str, overwrite: bool) -> None:
     if kind == "ruleset":
         text = ruleset_schema_json()
     else:
-        model = scenarios.ScenarioFile if kind == "scenarios" else Decision
-        text = json.dumps(model.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
+        schema = scenarios.ScenarioFile.model_json_schema(by_alias=True) if kind == "scenarios" \
+            else DECISION_SCHEMA.json_schema(by_alias=True)
+        text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     if output is None:
         say(text, nl=False)
     else:

@@ -79,7 +79,7 @@ def render_decision(decision: Decision, width: int = 120) -> str:
     for o in decision.obligations:
         effect = o.effect.value + (f" (overridden by {o.overridden_by})" if o.overridden_by else "")
         for part in o.suspended or []:
-            effect += f" (except {_window(Window.make(from_=part.from_, until=part.until))}: {part.rule})"
+            effect += f" (except {_window(Window(from_=part.from_, until=part.until))}: {part.rule})"
         rule = o.rule if o.confidence in (None, "verified") else f"{o.rule} ({o.confidence})"
         table.add_row(*(terminal_text(cell) for cell in (o.kind, effect, _what(o), rule, o.cite)))
     console.print(table if decision.obligations else "No obligations apply.")

@@ -13,6 +13,7 @@ from engine.core.decision.evidence import evidence, since
 from engine.core.decision.identity import decision_id
 from engine.core.decision.layers import Layer, assemble, in_force, judging_date
 from engine.core.decision.model import (
+    DECISION_SCHEMA,
     Conflict,
     DateOrPending,
     Decision,
@@ -36,6 +37,7 @@ from engine.core.decision.precedence import settle
 from engine.core.decision.summary import summarise
 
 __all__ = [
+    "DECISION_SCHEMA",
     "Conflict",
     "DateOrPending",
     "Decision",

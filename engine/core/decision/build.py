@@ -56,6 +56,7 @@ class _Builder:
         self._delays: dict[tuple[int, int], bool] = {}
         self._positions: dict[str, list[int]] = {}
         self._since: dict[int, Event | None] = {}
+        self._days: dict[int, date] = {}
         self.rule: CompiledRule | None = None  # the rule whose obligation is being built (for messages)
 
     def anchor(self, name: str | None, trigger: Event | None, *, counted: bool = False) -> Event | None:
@@ -113,8 +114,8 @@ class _Builder:
             return None
         e = self.anchor(name, trigger)
         if e is None:
-            return Moment.make(event=name, at=None, pending=True)
-        return Moment.make(event=e.type, at=self.ref(e).at, pending=False)
+            return Moment(event=name, at=None, pending=True)
+        return Moment(event=e.type, at=self.ref(e).at, pending=False)
 
     def applies(self, trigger: Event | None) -> Event | None:
         """The moment the rule being built came to apply: the later of its trigger and the first moment
@@ -140,13 +141,22 @@ class _Builder:
     def day(self, duration: Duration | None, anchor_name: str | Earliest | None,
             trigger: Event | None) -> DateOrPending:
         e = self.counted(anchor_name, trigger)
-        d = duration or Duration()
+        d = duration or _NO_TIME
         if e is None:
-            return Pending.make(pending=_awaited(anchor_name), then=str(d))
+            return Pending(pending=_awaited(anchor_name), then=str(d))
         try:
+            if d.whole_days:  # the date alone decides it: counted from the event's local day
+                return d.add_to_day(self.local_day(e), self.holidays)
             return d.add_to(e.at.astimezone(self.ctx.zone), self.holidays).date()
         except BEYOND_CALENDAR:
             raise beyond_calendar(self.incident, self.rule, e, d, self.ctx.zone.key) from None
+
+    def local_day(self, e: Event) -> date:
+        """The event's date in the ruleset's time zone (several rules count from the same event)."""
+        found = self._days.get(e.position)
+        if found is None:
+            found = self._days[e.position] = e.at.astimezone(self.ctx.zone).date()
+        return found
 
     def delay_available(self, rule: CompiledRule, k: int, cond: Cond) -> bool:
         # A delay's `only_if` reads the whole incident, not the trigger: one answer serves every firing
@@ -165,24 +175,24 @@ class _Builder:
             found = self.incident.by_type.get(d.ends_on, ())
             if found:
                 e = found[0]  # the first such event: the delay ends there, whatever happens after
-                ends = Moment.make(event=e.type, at=self.ref(e).at, pending=False)
+                ends = Moment(event=e.type, at=self.ref(e).at, pending=False)
                 day = e.at.astimezone(self.ctx.zone).date()
                 if not isinstance(until, date) or day < until:
                     until = day
             else:
-                ends = Moment.make(event=d.ends_on, at=None, pending=True)
-        return Delay.make(until=until, available=self.delay_available(rule, k, cond), requires=list(d.requires),
+                ends = Moment(event=d.ends_on, at=None, pending=True)
+        return Delay(until=until, available=self.delay_available(rule, k, cond), requires=list(d.requires),
                           reassess_every=str(d.reassess_every) if d.reassess_every else None, ends_on=ends)
 
     def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
         r = rule.rule
-        ob = r.obligation
+        ob = rule.obligation
         self.rule = rule
         fields: dict[str, Any] = {
-            "kind": r.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
+            "kind": rule.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
             "trigger": self.ref(trigger) if trigger is not None else None,
-            "matched": self.evidence(rule) if self.explain else Matched.make(),
+            "matched": self.evidence(rule) if self.explain else Matched(),
             "effect": Effect.MUST,
         }
         if isinstance(ob, WindowObligation):
@@ -191,9 +201,9 @@ class _Builder:
             from_ = self.moment(ob.from_, trigger)
             until = None
             if ob.until is not None:
-                until = (Moment.make(event=ob.until, at=None, pending=True) if start is None
+                until = (Moment(event=ob.until, at=None, pending=True) if start is None
                          else self.moment(ob.until, _opening(start)))
-            fields["window"] = Window.make(from_=from_, until=until)
+            fields["window"] = Window(from_=from_, until=until)
         elif isinstance(ob, RetainObligation):
             if ob.indefinitely:
                 fields["retain_until"] = "indefinite"
@@ -208,7 +218,7 @@ class _Builder:
             fields["delete_by"] = self.day(ob.within, ob.after, trigger)
         elif isinstance(ob, AccessObligation):
             opening = self.anchor(ob.after, trigger) if ob.after else trigger
-            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window.make(
+            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window(
                 from_=self.moment(ob.after, trigger) if ob.after else None,
                 until=self.moment(ob.before, _opening(opening)) if ob.before else None))
         elif isinstance(ob, ReleaseObligation):
@@ -218,13 +228,16 @@ class _Builder:
                 fields["by"] = self.day(ob.within, ob.after, trigger)
             elif ob.within == PROMPTLY:
                 e = self.counted(ob.after, trigger)
-                fields["promptly_after"] = Moment.make(event=e.type, at=self.ref(e).at, pending=False) \
-                    if e is not None else Moment.make(event=_awaited(ob.after), at=None, pending=True)
+                fields["promptly_after"] = Moment(event=e.type, at=self.ref(e).at, pending=False) \
+                    if e is not None else Moment(event=_awaited(ob.after), at=None, pending=True)
             if ob.may_delay:
                 fields["delays"] = [self.delay(d, ob.after, rule, k, cond, trigger)
                                     for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions,
                                                                       strict=True))]
-        return Obligation.make(**fields)
+        return Obligation(**fields)
+
+
+_NO_TIME = Duration()
 
 
 def _awaited(anchor: str | Earliest | None) -> str:

@@ -34,19 +34,19 @@ def bound_to_version(obligations: list[Obligation], program: Program, zone: Any)
             continue
         lo = OPEN_START if from_ is None or not from_.at else instant(from_.at)
         if lo < v0:
-            from_, lo = Moment.make(at=start.isoformat()), v0
+            from_, lo = Moment(at=start.isoformat()), v0
         if until is not None and until.at and not until.pending:
             hi = instant(until.at)
             if hi > v1:
-                until, hi = Moment.make(at=end.isoformat() if end is not None else None), v1
+                until, hi = Moment(at=end.isoformat() if end is not None else None), v1
         elif end is not None:
             # open, or closing at an event that had not happened as of the decision: the version's end
             # comes first (or, while the version is still in force, the as-of time does)
-            until, hi = Moment.make(at=end.isoformat()), v1
+            until, hi = Moment(at=end.isoformat()), v1
         else:
             hi = FAR
         if lo > hi:
             continue
-        o.window = Window.make(from_=from_, until=until)
+        o.window = Window(from_=from_, until=until)
         out.append(o)
     return out

@@ -17,7 +17,7 @@ def evidence(cond: Cond, trace: Trace, facts: Mapping[str, Any]) -> Matched:
     events: dict[int, Event] = {}
     values: dict[str, Any] = {}
     _collect(cond, trace, facts, events, values)
-    return Matched.make(events=[event_ref(e) for _, e in sorted(events.items())], facts=values)
+    return Matched(events=[event_ref(e) for _, e in sorted(events.items())], facts=values)
 
 
 def _collect(cond: Cond, trace: Trace, facts: Mapping[str, Any], events: dict[int, Event],

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable
 from datetime import datetime
 
 from engine.core.incident import Incident
-from engine.core.program import Program
+from policy.canonical import dumps_canonical
+
+Identity = tuple[tuple[str, ...], Incident, datetime]
+"""What a decision's id hashes: the digests of the programs that decided it, the incident, the as-of time."""
 
 
-def decision_id(programs: Iterable[Program], incident: Incident, as_of: datetime) -> str:
-    payload = json.dumps([[p.digest for p in programs], incident.to_json(), as_of.isoformat()], sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False)
+def decision_id(digests: tuple[str, ...], incident: Incident, as_of: datetime) -> str:
+    payload = dumps_canonical([list(digests), incident.to_json(), as_of.isoformat()])
     return "dec-" + hashlib.sha256(payload.encode()).hexdigest()[:32]

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from engine.core.decision.identity import decision_id
 from engine.core.decision.model import Decision, LayerRef, Obligation, RulesetRef
 from engine.core.decision.precedence import settle
 from engine.core.decision.summary import summarise
@@ -66,13 +65,13 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
             obligations.append(o)
     conflicts = settle(layers, obligations, lambda: {e.index: e.attributes.get("officer") for e in known.events})
     rs = selected.program.ruleset
-    return Decision.make(
-        decision_id=decision_id([lay.program for lay in layers], incident, as_of),
+    return Decision(
+        identity=(tuple(lay.program.digest for lay in layers), incident, as_of),
         incident_id=incident.id,
         as_of=as_of.isoformat(),
-        ruleset=RulesetRef.make(id=rs.ruleset, version=rs.version, digest=selected.program.digest),
+        ruleset=RulesetRef(id=rs.ruleset, version=rs.version, digest=selected.program.digest),
         in_force=selected.in_force,
-        layers=[LayerRef.make(
+        layers=[LayerRef(
             id=lay.program.ruleset.ruleset, version=lay.program.ruleset.version, digest=lay.program.digest,
             role="amendment" if lay.role == "selected" else lay.role, in_force=lay.in_force,
             rules=sorted(_rule_ids(lay)) if lay.role in ("amendment", "conduct") else None)

@@ -1,56 +1,41 @@
-"""The published decision: the pydantic models a decision is made of, as callers and JSON see them."""
+"""The published decision: the types a decision is made of, as callers and JSON see them.
+
+They are plain slotted dataclasses, cheap to build on the hot path; pydantic reads the same classes at
+the edges, for the JSON Schema (`DECISION_SCHEMA`) and the canonical JSON (`Decision.to_json`). A
+decision's identity (`decision_id`, a hash of the whole incident) is computed when first asked for.
+"""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
 
+from engine.core.decision.identity import Identity, decision_id
 from engine.core.incident import Event
 from policy.base import Effect
+from policy.canonical import dumps_canonical
 
 Kind = Literal["record", "notify", "retain", "delete", "access", "release"]
 Resolution = Literal["overrides", "legal_hold", "layer", "unresolved"]
+_T = TypeVar("_T")
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    @classmethod
-    def make(cls, **values: Any) -> Self:
-        """Build from values the engine computed itself, skipping validation (pydantic's
-        `model_construct` costs several microseconds per object; a decision has dozens)."""
-        static, factories = _defaults(cls)
-        data = {**static, **values}
-        for name, factory in factories:
-            if name not in values:
-                data[name] = factory()
-        obj = cls.__new__(cls)
-        _set(obj, "__dict__", data)
-        _set(obj, "__pydantic_fields_set__", set(values))
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
-        return obj
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
+def published(cls: type[_T]) -> type[_T]:
+    """A type of the published decision: a slotted, keyword-only dataclass whose schema forbids other keys."""
+    return with_config(ConfigDict(extra="forbid"))(dataclass(slots=True, kw_only=True)(cls))
 
 
-_set = object.__setattr__
-_DEFAULTS: dict[type, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
+def _about(text: str, alias: str | None = None) -> Any:
+    """The schema's words for a field (and its name in JSON, where that is a Python keyword)."""
+    return Field(description=text, alias=alias)
 
 
-def _defaults(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    found = _DEFAULTS.get(cls)
-    if found is None:
-        fields = cls.model_fields
-        found = _DEFAULTS[cls] = (
-            {n: (None if i.is_required() else i.default) for n, i in fields.items() if i.default_factory is None},
-            [(n, i.default_factory) for n, i in fields.items() if i.default_factory is not None],
-        )
-    return found
-
-
-class EventRef(_Out):
+@published
+class EventRef:
     """An event of the incident: its type, time and position in the input."""
 
     type: str
@@ -58,63 +43,70 @@ class EventRef(_Out):
     index: int
 
 
-class Moment(_Out):
+@published
+class Moment:
     """A point in time: an event that happened (`at`), or one that has not happened yet (`pending`)."""
 
-    event: str | None = Field(default=None, description="The event type that marks this point.")
-    at: str | None = Field(default=None, description="When it happened (ISO 8601).")
-    pending: bool = Field(default=False, description="True when the event has not happened as of the decision.")
+    event: Annotated[str | None, _about("The event type that marks this point.")] = None
+    at: Annotated[str | None, _about("When it happened (ISO 8601).")] = None
+    pending: Annotated[bool, _about("True when the event has not happened as of the decision.")] = False
 
 
-class Window(_Out):
-    from_: Moment | None = Field(default=None, alias="from", description="Opens here; open-ended if absent.")
-    until: Moment | None = Field(default=None, description="Closes here; open-ended if absent.")
+@published
+class Window:
+    from_: Annotated[Moment | None, _about("Opens here; open-ended if absent.", "from")] = None
+    until: Annotated[Moment | None, _about("Closes here; open-ended if absent.")] = None
 
 
-class Pending(_Out):
+@published
+class Pending:
     """A date that cannot be known yet: `then` after an event that has not happened."""
 
-    pending: str = Field(description="The event type awaited.")
-    then: str = Field(default="P0D", description="The duration counted from that event.")
+    pending: Annotated[str, _about("The event type awaited.")]
+    then: Annotated[str, _about("The duration counted from that event.")] = "P0D"
 
 
 DateOrPending = date | Literal["indefinite"] | Pending
 
 
-class Delay(_Out):
+@published
+class Delay:
     """A permitted delay of a release."""
 
     until: DateOrPending
-    available: bool = Field(description="Whether its condition (`only_if`) holds as of the decision.")
-    ends_on: Moment | None = Field(default=None, description="The event that ends the delay early (`ends_on`): "
-                                   "once it has happened, `until` is no later than its day.")
-    requires: list[str] = Field(default_factory=list)
+    available: Annotated[bool, _about("Whether its condition (`only_if`) holds as of the decision.")]
+    ends_on: Annotated[Moment | None, _about("The event that ends the delay early (`ends_on`): once it has "
+                                              "happened, `until` is no later than its day.")] = None
+    requires: list[str] = field(default_factory=list)
     reassess_every: str | None = None
 
 
-class Suspension(_Out):
+@published
+class Suspension:
     """A part of an obligation's window where an overriding rule takes precedence."""
 
-    from_: Moment | None = Field(default=None, alias="from")
+    from_: Annotated[Moment | None, Field(alias="from")] = None
     until: Moment | None = None
     rule: str
 
 
-class Matched(_Out):
-    events: list[EventRef] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
+@published
+class Matched:
+    events: list[EventRef] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
-class Obligation(_Out):
+@published
+class Obligation:
     kind: Kind
     effect: Effect
     rule: str
-    ruleset: str = Field(description="The ruleset version (`id@version`) whose rule imposes this obligation.")
+    ruleset: Annotated[str, _about("The ruleset version (`id@version`) whose rule imposes this obligation.")]
     cite: str
     summary: str
     confidence: str | None = None
     trigger: EventRef | None = None
-    matched: Matched = Field(default_factory=Matched)
+    matched: Matched = field(default_factory=Matched)
     window: Window | None = None
     retain_until: DateOrPending | None = None
     legal_hold: bool | None = None
@@ -123,51 +115,58 @@ class Obligation(_Out):
     purpose: str | None = None
     to: list[str] | None = None
     by: DateOrPending | None = None
-    promptly_after: Moment | None = Field(
-        default=None, description="For a release due `promptly`: the moment it is due promptly after (the rule "
-        "gives no number of days, so no date is set).")
+    promptly_after: Annotated[Moment | None, _about(
+        "For a release due `promptly`: the moment it is due promptly after (the rule gives no number of days, "
+        "so no date is set).")] = None
     delays: list[Delay] | None = None
     redact: list[str] | None = None
     unedited: bool | None = None
-    overridden_by: str | None = Field(default=None, description="The rule that took precedence over all of this "
-                                      "obligation (it is not in force).")
-    suspended: list[Suspension] | None = Field(
-        default=None, description="Parts of the window where another rule took precedence; the rest stays in force.")
+    overridden_by: Annotated[str | None, _about("The rule that took precedence over all of this obligation (it "
+                                                "is not in force).")] = None
+    suspended: Annotated[list[Suspension] | None, _about(
+        "Parts of the window where another rule took precedence; the rest stays in force.")] = None
 
 
-class RetentionSummary(_Out):
-    minimum: DateOrPending | None = Field(default=None, description="Keep at least until (the latest minimum).")
-    minimum_rules: list[str] = Field(default_factory=list)
-    pending: list[Pending] = Field(default_factory=list, description="Minimums whose anchor has not happened.")
-    maximum: date | None = Field(default=None, description="Delete no later than (the earliest maximum).")
-    maximum_rules: list[str] = Field(default_factory=list)
+@published
+class RetentionSummary:
+    minimum: Annotated[DateOrPending | None, _about("Keep at least until (the latest minimum).")] = None
+    minimum_rules: list[str] = field(default_factory=list)
+    pending: Annotated[list[Pending], _about("Minimums whose anchor has not happened.")] = \
+        field(default_factory=list)
+    maximum: Annotated[date | None, _about("Delete no later than (the earliest maximum).")] = None
+    maximum_rules: list[str] = field(default_factory=list)
     legal_hold: bool = False
 
 
-class ReleaseDeadline(_Out):
+@published
+class ReleaseDeadline:
     by: date
     rules: list[str]
 
 
-class Summary(_Out):
+@published
+class Summary:
     retention: RetentionSummary
-    release: dict[str, ReleaseDeadline] = Field(description="The earliest release deadline per recipient.")
+    release: Annotated[dict[str, ReleaseDeadline], _about("The earliest release deadline per recipient.")]
 
 
-class Conflict(_Out):
+@published
+class Conflict:
     kind: Literal["effect", "retention"]
-    rules: list[str] = Field(description="The two rules that contradict each other.")
+    rules: Annotated[list[str], _about("The two rules that contradict each other.")]
     detail: str
     resolution: Resolution
     winner: str | None = None
 
 
-class RulesetRef(_Out):
+@published
+class RulesetRef:
     id: str
     version: str
     digest: str
 
 
+@published
 class LayerRef(RulesetRef):
     """Another ruleset version whose rules also apply: a `base` this one extends, a later version's
     `amendment` that applies to existing footage, or a version whose `conduct` rules bound the actions
@@ -175,28 +174,69 @@ class LayerRef(RulesetRef):
 
     role: Literal["base", "amendment", "conduct"]
     in_force: bool
-    rules: list[str] | None = Field(default=None, description="For an amendment or a conduct layer: the rules "
-                                    "that apply.")
+    rules: Annotated[list[str] | None, _about("For an amendment or a conduct layer: the rules that apply.")] = None
 
 
-class Decision(_Out):
-    decision_id: str
+@published
+class _Decided:
+    """What a decision says (its identity aside)."""
+
     incident_id: str
     as_of: str
     ruleset: RulesetRef
-    in_force: bool = Field(description="Whether the ruleset was in effect on the incident's date (its first event, "
-                                       "or the ruleset's `version_date` event); when not, it decides nothing.")
-    layers: list[LayerRef] = Field(default_factory=list)
+    in_force: Annotated[bool, _about("Whether the ruleset was in effect on the incident's date (its first "
+                                     "event, or the ruleset's `version_date` event); when not, it decides nothing.")]
+    layers: list[LayerRef] = field(default_factory=list)
     obligations: list[Obligation]
     summary: Summary
     conflicts: list[Conflict]
 
+
+class Decision(_Decided):
+    """The obligations of one incident under one ruleset version (with its layers), as of a time.
+
+    `decision_id` names it: a hash of the rulesets' digests, the whole incident and the as-of time,
+    computed when first read (an audit that writes no decision never pays for hashing the incident).
+    """
+
+    __slots__ = ("_id", "_identity")
+
+    def __init__(self, *, identity: Identity, **fields: Any) -> None:
+        super().__init__(**fields)
+        self._identity = identity  # what the id hashes, kept as given (a decision may cross processes)
+        self._id: str | None = None
+
+    @property
+    def decision_id(self) -> str:
+        if self._id is None:
+            self._id = decision_id(*self._identity)
+        return self._id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision as JSON values (the keys of `DECISION_SCHEMA`; absent values left out)."""
+        data: dict[str, Any] = _DECIDED.dump_python(self, mode="json", by_alias=True, exclude_none=True)
+        data["decision_id"] = self.decision_id
+        return data
+
     def to_json(self) -> str:
         """Canonical JSON: identical bytes for identical inputs."""
-        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_none=True),
-                          sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return dumps_canonical(self.to_dict())
+
+
+@with_config(ConfigDict(extra="forbid", title="Decision"))
+@dataclass(slots=True, kw_only=True)
+class DecisionDocument(_Decided):
+    """The obligations of one incident under one ruleset version (with its layers), as of a time, as JSON;
+    `decision_id` names it (a hash of the rulesets' digests, the incident and the as-of time)."""
+
+    decision_id: str
+
+
+_DECIDED = TypeAdapter(_Decided)
+DECISION_SCHEMA = TypeAdapter(DecisionDocument)
+"""Validates a decision's JSON and gives its JSON Schema (`bwc schema --kind decision`)."""
 
 
 def event_ref(e: Event) -> EventRef:
     """The published reference to an event of the incident."""
-    return EventRef.make(type=e.type, at=e.at.isoformat(), index=e.index)
+    return EventRef(type=e.type, at=e.at.isoformat(), index=e.index)

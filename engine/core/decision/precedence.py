@@ -64,7 +64,7 @@ def _precede(winner: Obligation, loser: Obligation, ws: WindowSpan, ls: WindowSp
     lf = loser.window.from_ if loser.window else None
     wu = winner.window.until if winner.window else None
     lu = loser.window.until if loser.window else None
-    part = Suspension.make(
+    part = Suspension(
         from_=wf if ws[0] >= ls[0] else lf,
         until=wu if ws[1] <= ls[1] else lu,
         rule=winner.rule,
@@ -324,7 +324,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
             keep = r.retain_until
             if k in holds:
                 d.overridden_by = r.rule
-                conflicts.append(Conflict.make(
+                conflicts.append(Conflict(
                     kind="retention", rules=[r.rule, d.rule],
                     detail=f"a legal hold (`{r.rule}`) blocks deletion by {d.delete_by} (`{d.rule}`)",
                     resolution="legal_hold", winner=r.rule))
@@ -332,7 +332,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
             prevails, how = winner(r, d, True)
             if prevails is not None:
                 (d if prevails is r else r).overridden_by = prevails.rule
-            conflicts.append(Conflict.make(
+            conflicts.append(Conflict(
                 kind="retention", rules=[r.rule, d.rule],
                 detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
                 resolution=how if prevails else "unresolved", winner=prevails.rule if prevails else None))
@@ -346,7 +346,7 @@ def _conflict(windowed: list[Obligation], spans: list[WindowSpan], conflicts: li
         if settled:
             w, lo = (i, j) if first_wins else (j, i)
             _precede(windowed[w], windowed[lo], spans[w], spans[lo])
-        conflicts.append(Conflict.make(
+        conflicts.append(Conflict(
             kind="effect", rules=[a.rule, b.rule],
             detail=f"{a.kind}: `{a.rule}` says {a.effect.value}, `{b.rule}` says {b.effect.value}",
             resolution=how if settled else "unresolved", winner=(a if first_wins else b).rule if settled else None))

@@ -11,8 +11,7 @@ from policy.base import Effect
 
 def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
     live = [o for o in obligations if o.overridden_by is None]
-    ret = RetentionSummary.make(minimum=None, minimum_rules=[], pending=[], maximum=None,
-                                           maximum_rules=[], legal_hold=False)
+    ret = RetentionSummary()
     for o in live:
         if o.kind == "retain":
             keep = o.retain_until
@@ -39,7 +38,7 @@ def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
             for to in o.to or ():
                 cur = release.get(to)
                 if cur is None or o.by < cur.by:
-                    release[to] = ReleaseDeadline.make(by=o.by, rules=[o.rule])
+                    release[to] = ReleaseDeadline(by=o.by, rules=[o.rule])
                 elif o.by == cur.by and o.rule not in cur.rules:
                     cur.rules.append(o.rule)
-    return Summary.make(retention=ret, release=dict(sorted(release.items())))
+    return Summary(retention=ret, release=dict(sorted(release.items())))

@@ -40,15 +40,23 @@ class Comparer:
 
     def __init__(self, a: Policy, b: Policy, as_of: datetime | None = None) -> None:
         self.a, self.b, self.as_of = a, b, as_of
+        # Versions that declare the same vocabulary read an incident alike: it is read once, for both.
+        self.read_once = a.program.vocabulary == b.program.vocabulary
 
     def one(self, data: Any, tally: ImpactTally, line: int) -> None:
         iid = data.get("id") if isinstance(data, dict) else None
         label = iid if isinstance(iid, str) and iid else f"line {line}"
         decided: dict[str, Decision] = {}
         failed: dict[str, tuple[Exception, list[str]]] = {}
+        source: Any = data
+        if self.read_once:
+            try:
+                source = self.a.read(data)
+            except Exception:  # each version refuses it below, in its own words
+                source = data
         for name, policy in (("A", self.a), ("B", self.b)):
             try:
-                decided[name] = policy.decide(data, self.as_of, explain=False)  # `matched` is never compared
+                decided[name] = policy.decide(source, self.as_of, explain=False)  # `matched` is never compared
             except Exception as exc:  # any failure of one version on one incident is reported, and the run goes on
                 failed[name] = (exc, _reasons(exc))
         if len(decided) == 2:
