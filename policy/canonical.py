@@ -43,10 +43,10 @@ _Dumper.add_implicit_resolver(
 )
 
 
-# A number token with a fraction or an exponent, between `:`, `,` or `[` and `,`, `]` or `}` of compact
-# JSON: where orjson may write a float otherwise than Python (`1e-07`, `4.9e-05`). It can also match
+# A number token with a fraction or an exponent, between `:`, `,`, `[` or the start and `,`, `]`, `}` or
+# the end of compact JSON: where orjson may write a float otherwise than Python (`1e-07`, `4.9e-05`). It can also match
 # inside a string (`"ratio:1.5,"`), which only sends that text the slow way.
-_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)[,\]}]")
+_FLOAT_TOKEN = re.compile(rb"(?:\A|[:,\[])-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)(?:[,\]}]|\Z)")
 
 
 def dumps_canonical(data: Any) -> str:

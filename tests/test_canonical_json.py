@@ -23,6 +23,7 @@ def _python(data: Any) -> str:
 
 @given(_VALUES)
 @example({"a": 1e-07, "b": 4.9305051314766004e-05, "c": 1e16})  # orjson writes these floats otherwise
+@example(1.192092896e-07)  # a number alone, not inside a list or an object
 @example([2**64, -(2**63) - 1])  # past orjson's integers
 @example({"digest": "sha256:81519ed22846", "n": "x:1.5,"})  # text that looks like a number
 @example({"\U0001f600": 1, "\uffff": 2, "é": 3, "\u2028": 4, "\x7f\x00": 5})  # key order, escapes
