@@ -26,7 +26,7 @@ from policy.files import RULESET_SUFFIXES, ruleset_files
 from policy.in_force import judging, version_in_force
 from policy.loader import CheckResult, load_document, load_ruleset
 from policy.model import Ruleset
-from policy.source import SourceDocument, read_yaml_file
+from policy.source import SourceDocument, read_yaml_file, read_yaml_text
 
 
 class RulesetLookupError(LookupError):
@@ -152,6 +152,28 @@ class Repository:
         for d in between:
             results[d.file].diagnostics.append(d)
         return list(results.values()), repo
+
+    def adding(self, text: str, name: str) -> tuple[Repository, Entry]:
+        """This repository with one more version, read from `text` (its problems located as in a file
+        called `name`) and checked as `load` checks files: alone, then against every version here.
+        Returns the new repository (this one is never changed) and the version's entry; or this very
+        repository and the entry it holds, when it holds that version with the same content already.
+        Raises RulesetError with every problem found."""
+        doc = read_yaml_text(text, name, partial=True)
+        ruleset = load_document(doc)
+        new = Entry(ruleset, Path(name), canonical_digest(ruleset), doc)
+        first = self._by_id.get(new.id, {}).get(new.version)
+        if first is not None:
+            if first.digest == new.digest:
+                return self, first
+            raise RulesetError([_at(
+                new, ("version",), "BWC303", f"`{new.ref}` is already loaded (from {first.file}), with different "
+                "content", "a version, once published, never changes: give this one a new `version`")])
+        repo = Repository([*self._all(), new])
+        problems = repo._check(set())
+        if problems:
+            raise RulesetError(problems)
+        return repo, new
 
     def _check(self, broken: set[tuple[str, str | None]]) -> list[Diagnostic]:
         out: list[Diagnostic] = []

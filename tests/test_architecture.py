@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("engine.api", 3),
     ("engine.audit", 4),
     ("engine.tools", 4),
+    ("engine.service", 4),
     ("engine.cli", 5),
 )
 SIBLINGS_APART = (("engine.audit", "engine.tools"), ("engine.tools", "engine.audit"))

@@ -39,3 +39,32 @@ def test_quick_run_completes_and_matches_plain_python(tmp_path: Path) -> None:
     for outcome in peers["verify"].values():
         assert outcome["checked"] > 0
         assert outcome["mismatches"] == 0, outcome["examples"]
+
+
+def test_service_benchmark_runs_against_a_real_server(tmp_path: Path) -> None:
+    """A short run of each scenario of benchmarks/service_bench.py (a real `bwc serve`, open-loop load):
+    every request answered 2xx, every figure reported. Its latencies are not asserted."""
+    from benchmarks import service_bench
+
+    out = tmp_path / "service_results.json"
+    assert service_bench.main(["--seconds", "2", "--rate", "40", "--warmup", "0.5", "--connections", "4",
+                               "--out", str(out)]) == 0
+    scenarios = json.loads(out.read_text())["scenarios"]
+    assert set(scenarios) == {"decide", "append"}
+    for result in scenarios.values():
+        assert result["sent"] == 80 and result["errors"] == 0, result["error_kinds"]
+        assert set(result["latency_ms"]) == {"p50", "p90", "p99", "p99.9", "max"}
+        assert result["target"]["met"] is False  # 2 s is not the 60 s the target asks for
+    assert set(scenarios["append"]["by_kind"]) == {"open (PUT)", "append (POST events)"}
+
+
+def test_replay_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """benchmarks/replay_bench.py on a few incidents: generated, imported into a store, replayed; every
+    incident replayed and every decision changed by the draft's longer minimum. Times not asserted."""
+    from benchmarks import replay_bench
+
+    out = tmp_path / "replay_results.json"
+    assert replay_bench.main(["--incidents", "60", "--workers", "2", "--output", str(out)]) == 0
+    result = json.loads(out.read_text())["replay"]
+    assert result["replayed"] == result["changed"] == 60
+    assert result["baseline"] == "illinois-50-ilcs-706-10-20@2021.2.0"

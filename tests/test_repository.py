@@ -175,3 +175,36 @@ def test_policy_does_not_import_engine() -> None:
     for name in ("repository.py", "diff.py", "describe.py"):
         text = (ROOT / "policy" / name).read_text(encoding="utf-8")
         assert "engine" not in "".join(line for line in text.splitlines() if line.startswith(("import", "from")))
+
+
+def _draft(repo: Repository, version: str, **changes: str) -> str:
+    """The text of Illinois 2021.2.0 as a new version (by default a draft), for `Repository.adding`."""
+    text = (ROOT / "rulesets" / IL / "2021.2.0.yaml").read_text(encoding="utf-8")
+    text = text.replace("version: 2021.2.0", f"version: {version}", 1)
+    for old, new in changes.items():
+        text = text.replace(old, new, 1)
+    return text
+
+
+def test_adding_a_version_checks_it_and_leaves_the_repository_unchanged(repo: Repository) -> None:
+    text = _draft(repo, "2026.1.0", **{"status: adopted": "status: draft", "corrects: 2021.1.0\n": ""})
+    bigger, entry = repo.adding(text, "request body")
+    assert bigger.versions(IL)[-1] == "2026.1.0" and "2026.1.0" not in repo.versions(IL)
+    assert (entry.ref, str(entry.file)) == (f"{IL}@2026.1.0", "request body")
+    assert bigger.get(IL, "2021.2.0") is repo.get(IL, "2021.2.0")
+    assert bigger.adding(text, "again") == (bigger, entry)  # the same version and content: nothing to add
+
+
+def test_adding_refuses_what_load_refuses(repo: Repository) -> None:
+    changed = _draft(repo, "2021.2.0", **{"corrects: 2021.1.0\n": ""})
+    with pytest.raises(RulesetError) as exc:  # the same version, other content
+        repo.adding(changed, "request body")
+    assert [(d.code, d.file) for d in exc.value.diagnostics] == [("BWC303", "request body")]
+    enacted = _draft(repo, "2026.1.0", **{"corrects: 2021.1.0\n": ""})
+    with pytest.raises(RulesetError) as exc:  # adopted from 2021-07-01 with no end, as 2021.2.0 is
+        repo.adding(enacted, "request body")
+    assert "BWC301" in {d.code for d in exc.value.diagnostics}
+    with pytest.raises(RulesetError) as exc:  # not YAML at all: located in the text
+        repo.adding("ruleset: [unclosed\n", "request body")
+    (d, *_) = exc.value.diagnostics
+    assert d.file == "request body" and d.line is not None

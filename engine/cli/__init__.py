@@ -19,7 +19,7 @@ from engine.cli.boundary import (
     EXIT_USAGE,
     Bwc,
 )
-from engine.cli.commands import audit, decide, rulesets
+from engine.cli.commands import audit, decide, rulesets, service
 
 
 @click.group(cls=Bwc, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,8 +28,9 @@ def main() -> None:
     """bwc-policy: body-worn camera policies as versioned, checkable rulesets."""
 
 
-for _command in (*rulesets.COMMANDS, *decide.COMMANDS, *audit.COMMANDS):
+for _command in (*rulesets.COMMANDS, *decide.COMMANDS, *audit.COMMANDS, *service.COMMANDS):
     main.add_command(_command)
+rulesets.log_group.add_command(service.log_verify)
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE", "EXIT_TERMINATED",
            "EXIT_USAGE", "main"]

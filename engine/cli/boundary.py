@@ -32,6 +32,9 @@ from engine.api import (
 from engine.cli.text.console import say, say_diagnostic, say_error
 from engine.io.jsondoc import JsonError
 from engine.io.output import save_traceback
+from engine.service.replay import ReplayError
+from engine.service.store import StoreError
+from engine.service.tokens import TokenError
 from engine.tools.generate import GenerateError
 from policy.values import quoted
 
@@ -46,7 +49,8 @@ EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM)
 
 # Expected errors: the message says what is wrong with the input or the environment.
 EXPECTED: tuple[type[Exception], ...] = (SelectionError, RulesetLookupError, ExportError, JsonError, OutputError,
-                                         GenerateError, CalendarOverflow, WorkerError)
+                                         GenerateError, CalendarOverflow, WorkerError, StoreError, TokenError,
+                                         ReplayError)
 
 
 class Terminated(KeyboardInterrupt):

@@ -117,30 +117,10 @@ class IncidentReader:
                 problems.append(Problem(iid, _name(key), f"`{_name(key)}` is not a field of an incident",
                                         _typo_hint(key, ["id", "timezone", "facts", "events"], "fields")))
         tz = data.get("timezone")
-        if tz is None:
-            problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
-                                    "e.g. America/Chicago)"))
-        else:
-            try:
-                parse_zone(tz)
-            except ValueError as exc:
-                problems.append(Problem(iid, "timezone", f"{shown(tz)}: {exc}" if not isinstance(tz, str)
-                                        else str(exc)))
         facts = data.get("facts", {})
+        problems += self.header_problems(iid, tz, facts)
         if not isinstance(facts, dict):
-            problems.append(Problem(iid, "facts", f"`facts` is an object of fact names and values, not "
-                                    f"{shown(facts)}"))
             facts = {}
-        for name, value in facts.items():
-            accept = self._accept_fact.get(name) if isinstance(name, str) else None
-            if accept is not None and accept(value):
-                continue
-            spec = self.vocab.facts.get(name) if isinstance(name, str) else None
-            if spec is None:
-                problems.append(Problem(iid, f"facts.{_name(name)}", f"unknown fact `{_name(name)}`",
-                                        _typo_hint(name, self.vocab.facts, "facts")))
-            else:
-                problems.extend(self._value(iid, f"facts.{name}", value, spec))
         raw_events = data.get("events")
         events: list[Event] = []
         if not isinstance(raw_events, list) or not raw_events:
@@ -156,6 +136,34 @@ class IncidentReader:
         if problems:
             raise IncidentError(problems)
         return Incident.of(iid, str(tz), dict(facts), events)
+
+    def header_problems(self, iid: str, tz: Any, facts: Any) -> list[Problem]:
+        """What is wrong with an incident's time zone and facts (an incident opened before its events)."""
+        problems: list[Problem] = []
+        if tz is None:
+            problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
+                                    "e.g. America/Chicago)"))
+        else:
+            try:
+                parse_zone(tz)
+            except ValueError as exc:
+                problems.append(Problem(iid, "timezone", f"{shown(tz)}: {exc}" if not isinstance(tz, str)
+                                        else str(exc)))
+        if not isinstance(facts, dict):
+            problems.append(Problem(iid, "facts", f"`facts` is an object of fact names and values, not "
+                                    f"{shown(facts)}"))
+            return problems
+        for name, value in facts.items():
+            accept = self._accept_fact.get(name) if isinstance(name, str) else None
+            if accept is not None and accept(value):
+                continue
+            spec = self.vocab.facts.get(name) if isinstance(name, str) else None
+            if spec is None:
+                problems.append(Problem(iid, f"facts.{_name(name)}", f"unknown fact `{_name(name)}`",
+                                        _typo_hint(name, self.vocab.facts, "facts")))
+            else:
+                problems.extend(self._value(iid, f"facts.{name}", value, spec))
+        return problems
 
     def _event(self, iid: str, i: int, raw: Any) -> Event:
         # The common case first, an event the vocabulary accepts as it is: no bookkeeping for messages.

@@ -106,7 +106,21 @@ def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> No
     say(render(d), nl=False)
 
 
-@click.command("log")
+class _Log(click.Group):
+    """`bwc log ID` lists a ruleset's versions; `bwc log verify` checks the service's decision log."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["versions", *args]  # `bwc log [--rulesets DIR] ID`, as it always read
+        return super().parse_args(ctx, args)
+
+
+@click.group("log", cls=_Log)
+def log_group() -> None:
+    """The versions of a ruleset (`bwc log ID`), or a check of the decision log (`bwc log verify`)."""
+
+
+@log_group.command("versions")
 @RULESETS
 @click.argument("ruleset_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -116,6 +130,6 @@ def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
     say_log(ruleset_id, list(reversed(diff.history(repo, ruleset_id))), fmt)
 
 
-COMMANDS = (check, schema, vocabulary, test_command, diff_command, log_command)
+COMMANDS = (check, schema, vocabulary, test_command, diff_command, log_group)
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "log_group"]

@@ -13,7 +13,7 @@ from typing import Any
 from engine.api import Library, Policy, resolve_as_of
 from engine.core.decision import Decision
 from engine.core.incident import IncidentError
-from engine.executor import Executor, chunked, default_workers
+from engine.executor import Executor, chunked, default_workers, start_method
 from engine.io.export import ExportError, Record, RowError, read_export
 from engine.tools.impact.differences import differences
 from engine.tools.impact.report import ImpactReport, ImpactTally
@@ -102,13 +102,17 @@ def _work(comparer: Comparer, items: list[Record | RowError]) -> ImpactTally:
     return comparer.records(items)
 
 
-def run(comparer: Comparer, a: Side, b: Side, items: Iterable[Record | RowError], *, workers: int = 0,
-        progress: Callable[[int], None] | None = None) -> ImpactTally:
+def run(comparer: Comparer, items: Iterable[Record | RowError], *, workers: int = 0,
+        load: Callable[[], Comparer] | None = None, progress: Callable[[int], None] | None = None) -> ImpactTally:
     """Compare every incident read. `progress(n)` is told of each chunk's size. With `workers` > 1 (0:
-    one per CPU), chunks are decided by worker processes (engine.executor) and merged in input order."""
+    one per CPU), chunks are decided by worker processes (engine.executor) and merged in input order.
+    Workers inherit `comparer` where processes fork; elsewhere each builds its own with `load`, and
+    without one the work stays in this process."""
     workers = workers or default_workers()
+    if load is None and start_method() != "fork":
+        workers = 1
     total = ImpactTally()
-    with Executor(comparer, workers, functools.partial(_load_comparer, a, b, comparer.as_of)) as pool:
+    with Executor(comparer, workers, load) as pool:
         for part in pool.map(_work, chunked(items, CHUNK)):
             total.merge(part)
             if progress:
@@ -143,7 +147,8 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     workers = workers or default_workers()
     start = time.perf_counter()
     records = read_export(incidents, _vocabulary(pa, pb), fmt)
-    tally = run(comparer, a, b, records, workers=workers, progress=progress)
+    tally = run(comparer, records, workers=workers, load=functools.partial(_load_comparer, a, b, when),
+                progress=progress)
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")

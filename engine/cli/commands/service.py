@@ -1,0 +1,158 @@
+"""Commands of the decision service: `bwc serve`, `bwc import` of an export into its store, `bwc replay`
+over it, and `bwc log verify` of its decision log."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from engine.cli.boundary import EXIT_FAILED
+from engine.cli.options import BACKEND, POLICY, RULESETS, load_library
+from engine.cli.text.console import say, say_error, say_line_problem
+from engine.service.models import MAX_BODY
+from engine.service.store import Store
+from engine.service.tokens import ENV, TokenError, Tokens
+
+STORE = click.option("--store", "store_url", default="sqlite:///bwc.db", show_default=True,
+                     help="Where incidents and the decision log are kept: sqlite:///FILE (made if missing), or "
+                          "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (pip install 'bwc-policy[postgres]'; "
+                          "leave the password out to take it from PGPASSWORD or ~/.pgpass). Its schema is made "
+                          "or upgraded when it is opened.")
+
+
+@click.command("serve")
+@RULESETS
+@STORE
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--tokens", "tokens_file", type=click.Path(path_type=Path), default=None,
+              help=f"Tokens file (JSON or YAML: tokens: [{{name, role, token}}]); or set {ENV}=role:TOKEN,...")
+@click.option("--max-body", default=MAX_BODY, show_default=True, type=click.IntRange(1024, 1 << 30),
+              help="Largest request body accepted, in bytes.")
+@click.option("--replay-workers", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Processes a replay decides with (0: one per CPU).")
+@BACKEND
+def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, tokens_file: Path | None,
+          max_body: int, replay_workers: int, backend: str) -> None:
+    """Serve decisions over HTTP (docs/service.md): decide, explain, incidents as streams of events,
+    rulesets, diffs and loading new versions, replays of stored incidents, and a hash-chained log of
+    every decision returned."""
+    import uvicorn  # the web stack is loaded only by the command that serves
+
+    from engine.service.app import create_app
+
+    tokens = Tokens.from_file(tokens_file) if tokens_file is not None else Tokens.from_env(os.environ)
+    if tokens is None:
+        raise TokenError(f"give --tokens FILE or set {ENV}: every call but /healthz needs a bearer token")
+    library = load_library(rulesets, backend)
+    store = Store(store_url)
+    app = create_app(library, store, tokens, max_body=max_body, replay_workers=replay_workers)
+    say(f"bwc serve: {len(library.repository.ids())} ruleset(s), store {store.shown}, "
+        f"listening on http://{host}:{port}", err=True)
+    # What was loaded to serve (the compiled rulesets, the web stack) lives as long as the process: kept
+    # out of the garbage collector's full passes, which otherwise walk it all and hold every request
+    # (a full pass took ~15 ms with the bundled rulesets loaded; docs/performance.md, "The service").
+    gc.collect()
+    gc.freeze()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        store.close()
+
+
+@click.command("verify")
+@STORE
+@click.option("--head", default=None, help="The newest entry's hash, saved earlier: entries removed from the "
+              "end are then caught too.")
+def log_verify(store_url: str, head: str | None) -> int:
+    """Check the decision log's chain: every entry's hash and link, no entry missing."""
+    with Store(store_url) as store:
+        result = store.verify(head)
+    for problem in result.problems:
+        say_error(problem)
+    if not result.ok:
+        say_error(f"the decision log of {store.shown} was altered ({len(result.problems)} problem(s))")
+        return EXIT_FAILED
+    say(f"{result.entries:,} entries, the chain holds; head {result.head or '(empty log)'}")
+    return 0
+
+
+@click.command("replay")
+@RULESETS
+@STORE
+@click.argument("candidate")
+@click.option("--baseline", default=None, metavar="ID@VERSION",
+              help="The version to compare with (default: the newest enacted version of CANDIDATE's ruleset).")
+@click.option("--since", default=None, metavar="TIME",
+              help="Replay incidents whose first event is at or after this time (ISO 8601 with offset).")
+@click.option("--until", default=None, metavar="TIME", help="... and before this time.")
+@click.option("--as-of", "as_of", default=None, metavar="TIME",
+              help="Decide every incident as of this time (default: each as of its own last event).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes deciding in parallel (0: one per CPU).")
+def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, baseline: str | None,
+                   since: str | None, until: str | None, as_of: str | None, fmt: str, workers: int) -> None:
+    """Decide the incidents kept in the service's store under CANDIDATE (ID@VERSION) and a baseline, and
+    report what would change: the `bwc impact` report over stored history. The versions loaded
+    through the service are there too; the service's own replay (POST /v1/replays) is the same."""
+    from engine.cli.text.impact import RENDER, progress_bar
+    from engine.service.loaded import restored
+    from engine.service.replay import replay
+
+    with Store(store_url) as store:
+        library = restored(load_library(rulesets), store)
+        with progress_bar(sys.stderr.isatty()) as tick:
+            seen = [0]
+
+            def progress(scanned: int, decided: int) -> None:
+                if tick is not None:
+                    tick(decided - seen[0])
+                seen[0] = decided
+
+            report = replay(library, store, candidate, baseline, since=since, until=until, as_of=as_of,
+                            workers=workers, progress=progress)
+    say(RENDER[fmt](report), nl=False)
+    say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
+        f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
+    if report.tally.errors:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command("import")
+@RULESETS
+@STORE
+@POLICY
+@click.argument("export", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "parquet"]), default=None,
+              help="The export's format (default: by extension).")
+def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export: Path, fmt: str | None) -> None:
+    """Store the incidents of an export (docs/audit.md's layouts) in the service's store, judged by
+    --policy, so replays and the incident endpoints see them. Each is checked as the service checks an
+    incident sent to it; a line that cannot be stored is reported with its number and the rest goes
+    on (exit code 1). Importing the same export again adds nothing."""
+    from engine.service.imports import import_export
+    from engine.service.loaded import restored
+
+    with Store(store_url) as store:
+        library = restored(load_library(rulesets), store)
+        report = import_export(library, store, ref, export, datetime.now(UTC).isoformat(timespec="microseconds"),
+                               fmt=fmt)
+    for bad in report.problems:
+        say_line_problem(export, bad.line, bad.reason)
+    if report.refused > len(report.problems):
+        say_error(f"... and {report.refused - len(report.problems):,} more lines refused")
+    say(f"{report.read:,} incident(s) read: {report.added:,} stored, {report.present:,} already stored, "
+        f"{report.refused:,} refused", err=True)
+    if report.refused:
+        sys.exit(EXIT_FAILED)
+
+
+COMMANDS = (serve, replay_command, import_command)
+
+__all__ = ["COMMANDS", "log_verify"]

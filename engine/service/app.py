@@ -1,0 +1,636 @@
+"""The decision service: the engine's public API over HTTP (FastAPI), with the store behind it.
+
+Paths are versioned (`/v1/...`); docs/service.md describes each with curl examples and
+`/v1/openapi.json` is the OpenAPI document, made from the same models as the JSON Schemas. Every
+endpoint but `/healthz` and `/readyz` (and the OpenAPI document, which holds no data) needs a bearer
+token whose role allows it. Request bodies are read with the engine's strict JSON decoder and limited
+in size; every error is a problem document (RFC 9457, `application/problem+json`), never a traceback.
+Every decision returned is recorded in the store's hash-chained log before the answer is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.api import (
+    CalendarOverflow,
+    Decision,
+    Incident,
+    IncidentError,
+    Library,
+    RulesetLookupError,
+    SelectionError,
+)
+from engine.core.decision.model import DecisionDocument
+from engine.io.incident import IncidentReader
+from engine.io.jsondoc import JsonError, decode_json
+from engine.io.output import save_traceback
+from engine.service import models
+from engine.service.loaded import WrongVersion, compiled, load, restored
+from engine.service.metrics import Metrics
+from engine.service.models import (
+    MAX_BATCH,
+    MAX_BODY,
+    AppendRequest,
+    BatchRequest,
+    DecideRequest,
+    IncidentRequest,
+    LoadedVersion,
+    ReplayRequest,
+    RulesetSummary,
+    RulesetVersions,
+    VersionDocument,
+)
+from engine.service.replay import ReplayError, Replays
+from engine.service.store import Conflict, Store, StoreError
+from engine.service.tokens import Role, Token, Tokens, allows
+from policy import diff as ruleset_diff
+from policy.canonical import canonical_data, dumps_canonical
+from policy.diagnostics import RulesetError, sort_key
+from policy.values import quoted
+
+PROBLEM = "application/problem+json"
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+_BEARER = HTTPBearer(auto_error=False, description="A token from the tokens file or BWC_TOKENS.")
+
+
+def now_text() -> str:
+    """The host clock, read here only: when the service received or recorded something."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+# --- errors as problem documents --------------------------------------------------------------------
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _problems(exc: IncidentError) -> list[dict[str, Any]]:
+    return [{"incident": p.incident, "field": p.field, "message": p.message, **({"hint": p.hint} if p.hint else {})}
+            for p in exc.problems[:100]]
+
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           409: "Conflict", 413: "Request body too large", 415: "Unsupported media type",
+           422: "Unprocessable content", 503: "Service unavailable"}
+
+
+def _install_errors(app: FastAPI, metrics: Metrics) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        if exc.status_code == 405:  # every method of the path, not only those of the route that matched first
+            methods = {m for r in app.router.routes if isinstance(r, APIRoute)
+                       and r.matches(request.scope)[0] is not Match.NONE for m in r.methods or ()}
+            response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Where and why only: the values sent are not echoed back.
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", ""))}
+                  for e in exc.errors()[:100]]
+        return problem(422, _TITLES[422], "the request does not have the expected fields", errors=errors)
+
+    @app.exception_handler(IncidentError)
+    async def bad_incident(request: Request, exc: IncidentError) -> Response:
+        return problem(422, _TITLES[422], "the incident does not fit the vocabulary of the version that judges it",
+                       problems=_problems(exc))
+
+    @app.exception_handler(CalendarOverflow)
+    async def overflow(request: Request, exc: CalendarOverflow) -> Response:
+        return problem(422, _TITLES[422], f"its dates run past the calendar (years 1 to 9999): {exc}")
+
+    @app.exception_handler(SelectionError)
+    @app.exception_handler(RulesetLookupError)
+    async def unknown_ruleset(request: Request, exc: Exception) -> Response:
+        return problem(404, _TITLES[404], str(exc))
+
+    @app.exception_handler(RulesetError)
+    async def bad_ruleset(request: Request, exc: RulesetError) -> Response:
+        found = sorted(exc.diagnostics, key=sort_key)
+        return problem(422, _TITLES[422], f"the ruleset has {len(found)} problem(s), as `bwc check` reports them",
+                       problems=[d.to_dict() for d in found[:100]])
+
+    @app.exception_handler(WrongVersion)
+    @app.exception_handler(ReplayError)
+    async def unprocessable(request: Request, exc: Exception) -> Response:
+        return problem(422, _TITLES[422], str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        return problem(409, _TITLES[409], str(exc))
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        metrics.store_errors.inc()
+        return problem(503, _TITLES[503], "the store cannot be reached; nothing was recorded")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        if type(exc).__module__.startswith("sqlite3"):
+            metrics.store_errors.inc()
+            return problem(503, _TITLES[503], "the store failed; nothing was recorded")
+        saved = save_traceback(exc, f"{request.method} {request.url.path}")
+        print(f"bwc serve: internal error on {request.method} {quoted(request.url.path)}: {type(exc).__name__}"
+              + (f" (traceback in {saved})" if saved else ""), file=sys.stderr)
+        return problem(500, "Internal error", "the service failed on this request; the operator's log has "
+                       "the details")
+
+
+# --- the request body: strict JSON, limited in size --------------------------------------------------
+
+class _StrictRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = decode_json(await self.body())
+            except JsonError as exc:
+                raise HTTPException(400, f"the request body is not valid JSON: {exc}") from None
+        return self._json
+
+
+class _StrictRoute(APIRoute):
+    """Routes whose JSON bodies are read by the engine's strict decoder (duplicate keys, NaN, lone
+    surrogates, absurd nesting refused), not Python's permissive one; and whose query refuses a
+    parameter the route does not take, or one given twice (422), as bodies refuse unknown fields."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        known = _query_names(self.dependant)
+
+        async def strict(request: Request) -> Response:
+            query = request.query_params
+            if query:
+                wrong = [{"loc": ("query", k), "msg": "not a parameter of this call" if k not in known else
+                          "given more than once", "type": "query"}
+                         for k in dict.fromkeys(query) if k not in known or len(query.getlist(k)) > 1]
+                if wrong:
+                    raise RequestValidationError(wrong)
+            return await handler(_StrictRequest(request.scope, request.receive))
+        return strict
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    return {p.alias for p in dependant.query_params}.union(*(_query_names(d) for d in dependant.dependencies))
+
+
+class _BodyLimit:
+    """Refuses a body larger than `limit` bytes with 413, by its Content-Length or as it arrives."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_problem(send, 413, f"the request body is larger than {self.limit:,} bytes")
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise HTTPException(413, f"the request body is larger than {self.limit:,} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class _Measure:
+    """Counts every request by method, route and status, and times it to its last byte. A plain ASGI
+    middleware: `@app.middleware("http")` (Starlette's BaseHTTPMiddleware) cost more per request than
+    deciding does."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # unless an answer starts: an exception on its way to the 500 handler
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            self.metrics.observe(scope["method"], route.path if isinstance(route, APIRoute) else "(unmatched)",
+                                 status, time.perf_counter() - start)
+
+
+async def _send_problem(send: Send, status: int, detail: str) -> None:
+    body = orjson.dumps({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+                         "detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- the app --------------------------------------------------------------------------------------------
+
+class Service:
+    """What every request reads: the library (swapped whole, never edited), the store, the tokens."""
+
+    def __init__(self, library: Library, store: Store, tokens: Tokens, replay_workers: int = 0) -> None:
+        self.library = library
+        self.store = store
+        self.tokens = tokens
+        self.metrics = Metrics()
+        self.appending = threading.Lock()  # one append at a time: validate, store, decide
+        self.loading = threading.Lock()  # one ruleset load at a time: check, compile, store, swap
+        self.replays = Replays(store, lambda: self.library, now_text, replay_workers)
+
+    def load(self, text: str, ruleset_id: str, version: str) -> LoadedVersion:
+        """Load a ruleset version (engine.service.loaded) and swap the new library in: a request already
+        running keeps the library it started with."""
+        with self.loading:
+            library, loaded = load(self.library, self.store, text, now_text(), expected=(ruleset_id, version))
+            self.library = library
+            return loaded
+
+    def caller(self, needed: Role) -> Callable[..., Coroutine[Any, Any, Token]]:
+        # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request for a
+        # comparison of a few bytes (it does no I/O)
+        async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> Token:
+            if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+                raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN)",
+                                    headers={"WWW-Authenticate": "Bearer"})
+            token = self.tokens.role_of(credentials.credentials)
+            if token is None:
+                raise HTTPException(401, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+            if not allows(token.role, needed):
+                raise HTTPException(403, f"this call needs a token with the {needed} role")
+            return token
+        return check
+
+    def decide(self, library: Library, ref: str, data: dict[str, Any] | Incident, as_of: str | None) -> str:
+        """Decide, record in the log, and return the decision's JSON (recorded before it is returned)."""
+        incident, policy = library.read(ref, data)
+        decision = library.judge(ref, incident, policy, as_of)
+        return self.record(decision, incident)
+
+    def record(self, decision: Decision, incident: Incident) -> str:
+        text = decision.to_json()
+        self.store.record({
+            "decision_id": decision.decision_id, "incident_id": decision.incident_id,
+            "ruleset": decision.ruleset.id, "version": decision.ruleset.version, "digest": decision.ruleset.digest,
+            "input_digest": "sha256:" + hashlib.sha256(dumps_canonical(incident.to_json()).encode()).hexdigest(),
+            "as_of": decision.as_of, "recorded_at": now_text(), "decision": text})
+        self.metrics.decisions.labels(decision.ruleset.id, decision.ruleset.version).inc()
+        return text
+
+
+# --- the OpenAPI document: every error a route may answer, as a problem document --------------------
+
+_WHY = {400: "The body is not JSON as the engine reads it (a key twice, NaN, nesting past 64 levels, a lone "
+             "surrogate): `detail` says where.",
+        401: "No bearer token, or one the service does not know.",
+        403: "The token's role does not allow this call.",
+        404: "An unknown ruleset, version, incident, decision or replay.",
+        409: "Other content for an id already stored (an incident's facts, an event id).",
+        413: "The body is larger than `--max-body` (or a batch holds more than 1,000 incidents).",
+        422: "The request lacks the expected fields (`errors`: where and why), or the incident does not fit the "
+             "vocabulary (`problems`).",
+        503: "The store cannot be reached: nothing was recorded."}
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the errors a route answers besides those every route of its kind shares (which
+    `_install_openapi` adds): each a problem document."""
+    return {code: {"description": _WHY[code], "content": {PROBLEM: {"schema": _PROBLEM_SCHEMA}}} for code in codes}
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Completes FastAPI's OpenAPI document with what the service's own machinery answers on every route
+    of a kind: 401 and 403 where a token is needed, 400 and 413 where a body is read, 422 where there
+    is a parameter or a body. Every 4xx and 5xx is a problem document (`Problem`), never FastAPI's
+    `HTTPValidationError`, which the service does not send."""
+    made = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = made()
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = models.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["Problem"] = problem_schema
+        for operations in doc.get("paths", {}).values():
+            for op in operations.values():
+                shared = [*((401, 403) if op.get("security") else ()), *((400, 413) if "requestBody" in op else ())]
+                if op.get("parameters") or "requestBody" in op:
+                    shared.append(422)
+                answers = op.setdefault("responses", {})
+                for code in shared:
+                    answers.setdefault(str(code), {"description": _WHY[code]})
+                for code, answer in answers.items():
+                    if code[0] in "45" and PROBLEM not in answer.get("content", {}):
+                        if answer.get("description") == "Validation Error":
+                            answer["description"] = _WHY[422]
+                        answer["content"] = {PROBLEM: {"schema": _PROBLEM_SCHEMA}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _json(text: str, status: int = 200) -> Response:
+    return Response(text, status_code=status, media_type="application/json")
+
+
+def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int = MAX_BODY,
+               replay_workers: int = 0) -> FastAPI:
+    """The service over `library` (compiled once, here) and `store`, admitting `tokens`. Replays run
+    with `replay_workers` processes (0: one per CPU)."""
+    service = Service(compiled(restored(library, store)), store, tokens, replay_workers)
+    app = FastAPI(title="bwc-policy decision service", version="1", openapi_url="/v1/openapi.json",
+                  docs_url=None, redoc_url=None)
+    app.router.route_class = _StrictRoute
+    app.state.service = service
+    _install_errors(app, service.metrics)
+    metrics = service.metrics
+
+    app.add_middleware(_Measure, metrics=metrics)
+    app.add_middleware(_BodyLimit, limit=max_body)
+
+    read, write, admin = service.caller("read"), service.caller("write"), service.caller("admin")
+    decision_response: dict[int | str, dict[str, Any]] = {200: {"model": DecisionDocument,
+                                                                "description": "The decision (recorded)."}}
+
+    # --- health ---------------------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={200: {"model": models.Ready}, **problems(503)})
+    def readyz() -> Response:
+        """Rulesets loaded and the store reachable."""
+        if not service.store.reachable():
+            metrics.store_errors.inc()
+            return problem(503, _TITLES[503], "the store cannot be reached")
+        return JSONResponse({"status": "ready", "rulesets": len(service.library.repository.ids())})
+
+    @app.get("/metrics", tags=["health"], dependencies=[Depends(read)], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format."}})
+    def prometheus() -> Response:
+        """Prometheus metrics: requests and latencies by route, decisions by ruleset version, store errors."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    # --- decisions ------------------------------------------------------------------------------------
+
+    @app.post("/v1/decide", tags=["decide"], dependencies=[Depends(read)],
+              responses={**decision_response, **problems(404, 503)},
+              response_class=Response)
+    def decide(body: DecideRequest) -> Response:
+        """Decide one incident under `policy` (`id`: the version in force on its date; `id@version`: that
+        version), as of `as_of` (default: its last event). The decision is recorded in the log."""
+        return _json(service.decide(service.library, body.policy, body.incident, body.as_of))
+
+    @app.post("/v1/decide/batch", tags=["decide"], dependencies=[Depends(read)], response_class=Response,
+              responses={200: {"model": models.BatchDecisions, "description": "The decisions (recorded)."},
+                         **problems(404, 503)})
+    def decide_batch(body: BatchRequest) -> Response:
+        """Decide up to 1,000 incidents; one that cannot be decided is reported by its index, and the
+        others are decided. Each decision is recorded in the log."""
+        if len(body.incidents) > MAX_BATCH:
+            raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} incidents, not {len(body.incidents):,}")
+        library = service.library  # this batch is decided by one library, whatever is swapped meanwhile
+        decisions: list[str] = []
+        refused: list[dict[str, Any]] = []
+        for k, data in enumerate(body.incidents):
+            try:
+                decisions.append(service.decide(library, body.policy, data, body.as_of))
+            except IncidentError as exc:
+                decisions.append("null")
+                refused.append({"index": k, "detail": "the incident does not fit the vocabulary",
+                                "problems": _problems(exc)})
+            except CalendarOverflow as exc:
+                decisions.append("null")
+                refused.append({"index": k, "detail": f"its dates run past the calendar: {exc}"})
+        return _json('{"decisions":[' + ",".join(decisions) + '],"refused":' + dumps_canonical(refused) + "}")
+
+    @app.post("/v1/explain", tags=["decide"], dependencies=[Depends(read)], response_model=None,
+              responses={200: {"model": models.Explanation}, **problems(404)})
+    def explain(body: DecideRequest) -> dict[str, Any]:
+        """For every rule of the version that judges the incident: whether it applies, and why (or why not)."""
+        library = service.library
+        incident, policy = library.read(body.policy, body.incident)
+        rules = policy.explain(incident, body.as_of)
+        return {"ruleset": policy.program.ref, "digest": policy.program.digest,
+                "rules": [r.to_dict() for r in rules]}
+
+    # --- rulesets -------------------------------------------------------------------------------------
+
+    @app.get("/v1/rulesets", tags=["rulesets"], dependencies=[Depends(read)])
+    def rulesets() -> list[RulesetSummary]:
+        """Every ruleset the service holds, with its versions (oldest first)."""
+        repo = service.library.repository
+        return [RulesetSummary(id=rid, title=repo.get(rid).title, versions=repo.versions(rid)) for rid in repo.ids()]
+
+    @app.get("/v1/rulesets/{ruleset_id}", tags=["rulesets"], dependencies=[Depends(read)], responses=problems(404))
+    def versions(ruleset_id: str) -> RulesetVersions:
+        """The versions of one ruleset: status, dates in effect and content digest."""
+        repo = service.library.repository
+        found = [repo.get(ruleset_id, v) for v in repo.versions(ruleset_id)]
+        return RulesetVersions(id=ruleset_id, versions=[VersionDocument.of(r, repo.digest(r)) for r in found])
+
+    @app.get("/v1/rulesets/{ruleset_id}/versions/{version}", tags=["rulesets"], dependencies=[Depends(read)],
+             response_model=None, responses={200: {"model": models.CanonicalVersion}, **problems(404)})
+    def canonical(ruleset_id: str, version: str) -> dict[str, Any]:
+        """One version's canonical form (the JSON its digest is computed from) and its digest."""
+        repo = service.library.repository
+        r = repo.get(ruleset_id, version)
+        return {"id": ruleset_id, "version": version, "digest": repo.digest(r), "canonical": canonical_data(r)}
+
+    @app.get("/v1/rulesets/{ruleset_id}/diff", tags=["rulesets"], dependencies=[Depends(read)],
+             response_class=Response, responses={200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                                                        "description": "The diff, as `bwc diff --format json`."},
+                                                  **problems(404)})
+    def diff(ruleset_id: str, from_: str = Query(alias="from"), to: str = Query()) -> Response:
+        """What changed from one version to another, rule by rule (`bwc diff --format json`)."""
+        repo = service.library.repository
+        return _json(ruleset_diff.render_json(ruleset_diff.diff(repo.get(ruleset_id, from_), repo.get(ruleset_id, to))))
+
+    @app.put("/v1/rulesets/{ruleset_id}/versions/{version}", tags=["rulesets"], dependencies=[Depends(admin)],
+             status_code=201, response_model=LoadedVersion,
+             responses={200: {"model": LoadedVersion, "description": "The service held this very version."},
+                        415: {"description": "The body is not YAML text."},
+                        422: {"description": "The ruleset has problems: each with line, column and code."}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/yaml": {"schema": {"type": "string"}}}}})
+    async def load(ruleset_id: str, version: str, request: Request) -> Response:
+        """Load a new ruleset version from its YAML (the body; never from a path): checked against the
+        versions held as `bwc check` checks files, compiled, kept in the store (so it is there after a
+        restart), then swapped in at once - decisions already running finish on the versions they
+        started with. A version, once loaded, never changes; loading the same text again is harmless."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in _YAML_TYPES:
+            raise HTTPException(415, "send the ruleset as YAML text: Content-Type: application/yaml")
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, f"the body is not UTF-8 text (byte {exc.start + 1})") from None
+        loaded = await run_in_threadpool(service.load, text, ruleset_id, version)
+        return JSONResponse(loaded.model_dump(), status_code=201 if loaded.loaded else 200)
+
+    # --- replay ---------------------------------------------------------------------------------------
+
+    @app.post("/v1/replays", tags=["replay"], dependencies=[Depends(write)], status_code=202,
+              responses={422: {"description": "An unknown version or a bad period."}})
+    def start_replay(body: ReplayRequest) -> JSONResponse:
+        """Start a replay: the stored incidents whose first event falls in [since, until), decided under
+        the baseline and the candidate, and what would change (the `bwc impact` report). It runs in the
+        background, one replay at a time; follow it at the URL in `Location`."""
+        job = service.replays.start(body.candidate, body.baseline, body.since, body.until, body.as_of)
+        return JSONResponse(job.to_dict(report=False), status_code=202,
+                            headers={"Location": f"/v1/replays/{job.id}"})
+
+    @app.get("/v1/replays", tags=["replay"], dependencies=[Depends(read)])
+    def replays() -> list[dict[str, Any]]:
+        """The replays asked for since the service started (without their reports), oldest first."""
+        return [job.to_dict(report=False) for job in service.replays.all()]
+
+    @app.get("/v1/replays/{replay_id}", tags=["replay"], dependencies=[Depends(read)], responses=problems(404))
+    def replay(replay_id: str) -> dict[str, Any]:
+        """A replay's state (queued, running, done, failed), its progress, and its report when done."""
+        job = service.replays.get(replay_id)
+        if job is None:
+            raise HTTPException(404, f"no replay `{quoted(replay_id)}` (replays are kept until the service "
+                                     "restarts, the newest 100 finished)")
+        return job.to_dict()
+
+    # --- incidents as a stream of events ------------------------------------------------------------
+
+    @app.put("/v1/incidents/{incident_id}", tags=["incidents"], dependencies=[Depends(write)], status_code=201,
+             responses={201: {"model": models.IncidentOpened, "description": "Opened."},
+                        200: {"model": models.IncidentOpened, "description": "The same incident was there already."},
+                        **problems(404, 409, 503)})
+    def create_incident(incident_id: str, body: IncidentRequest) -> Response:
+        """Open an incident: the policy that judges it, its time zone and its facts (fixed from now on).
+        Sending the same again is harmless; other content for the same id is a conflict."""
+        library = service.library
+        library.select(body.policy)  # an unknown ruleset is refused before anything is stored
+        reader = IncidentReader(library.vocabulary(body.policy))
+        found = reader.header_problems(incident_id, body.timezone, body.facts)
+        if found:
+            raise IncidentError(found)
+        created = service.store.create_incident(incident_id, body.policy, body.timezone, body.facts, now_text())
+        return JSONResponse({"incident_id": incident_id, "created": created}, status_code=201 if created else 200)
+
+    @app.post("/v1/incidents/{incident_id}/events", tags=["incidents"], dependencies=[Depends(write)],
+              response_class=Response, responses={200: {"model": models.Appended, "description": "Committed."},
+                                                  **problems(404, 409, 503)})
+    def append(incident_id: str, body: AppendRequest) -> Response:
+        """Append events, each with the client's `event_id` (a retry of an event already stored is
+        skipped, so retries are safe). The events are checked with the incident before anything is
+        stored; the answer comes after they are committed, with the incident's decision as of its last
+        event (recorded in the log)."""
+        with service.appending:
+            stored = service.store.incident(incident_id)
+            if stored is None:
+                raise HTTPException(404, f"no incident `{quoted(incident_id)}`: open it first "
+                                         f"(PUT /v1/incidents/{quoted(incident_id)})")
+            library = service.library
+            known = {e.event_id for e in body.events}
+            candidate = {**stored.data(), "events": [*stored.events, *(e.event for e in body.events)]}
+            if len(known) != len(body.events):
+                raise HTTPException(422, "two events of one request have the same event_id")
+            incident, policy = library.read(stored.policy, candidate)  # refuses a bad event before storing
+            added = service.store.append_events(incident_id, [(e.event_id, e.event) for e in body.events],
+                                                now_text())
+            if added != len(body.events):  # retries: decide what is stored, not what was resent
+                incident, policy = library.read(stored.policy, service.store.incident(incident_id).data())  # type: ignore[union-attr]
+            text = service.record(library.judge(stored.policy, incident, policy), incident)
+        return _json(f'{{"appended":{added},"decision":{text}}}')
+
+    @app.get("/v1/incidents/{incident_id}/decision", tags=["incidents"], dependencies=[Depends(read)],
+             responses={**decision_response, **problems(404, 503)}, response_class=Response)
+    def current(incident_id: str, as_of: str | None = None) -> Response:
+        """The incident's decision from the events stored, as of `as_of` (default: its last event)."""
+        stored = service.store.incident(incident_id)
+        if stored is None:
+            raise HTTPException(404, f"no incident `{quoted(incident_id)}`")
+        return _json(service.decide(service.library, stored.policy, stored.data(), as_of))
+
+    # --- the decision log ---------------------------------------------------------------------------
+
+    @app.get("/v1/decisions/{decision_id}", tags=["decision log"], dependencies=[Depends(read)],
+             response_class=Response, responses={200: {"model": models.LogEntryDocument}, **problems(404, 503)})
+    def logged(decision_id: str) -> Response:
+        """A decision the service returned, as recorded: ruleset, digests, times, the chain's hashes."""
+        entry = service.store.entry(decision_id)
+        if entry is None:
+            raise HTTPException(404, f"no decision `{quoted(decision_id)}` in the log")
+        return _json(_entry_json(entry.to_dict()))
+
+    @app.get("/v1/decisions", tags=["decision log"], dependencies=[Depends(read)], response_class=Response,
+             responses={200: {"content": {"application/x-ndjson": {}}, "description": "One entry per line."},
+                        **problems(503)})
+    def export(since: str | None = None, until: str | None = None) -> Response:
+        """The log as JSON Lines, oldest first; `since`/`until` bound the time recorded (ISO 8601)."""
+        def lines() -> Iterator[bytes]:
+            for entry in service.store.entries(since, until):
+                yield (_entry_json(entry.to_dict()) + "\n").encode()
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @app.get("/v1/decisions-log/verify", tags=["decision log"], dependencies=[Depends(admin)], response_model=None,
+             responses={200: {"model": models.Verification}, **problems(503)})
+    def verify(head: str | None = None) -> dict[str, Any]:
+        """Walk the whole chain; `head` (a hash saved earlier) also catches entries removed from the end."""
+        result = service.store.verify(head)
+        return {"ok": result.ok, "entries": result.entries, "head": result.head, "problems": result.problems}
+
+    _install_openapi(app)
+    return app
+
+
+def _entry_json(fields: dict[str, Any]) -> str:
+    """A log entry as JSON, its decision embedded as the very bytes that were returned."""
+    decision: str = fields.pop("decision")
+    head = dumps_canonical(fields)
+    return head[:-1] + ',"decision":' + decision + "}"
+
+
+__all__ = ["MAX_BODY", "Service", "create_app", "now_text", "problem"]

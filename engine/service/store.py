@@ -1,0 +1,526 @@
+"""The service's store: incidents and their events (append-only), the decision log (append-only,
+hash-chained) and the ruleset versions loaded through the service. SQLite (WAL) by default, nothing else
+to install; PostgreSQL when given its URL. The schema is the same on both, made and upgraded by the
+Alembic migrations of engine/service/migrations when the store is opened.
+
+Every write is one transaction, committed before the call returns, so an answer the service gave is
+on disk (SQLite with `synchronous=FULL`, PostgreSQL with `synchronous_commit=on`). The decision log is
+a chain: each entry's `hash` is the SHA-256 of the previous entry's hash and the entry's own canonical
+JSON, so editing or deleting any entry breaks every hash after it (`verify`). Deleting the newest
+entries leaves a shorter, valid chain: `verify` catches that against a head hash saved elsewhere (`bwc
+log verify --head`). Triggers refuse updates and deletions through SQL; the chain catches a store
+edited behind their back.
+
+Several servers may write to one PostgreSQL database at once. Appends to the log are serialized by a
+transaction-scoped advisory lock, so each entry links to the one committed before it; appends to an
+incident lock its row, so two never number their events alike; migrations run under an advisory lock
+too, so servers started together do not race to create the schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+
+from policy.canonical import dumps_canonical
+from policy.values import quoted, quoted_path
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL, Connection, Engine, TextClause
+
+_LOG_COLUMNS = ("seq", "decision_id", "incident_id", "ruleset", "version", "digest", "input_digest", "as_of",
+                "recorded_at", "decision", "prev", "hash")
+_INCIDENT_COLUMNS = ("incident_id", "policy", "timezone", "facts", "created_at", "first_event_at")
+_EVENT_COLUMNS = ("incident_id", "seq", "event_id", "event", "received_at")
+_RULESET_COLUMNS = ("ruleset", "version", "seq", "digest", "text", "loaded_at")
+
+# PostgreSQL advisory lock keys (any 64-bit numbers no other program on the database uses: "bwc" and
+# what each serializes, in ASCII).
+_LOG_LOCK = 0x6277_632D_6C6F_67  # bwc-log: appends to the decision log
+_RULESETS_LOCK = 0x6277_632D_7275_6C  # bwc-rul: loads of ruleset versions
+_MIGRATION_LOCK = 0x6277_632D_6D69_67  # bwc-mig: schema migrations
+
+_URL_HELP = ("write sqlite:///bwc.db (a file beside you), sqlite:////var/lib/bwc/bwc.db (an absolute path) or "
+             "postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used: the message says which store (never its password) and why."""
+
+
+class Conflict(Exception):
+    """A write that contradicts what is stored (an incident created again with other facts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One decision the service returned, as recorded."""
+
+    seq: int
+    decision_id: str
+    incident_id: str
+    ruleset: str
+    version: str
+    digest: str
+    input_digest: str
+    as_of: str
+    recorded_at: str
+    decision: str  # the decision's JSON, as returned
+    prev: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _LOG_COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIncident:
+    incident_id: str
+    policy: str
+    timezone: str
+    facts: dict[str, Any]
+    events: list[dict[str, Any]]  # in the order received
+
+    def data(self) -> dict[str, Any]:
+        """The incident as `Library.decide` reads it."""
+        return {"id": self.incident_id, "timezone": self.timezone, "facts": self.facts, "events": self.events}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    entries: int
+    head: str  # the hash of the newest entry ("" for an empty log)
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def entry_hash(prev: str, fields: Mapping[str, Any]) -> str:
+    """The chain's hash of one entry: SHA-256 of the previous hash and the entry's canonical JSON."""
+    return hashlib.sha256((prev + "\n" + dumps_canonical(dict(fields))).encode()).hexdigest()
+
+
+def utc_text(time: str) -> str:
+    """An ISO timestamp with an offset as UTC ISO text of fixed width, so that text order is time order."""
+    return datetime.fromisoformat(time).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def without_password(url: str) -> str:
+    """`url` with its password (if any, after the user name or as a `password=` parameter, which
+    libpq also reads) replaced by ***, for every message that names a store."""
+    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a `sqlite:///path` URL (three slashes: a relative path; four: an absolute one)."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or parts.netloc or not parts.path or parts.query or parts.fragment:
+        raise StoreError(f"`{quoted_path(without_password(url))}` is not a store URL: {_URL_HELP}")
+    return Path(unquote(parts.path[1:]))
+
+
+def _postgres_url(url: str) -> URL:
+    """The SQLAlchemy URL of a `postgresql://` (or `postgresql+psycopg://`) store URL, for psycopg 3."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    shown = quoted_path(without_password(url))
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreError(f"`{shown}` is not a store URL: {_URL_HELP}") from None
+    if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
+        raise StoreError(f"`{shown}`: PostgreSQL stores are reached with psycopg 3: write postgresql://...")
+    if not parsed.database:
+        raise StoreError(f"`{shown}` names no database: {_URL_HELP}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+@functools.cache
+def _sql(statement: str) -> TextClause:
+    """One SQL statement, with `:name` parameters, as SQLAlchemy runs it on either database (made once)."""
+    from sqlalchemy import text
+
+    return text(statement)
+
+
+def _insert(table: str, columns: tuple[str, ...], tail: str = "") -> TextClause:
+    return _sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}){tail}")
+
+
+class Store:
+    """The store at `url`: `sqlite:///FILE` or `postgresql://USER:PASSWORD@HOST:PORT/DATABASE`.
+
+    SQLite: one connection, shared by the service's threads under a lock (SQLite allows one writer at a
+    time anyway, and a write is a few milliseconds); writes begin with `BEGIN IMMEDIATE`, so a second
+    process on the same file waits for its turn instead of failing. PostgreSQL: a pool of connections,
+    one per thread at work, and locks in the database (see the module's docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.shown = without_password(url)  # what messages name
+        self.path: Path | None = None  # the SQLite file; None on PostgreSQL
+        self._lock: AbstractContextManager[Any]
+        if url.startswith("sqlite:"):
+            self.path = sqlite_path(url)
+            self.shown = str(self.path)
+            self._engine = _sqlite_engine(self.path)
+            self._lock = threading.Lock()
+        elif url.startswith(("postgresql:", "postgresql+")):
+            self._engine = _postgres_engine(_postgres_url(url), self.shown)
+            self._lock = nullcontext()  # the pool gives each thread its own connection
+        else:
+            raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
+        self.postgres = self._engine.dialect.name == "postgresql"
+        self._migrate()
+
+    def _migrate(self) -> None:
+        from alembic.util import CommandError
+
+        from engine.service.migrations import UnknownRevision, upgrade
+
+        try:
+            with self._session(write=True, doing="cannot open the store") as db:
+                if self.postgres:  # held until the migration commits: a second server waits, then finds it done
+                    db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _MIGRATION_LOCK})
+                upgrade(db)
+        except UnknownRevision as exc:
+            self._engine.dispose()
+            raise StoreError(f"the store {quoted_path(self.shown)} has schema revision {quoted(exc.found)}, which this "
+                             f"bwc does not know (its newest is {exc.newest}): a newer bwc upgraded it; use that "
+                             "one") from None
+        except CommandError as exc:
+            self._engine.dispose()
+            raise StoreError(f"cannot open the store {quoted_path(self.shown)}: {exc}") from None
+        except StoreError:
+            self._engine.dispose()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # a command's store is closed when it ends, not when the interpreter collects it
+
+    def reachable(self) -> bool:
+        try:
+            with self._session() as db:
+                db.execute(_sql("SELECT 1")).fetchone()
+            return True
+        except StoreError:
+            return False
+
+    # --- incidents and events ------------------------------------------------------------------------
+
+    def create_incident(self, incident_id: str, policy: str, timezone: str, facts: Mapping[str, Any],
+                        now: str) -> bool:
+        """Record a new incident; True if created, False if the same one was there already. Raises
+        Conflict when an incident of that id is there with another policy, time zone or facts."""
+        facts_json = dumps_canonical(dict(facts))
+        with self._session(write=True) as db:
+            # ON CONFLICT: two servers creating the same incident at once both succeed, one of them
+            # finding it there, instead of one failing on the primary key.
+            added = db.execute(_insert("incidents", _INCIDENT_COLUMNS, " ON CONFLICT (incident_id) DO NOTHING"),
+                               {"incident_id": incident_id, "policy": policy, "timezone": timezone,
+                                "facts": facts_json, "created_at": now, "first_event_at": None}).rowcount
+            if added:
+                return True
+            found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"),
+                               {"id": incident_id}).one()
+            if tuple(found) != (policy, timezone, facts_json):
+                raise Conflict(f"incident `{quoted(incident_id)}` exists with another policy, time zone "
+                               "or facts; an incident's facts are fixed when it is created")
+            return False
+
+    def append_events(self, incident_id: str, events: list[tuple[str, dict[str, Any]]], now: str) -> int:
+        """Append events (each with the client's event id) in one transaction; an event id already
+        stored for the incident is skipped if its event is the same (a retry), and refused (Conflict)
+        if it differs. Returns how many were new. The caller has checked the incident exists."""
+        added, earliest = 0, ""
+        with self._session(write=True) as db:
+            # The incident's row locked (PostgreSQL) until commit: another writer to this incident waits
+            # here, then numbers its events after these. SQLite's BEGIN IMMEDIATE already did that.
+            db.execute(_sql("SELECT incident_id FROM incidents WHERE incident_id = :id"
+                            + (" FOR UPDATE" if self.postgres else "")), {"id": incident_id})
+            seq = db.execute(_sql("SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident_id = :id"),
+                             {"id": incident_id}).scalar_one()
+            for event_id, event in events:
+                text = dumps_canonical(event)
+                found = db.execute(_sql("SELECT event FROM events WHERE incident_id = :id AND event_id = :event_id"),
+                                   {"id": incident_id, "event_id": event_id}).first()
+                if found is not None:
+                    if found[0] != text:
+                        raise Conflict(f"event `{quoted(event_id)}` of incident `{quoted(incident_id)}` was "
+                                       "stored with other content; an event id names one event")
+                    continue
+                seq += 1
+                added += 1
+                db.execute(_insert("events", _EVENT_COLUMNS), {"incident_id": incident_id, "seq": seq,
+                                                               "event_id": event_id, "event": text,
+                                                               "received_at": now})
+                at = utc_text(event["at"])  # the caller read the events: `at` is a time with its offset
+                earliest = min(earliest, at) if earliest else at
+            if earliest:
+                db.execute(_sql("UPDATE incidents SET first_event_at = :t WHERE incident_id = :id AND "
+                                "(first_event_at IS NULL OR first_event_at > :t)"), {"t": earliest, "id": incident_id})
+        return added
+
+    def incident(self, incident_id: str) -> StoredIncident | None:
+        with self._session() as db:
+            found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"),
+                               {"id": incident_id}).first()
+            if found is None:
+                return None
+            rows = db.execute(_sql("SELECT event FROM events WHERE incident_id = :id ORDER BY seq"),
+                              {"id": incident_id}).all()
+        return StoredIncident(incident_id, found[0], found[1], orjson.loads(found[2]),
+                              [orjson.loads(r[0]) for r in rows])
+
+    def incidents(self, since: str | None = None, until: str | None = None,
+                  batch: int = 500) -> Iterator[StoredIncident]:
+        """The stored incidents whose earliest event falls in [since, until) (UTC ISO text, as
+        `utc_text` writes it; either end open when None), in that order; incidents with no event
+        yet are left out. Read `batch` incidents at a time, with their events in one query, so memory
+        stays bounded by `batch` and a replay does not pay a query per incident."""
+        from sqlalchemy import bindparam
+
+        after_time, after_id = "", ""
+        period, args = _period("first_event_at", since, until)
+        events_of = _sql("SELECT incident_id, event FROM events WHERE incident_id IN :ids "
+                         "ORDER BY incident_id, seq").bindparams(bindparam("ids", expanding=True))
+        while True:
+            with self._session() as db:
+                rows = db.execute(_sql("SELECT incident_id, first_event_at, policy, timezone, facts FROM incidents "
+                                       "WHERE first_event_at IS NOT NULL AND (first_event_at > :after_time OR "
+                                       f"(first_event_at = :after_time AND incident_id > :after_id)){period} "
+                                       "ORDER BY first_event_at, incident_id LIMIT :batch"),
+                                  {**args, "after_time": after_time, "after_id": after_id, "batch": batch}).all()
+                events: dict[str, list[dict[str, Any]]] = {}
+                if rows:
+                    for incident_id, event in db.execute(events_of, {"ids": [r[0] for r in rows]}):
+                        events.setdefault(incident_id, []).append(orjson.loads(event))
+            if not rows:
+                return
+            for incident_id, _, policy, timezone, facts in rows:
+                yield StoredIncident(incident_id, policy, timezone, orjson.loads(facts), events.get(incident_id, []))
+            after_time, after_id = rows[-1][1], rows[-1][0]
+
+    def add_incidents(self, incidents: list[StoredIncident], now: str) -> list[str]:
+        """Store whole incidents (an import) in one transaction, each opened with its events, whose ids
+        are `import:0`, `import:1`, ... in the order given. For each incident, in order: "added";
+        "present" when the very same incident (policy, time zone, facts, events) is stored already; or
+        why it was not stored: an incident of that id with other content is never changed."""
+        outcomes: list[str] = []
+        with self._session(write=True) as db:
+            for inc in incidents:
+                facts_json = dumps_canonical(inc.facts)
+                texts = [dumps_canonical(e) for e in inc.events]
+                added = db.execute(_insert("incidents", _INCIDENT_COLUMNS, " ON CONFLICT (incident_id) DO NOTHING"), {
+                    "incident_id": inc.incident_id, "policy": inc.policy, "timezone": inc.timezone,
+                    "facts": facts_json, "created_at": now,
+                    "first_event_at": min((utc_text(e["at"]) for e in inc.events), default=None)}).rowcount
+                if not added:
+                    found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"),
+                                       {"id": inc.incident_id}).one()
+                    stored = [r[0] for r in db.execute(_sql("SELECT event FROM events WHERE incident_id = :id "
+                                                            "ORDER BY seq"), {"id": inc.incident_id})]
+                    same = tuple(found) == (inc.policy, inc.timezone, facts_json) and stored == texts
+                    outcomes.append("present" if same else f"incident `{quoted(inc.incident_id)}` is stored already "
+                                    "with other content; a stored incident is never changed (append new events "
+                                    "to it through the service)")
+                    continue
+                if texts:
+                    db.execute(_insert("events", _EVENT_COLUMNS), [
+                        {"incident_id": inc.incident_id, "seq": k + 1, "event_id": f"import:{k}", "event": text,
+                         "received_at": now} for k, text in enumerate(texts)])
+                outcomes.append("added")
+        return outcomes
+
+    def count_incidents(self, since: str | None = None, until: str | None = None) -> int:
+        period, args = _period("first_event_at", since, until)
+        with self._session() as db:
+            return int(db.execute(_sql(f"SELECT COUNT(*) FROM incidents WHERE first_event_at IS NOT NULL{period}"),
+                                  args).scalar_one())
+
+    # --- ruleset versions loaded through the service -------------------------------------------------
+
+    def add_ruleset(self, ruleset: str, version: str, digest: str, text: str, now: str) -> bool:
+        """Keep a loaded ruleset version's text; True if new, False if that very text was there. Raises
+        Conflict when the version is there with other content: a loaded version never changes."""
+        with self._session(write=True) as db:
+            if self.postgres:  # the load order is numbered: one load at a time, across servers
+                db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _RULESETS_LOCK})
+            found = db.execute(_sql("SELECT digest FROM rulesets WHERE ruleset = :ruleset AND version = :version"),
+                               {"ruleset": ruleset, "version": version}).first()
+            if found is not None:
+                if found[0] != digest:
+                    raise Conflict(f"`{quoted(ruleset)}@{quoted(version)}` was loaded before with other "
+                                   "content; a loaded version never changes")
+                return False
+            seq = db.execute(_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM rulesets")).scalar_one()
+            db.execute(_insert("rulesets", _RULESET_COLUMNS), {"ruleset": ruleset, "version": version, "seq": seq,
+                                                                "digest": digest, "text": text, "loaded_at": now})
+        return True
+
+    def rulesets(self) -> list[tuple[str, str, str]]:
+        """The loaded ruleset versions as (id, version, text), in the order they were loaded."""
+        with self._session() as db:
+            rows = db.execute(_sql("SELECT ruleset, version, text FROM rulesets ORDER BY seq")).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # --- the decision log ----------------------------------------------------------------------------
+
+    def record(self, fields: Mapping[str, str]) -> LogEntry:
+        """Append one decision to the log (fields: every column but seq, prev and hash)."""
+        with self._session(write=True) as db:
+            if self.postgres:  # held until commit: the next writer reads this entry as the last one
+                db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _LOG_LOCK})
+            last = db.execute(_sql("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")).first()
+            seq, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, "")
+            entry: dict[str, Any] = {"seq": seq, **fields}
+            row = {**entry, "prev": prev, "hash": entry_hash(prev, entry)}
+            db.execute(_insert("decisions", _LOG_COLUMNS), row)
+        return LogEntry(*(row[c] for c in _LOG_COLUMNS))
+
+    def entry(self, decision_id: str) -> LogEntry | None:
+        """The first log entry of a decision id (the same inputs decided again give the same id)."""
+        with self._session() as db:
+            row = db.execute(_sql(f"SELECT {', '.join(_LOG_COLUMNS)} FROM decisions WHERE decision_id = :id "
+                                  "ORDER BY seq LIMIT 1"), {"id": decision_id}).first()
+        return LogEntry(*row) if row is not None else None
+
+    def entries(self, since: str | None = None, until: str | None = None, batch: int = 500) -> Iterator[LogEntry]:
+        """Log entries in order, optionally of a period of `recorded_at` (ISO text, [since, until))."""
+        after = 0
+        period, args = _period("recorded_at", since, until)
+        while True:
+            with self._session() as db:
+                rows = db.execute(_sql(f"SELECT {', '.join(_LOG_COLUMNS)} FROM decisions WHERE seq > :after"
+                                       f"{period} ORDER BY seq LIMIT :batch"),
+                                  {**args, "after": after, "batch": batch}).all()
+            if not rows:
+                return
+            for row in rows:
+                yield LogEntry(*row)
+            after = rows[-1][0]
+
+    def verify(self, head: str | None = None) -> Verification:
+        """Walk the whole chain: every entry's hash, every link, no gap in the numbering, and (when
+        given) the newest hash equal to `head`."""
+        problems: list[str] = []
+        prev, expected_seq, count = "", 1, 0
+        for e in self.entries():
+            count += 1
+            if e.seq != expected_seq:
+                problems.append(f"entries {expected_seq} to {e.seq - 1} are missing")
+            if e.prev != prev:
+                problems.append(f"entry {e.seq}: its link to the entry before does not match (an entry before it "
+                                "was edited, removed or inserted)")
+            fields = {c: getattr(e, c) for c in _LOG_COLUMNS if c not in ("prev", "hash")}
+            if entry_hash(e.prev, fields) != e.hash:
+                problems.append(f"entry {e.seq} (decision {e.decision_id}): its content does not match its hash "
+                                "(it was edited)")
+            prev, expected_seq = e.hash, e.seq + 1
+            if len(problems) > 100:
+                problems.append("... (stopped after 100 problems)")
+                break
+        if head is not None and head != prev:
+            problems.append(f"the newest entry's hash is {prev or '(none: the log is empty)'}, not the head "
+                            f"{quoted(head)} saved earlier: entries were removed from the end")
+        return Verification(count, prev, problems)
+
+    # --- the one way in ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self, *, write: bool = False, doing: str = "cannot use the store") -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any error. A database error
+        becomes a StoreError naming the store (without its password); Conflict passes through."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        with self._lock:
+            try:
+                with self._engine.connect() as db:
+                    db.execution_options(bwc_write=write)  # read by the SQLite begin hook: BEGIN IMMEDIATE
+                    with db.begin():
+                        yield db
+            except SQLAlchemyError as exc:
+                raise StoreError(f"{doing} {quoted_path(self.shown)}: {self._reason(exc)}") from None
+
+    def _reason(self, exc: Exception) -> str:
+        """The database's own words, on one line, with the password taken out should they quote it."""
+        from sqlalchemy.exc import DBAPIError
+
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        words = "; ".join(line.strip() for line in str(cause).splitlines() if line.strip()) or type(cause).__name__
+        password = self._engine.url.password
+        return words.replace(str(password), "***") if password else words
+
+
+def _period(column: str, since: str | None, until: str | None) -> tuple[str, dict[str, str]]:
+    """The SQL condition (to append after a WHERE clause) and parameters of [since, until) on `column`."""
+    where, args = "", {}
+    if since is not None:
+        where += f" AND {column} >= :since"
+        args["since"] = since
+    if until is not None:
+        where += f" AND {column} < :until"
+        args["until"] = until
+    return where, args
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    """An engine on the SQLite file `path`: one connection (StaticPool), in WAL mode with
+    `synchronous=FULL` and foreign keys on, where a transaction begins as the Store asks."""
+    from sqlalchemy import URL, create_engine, event
+    from sqlalchemy.pool import StaticPool
+
+    # timeout: how long a write waits for another process's write to finish before it fails.
+    engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=StaticPool,
+                           connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _settings(dbapi: Any, _record: Any) -> None:
+        # The driver's own transaction handling off: it would begin transactions late and deferred;
+        # `_begin` below begins them.
+        dbapi.isolation_level = None
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+            dbapi.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(db: Connection) -> None:
+        # A write takes the write lock at once: the log's last hash, read in the transaction, is still
+        # the last when the entry after it is written, even with another process on the same file.
+        db.exec_driver_sql("BEGIN IMMEDIATE" if db.get_execution_options().get("bwc_write") else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: URL, shown: str) -> Engine:
+    from sqlalchemy import create_engine
+
+    try:
+        # synchronous_commit=on: a commit returns once it is on the server's disk, whatever the server's
+        # default; pool_pre_ping: a connection the server dropped (a restart) is replaced, not used.
+        return create_engine(url, pool_pre_ping=True, connect_args={
+            "connect_timeout": 10, "application_name": "bwc", "options": "-c synchronous_commit=on"})
+    except ImportError:
+        raise StoreError(f"the store {quoted_path(shown)} is PostgreSQL, which needs psycopg: "
+                         "pip install 'bwc-policy[postgres]'") from None

@@ -1,0 +1,436 @@
+"""The decision service, end to end: `bwc serve` started as a real process on a local port, called
+over HTTP; its store checked after a kill -9; its decision log checked after it was tampered with.
+
+Every test given `store_url` (or `server`) runs twice: on SQLite, and on a fresh database of the
+PostgreSQL server that BWC_TEST_POSTGRES names (postgresql://USER:PASSWORD@HOST:PORT/DB, a role that
+may create databases; .ci/run starts one and sets it). Without it the PostgreSQL runs are skipped, and
+fail under CI=true: a CI without PostgreSQL must not pass as though it had tested it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from cli_runner import run_cli
+from sqlalchemy.pool import NullPool
+
+from engine.service.store import Store, StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+READ, WRITE, ADMIN = "read-token-0123456789", "write-token-0123456789", "admin-token-0123456789"
+CO = "colorado-24-31-902"
+INCIDENT = json.loads((ROOT / "examples" / "colorado-complaint.json").read_text(encoding="utf-8"))
+POSTGRES = "BWC_TEST_POSTGRES"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`bwc serve` in a process of its own, on a free port, with its store at `store` (default: a
+    SQLite file in `folder`)."""
+
+    def __init__(self, folder: Path, store: str | None = None) -> None:
+        self.folder = folder
+        self.store = store or f"sqlite:///{folder / 'bwc.db'}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> Server:
+        return self.launch().ready()
+
+    def launch(self) -> Server:
+        """Start the process, without waiting for it to serve (`ready`): several may start at once."""
+        port = _port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "BWC_TOKENS": f"read:{READ},write:{WRITE},admin:{ADMIN}"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"), "--store", self.store,
+             "--port", str(port)], cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return self
+
+    def ready(self) -> Server:
+        assert self.proc is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bwc serve exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("bwc serve did not become ready in 60 s")
+
+    def call(self, method: str, path: str, token: str | None = READ, **kw: Any) -> httpx.Response:
+        headers = {**kw.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        _, err = self.proc.communicate(timeout=30)
+        return err.decode()
+
+
+def _sa_url(store: str) -> str:
+    """A store URL as SQLAlchemy reads it (PostgreSQL through psycopg 3, as the store reaches it)."""
+    return store.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _database(store: str) -> sa.Engine:
+    """The store's database, opened directly: what someone with access to it, not to the service, sees."""
+    return sa.create_engine(_sa_url(store), poolclass=NullPool)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """The URL of a new, empty database on the BWC_TEST_POSTGRES server, dropped afterwards."""
+    base = os.environ.get(POSTGRES, "")
+    if not base:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{POSTGRES} is not set: CI must run the store's tests on PostgreSQL (.ci/run starts one)")
+        pytest.skip(f"set {POSTGRES}=postgresql://USER:PASSWORD@HOST:PORT/DB to run the PostgreSQL tests")
+    name = f"bwc_test_{secrets.token_hex(6)}"
+    admin = sa.create_engine(_sa_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as db:
+        db.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as db:  # FORCE: a server killed by a test may have left a session behind
+            db.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh store for one test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bwc.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture()
+def server(tmp_path: Path, store_url: str) -> Iterator[Server]:
+    s = Server(tmp_path, store_url).start()
+    yield s
+    if s.proc is not None and s.proc.poll() is None:
+        s.stop()
+
+
+def _no_internals(r: httpx.Response) -> None:
+    assert "Traceback" not in r.text and str(ROOT) not in r.text and "site-packages" not in r.text
+
+
+def test_decide_is_recorded_and_the_log_verifies(server: Server) -> None:
+    r = server.call("POST", "/v1/decide", json={"policy": CO, "incident": INCIDENT})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    decision = r.json()
+    code, out, _ = run_cli(["decide", "--rulesets", str(ROOT / "rulesets"), "--policy", CO, "--format", "json",
+                            str(ROOT / "examples" / "colorado-complaint.json")], cwd=server.folder)
+    assert code == 0 and out.strip() == r.text  # the same bytes as `bwc decide`
+    entry = server.call("GET", f"/v1/decisions/{decision['decision_id']}").json()
+    assert entry["decision"] == decision and entry["ruleset"] == CO and entry["seq"] == 1
+    assert entry["digest"] == decision["ruleset"]["digest"] and entry["input_digest"].startswith("sha256:")
+    lines = server.call("GET", "/v1/decisions").text.splitlines()
+    assert [json.loads(line)["decision_id"] for line in lines] == [decision["decision_id"]]
+    verified = server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()
+    assert verified["ok"] and verified["entries"] == 1
+
+
+def test_every_call_needs_a_token_of_the_right_role(server: Server) -> None:
+    body = {"policy": CO, "incident": INCIDENT}
+    assert server.call("POST", "/v1/decide", token=None, json=body).status_code == 401
+    assert server.call("POST", "/v1/decide", token="not-a-token-of-ours-at-all", json=body).status_code == 401
+    opened = {"policy": CO, "timezone": "America/Denver", "facts": {}}
+    refused = server.call("PUT", "/v1/incidents/x", token=READ, json=opened)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert server.call("GET", "/v1/decisions-log/verify", token=WRITE).status_code == 403
+    assert server.call("GET", "/metrics", token=None).status_code == 401
+    assert server.call("GET", "/healthz", token=None).status_code == 200
+    metrics = server.call("GET", "/metrics").text
+    assert 'bwc_requests_total{method="POST",route="/v1/decide",status="401"} 2.0' in metrics
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b'{"policy": "a", "policy": "b", "incident": {}}', 400, "appears twice"),
+    (b'{"policy": "' + CO.encode() + b'", "incident": {"id": NaN}}', 400, "not valid JSON"),
+    (b"[" * 200 + b"]" * 200, 400, "not valid JSON"),
+    (b'{"policy": "nope", "incident": {}}', 404, "no ruleset `nope`"),
+    (b'{"policy": "' + CO.encode() + b'"}', 422, "incident"),
+    (json.dumps({"policy": CO, "incident": {**INCIDENT, "events": [{"type": "zzz", "at": "2024-01-01"}]}}).encode(),
+     422, "unknown event type"),
+    (b'{"policy": "' + CO.encode() + b'", "incident": {}, "x": "\\u001b[31m"}', 422, "x"),
+])
+def test_bad_requests_get_problem_documents(server: Server, body: bytes, status: int, words: str) -> None:
+    r = httpx.post(server.url + "/v1/decide", content=body, timeout=30,
+                   headers={"Authorization": f"Bearer {READ}", "content-type": "application/json"})
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert words in r.text
+    _no_internals(r)
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(server: Server) -> None:
+    r = httpx.post(server.url + "/v1/decide", content=b" " * (2 << 20), timeout=30,
+                   headers={"Authorization": f"Bearer {READ}", "content-type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+
+def _open(server: Server, iid: str = "INC-1") -> None:
+    r = server.call("PUT", f"/v1/incidents/{iid}", token=WRITE,
+                    json={"policy": CO, "timezone": INCIDENT["timezone"], "facts": INCIDENT["facts"]})
+    assert r.status_code in (200, 201), r.text
+
+
+def _events(start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+    return [{"event_id": f"ev-{k}", "event": e} for k, e in enumerate(INCIDENT["events"])][start:stop]
+
+
+def test_events_appended_with_retries_give_the_batch_decision(server: Server) -> None:
+    _open(server)
+    _open(server)  # opening again with the same content is harmless
+    other = server.call("PUT", "/v1/incidents/INC-1", token=WRITE,
+                        json={"policy": CO, "timezone": "UTC", "facts": INCIDENT["facts"]})
+    assert other.status_code == 409
+    first = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE, json={"events": _events(0, 2)})
+    assert first.status_code == 200 and first.json()["appended"] == 2
+    again = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE, json={"events": _events()})
+    assert again.json()["appended"] == len(INCIDENT["events"]) - 2
+    retry = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE, json={"events": _events()})
+    assert retry.json()["appended"] == 0 and retry.json()["decision"] == again.json()["decision"]
+    batch = server.call("POST", "/v1/decide", json={"policy": CO, "incident": {**INCIDENT, "id": "INC-1"}}).json()
+    assert again.json()["decision"] == batch
+    assert server.call("GET", "/v1/incidents/INC-1/decision").json() == batch
+    changed = [{"event_id": "ev-0", "event": {**INCIDENT["events"][0], "at": "2024-01-17T20:00:00-07:00"}}]
+    assert server.call("POST", "/v1/incidents/INC-1/events", token=WRITE, json={"events": changed}).status_code == 409
+    bad = [{"event_id": "ev-new", "event": {"type": "no_such_event", "at": "2024-01-30T10:00:00-07:00"}}]
+    refused = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE, json={"events": bad})
+    assert refused.status_code == 422 and "no_such_event" in refused.text
+    assert server.call("GET", "/v1/incidents/INC-1/decision").json() == batch  # nothing of it was stored
+    assert server.call("POST", "/v1/incidents/NOPE/events", token=WRITE, json={"events": bad}).status_code == 404
+
+
+def test_rulesets_versions_canonical_form_and_diff(server: Server) -> None:
+    ids = [r["id"] for r in server.call("GET", "/v1/rulesets").json()]
+    assert CO in ids and ids == sorted(ids)
+    versions = server.call("GET", f"/v1/rulesets/{CO}").json()["versions"]
+    one = server.call("GET", f"/v1/rulesets/{CO}/versions/{versions[0]['version']}").json()
+    assert one["digest"] == versions[0]["digest"] and one["canonical"]["ruleset"] == CO
+    d = server.call("GET", f"/v1/rulesets/{CO}/diff", params={"from": versions[0]["version"],
+                                                               "to": versions[-1]["version"]})
+    assert d.status_code == 200 and d.json()["old"] == f"{CO}@{versions[0]['version']}"
+    assert server.call("GET", f"/v1/rulesets/{CO}/versions/9.9.9").status_code == 404
+    spec = httpx.get(server.url + "/v1/openapi.json", timeout=30).json()
+    assert {"/v1/decide", "/v1/decide/batch", "/v1/explain", "/v1/incidents/{incident_id}/events",
+            "/v1/decisions/{decision_id}"} <= set(spec["paths"])
+    assert "Decision" in json.dumps(spec["components"]["schemas"])
+
+
+def test_acknowledged_events_survive_kill_9(tmp_path: Path, store_url: str) -> None:
+    server = Server(tmp_path, store_url).start()
+    _open(server)
+    acknowledged: list[str] = []
+    events = INCIDENT["events"]
+    stop_at = 40
+    for k in range(200):
+        event = {**events[k % len(events)], "at": f"2024-02-01T10:{k // 60:02d}:{k % 60:02d}-07:00"}
+        r = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE,
+                        json={"events": [{"event_id": f"burst-{k}", "event": event}]})
+        if r.status_code == 200:
+            acknowledged.append(f"burst-{k}")
+        if k == stop_at:
+            server.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+            server.proc.wait(timeout=30)  # type: ignore[union-attr]
+            break
+    assert len(acknowledged) == stop_at + 1
+    with _database(store_url).connect() as db:
+        stored = {row[0] for row in db.execute(sa.text("SELECT event_id FROM events WHERE incident_id = 'INC-1'"))}
+    assert set(acknowledged) <= stored
+    server = Server(tmp_path, store_url).start()
+    try:
+        assert server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()["ok"]
+        decided = server.call("GET", "/v1/incidents/INC-1/decision")
+        assert decided.status_code == 200
+    finally:
+        server.stop()
+    code, out, _ = run_cli(["log", "verify", "--store", server.store], cwd=tmp_path)
+    assert code == 0 and "the chain holds" in out
+
+
+def _around_trigger(db: sa.Connection, trigger: str) -> None:
+    """What someone with write access to the database does to get past an append-only trigger: drop it
+    (SQLite: anyone who can write the file), or disable it (PostgreSQL: the tables' owner)."""
+    if db.dialect.name == "sqlite":
+        db.execute(sa.text(f"DROP TRIGGER {trigger}"))
+    else:
+        db.execute(sa.text(f"ALTER TABLE decisions DISABLE TRIGGER {trigger}"))
+
+
+def test_log_verify_catches_an_edited_or_removed_entry(tmp_path: Path, store_url: str) -> None:
+    server = Server(tmp_path, store_url).start()
+    for k in range(3):
+        server.call("POST", "/v1/decide", json={"policy": CO, "incident": {**INCIDENT, "id": f"I-{k}"}})
+    head = server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()["head"]
+    server.stop()
+    store = server.store
+    code, out, _ = run_cli(["log", "verify", "--store", store, "--head", head], cwd=tmp_path)
+    assert code == 0 and "3 entries" in out
+    with _database(store_url).connect() as db:
+        for change in ("UPDATE decisions SET as_of = '2020-01-01T00:00:00Z' WHERE seq = 2",
+                       "DELETE FROM decisions WHERE seq = 3"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # the triggers refuse it through SQL
+                db.execute(sa.text(change))
+            db.rollback()
+        _around_trigger(db, "decisions_append_only_u")  # someone with the database goes around them
+        db.execute(sa.text("UPDATE decisions SET as_of = '2020-01-01T00:00:00Z' WHERE seq = 2"))
+        db.commit()
+        code, _, err = run_cli(["log", "verify", "--store", store], cwd=tmp_path)
+        assert code == 1 and "entry 2" in err and "was edited" in err
+        _around_trigger(db, "decisions_append_only_d")
+        db.execute(sa.text("DELETE FROM decisions WHERE seq >= 2"))
+        db.commit()
+    code, out, _ = run_cli(["log", "verify", "--store", store], cwd=tmp_path)
+    assert code == 0  # a shorter chain is a valid chain ...
+    code, _, err = run_cli(["log", "verify", "--store", store, "--head", head], cwd=tmp_path)
+    assert code == 1 and "removed from the end" in err  # ... but not the one whose head was saved
+
+
+def test_serve_refuses_to_start_without_tokens_or_with_a_bad_store(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BWC_TOKENS"}
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
+                           "--port", "0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "BWC_TOKENS" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
+                           "--store", "postgres://nowhere", "--port", "0"], cwd=tmp_path,
+                          env={**env, "BWC_TOKENS": f"read:{READ}"}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "not a store URL" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
+                           "--port", "0"], cwd=tmp_path, env={**env, "BWC_TOKENS": "read:short"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "at least 16" in done.stderr
+
+
+@pytest.fixture()
+def postgres_url() -> Iterator[str]:
+    """A new PostgreSQL database (for the tests of what only PostgreSQL has: several servers at once)."""
+    with postgres_database() as url:
+        yield url
+
+
+def test_two_servers_writing_at_once_keep_the_chain(tmp_path: Path, postgres_url: str) -> None:
+    # Both started together on a new database: both run the migrations, one after the other.
+    servers = [Server(tmp_path, postgres_url).launch(), Server(tmp_path, postgres_url).launch()]
+    try:
+        for s in servers:
+            s.ready()
+        _open(servers[0])
+        failed: list[str] = []
+        rounds = 12
+
+        def work(server: Server, first: int) -> None:
+            for k in range(first, first + rounds):
+                decided = server.call("POST", "/v1/decide",
+                                      json={"policy": CO, "incident": {**INCIDENT, "id": f"C-{k}"}})
+                event = {**INCIDENT["events"][0], "at": f"2024-02-01T1{k // 60}:{k % 60:02d}:00-07:00"}
+                appended = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE,
+                                       json={"events": [{"event_id": f"w-{k}", "event": event}]})
+                failed.extend(f"{r.request.url.path}: {r.status_code} {r.text}" for r in (decided, appended)
+                              if r.status_code != 200)
+
+        workers = [threading.Thread(target=work, args=(servers[i % 2], i * rounds)) for i in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert not failed, failed[:3]
+        verified = servers[1].call("GET", "/v1/decisions-log/verify", token=ADMIN).json()
+        assert verified["ok"] and verified["entries"] == 4 * rounds * 2, verified
+        with _database(postgres_url).connect() as db:
+            seqs = [r[0] for r in db.execute(sa.text("SELECT seq FROM events WHERE incident_id = 'INC-1' "
+                                                     "ORDER BY seq"))]
+        assert seqs == list(range(1, 4 * rounds + 1))  # every append numbered, none twice
+    finally:
+        for s in servers:
+            if s.proc is not None and s.proc.poll() is None:
+                s.stop()
+
+
+def test_stores_writing_the_log_at_once_keep_the_chain(postgres_url: str) -> None:
+    """Many threads of two stores (two pools, as two servers have) appending to the log at once."""
+    stores = [Store(postgres_url), Store(postgres_url)]
+    errors: list[BaseException] = []
+
+    def append(store: Store, worker: int) -> None:
+        try:
+            for k in range(25):
+                store.record({"decision_id": f"d-{worker}-{k}", "incident_id": "I", "ruleset": CO, "version": "1",
+                              "digest": "sha256:0", "input_digest": "sha256:1", "as_of": "2024-01-01T00:00:00Z",
+                              "recorded_at": "2024-01-01T00:00:00Z", "decision": "{}"})
+        except BaseException as exc:  # reported by the test's own thread, below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=append, args=(stores[i % 2], i)) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    try:
+        assert not errors, errors[:3]
+        result = stores[0].verify()
+        assert result.ok and result.entries == 8 * 25, result.problems[:3]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_store_at_a_newer_schema_is_refused(store_url: str) -> None:
+    Store(store_url).close()
+    with _database(store_url).connect() as db:
+        db.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))  # as a newer bwc leaves it
+        db.commit()
+    with pytest.raises(StoreError, match=r"9999.*newer bwc"):
+        Store(store_url)
+
+
+def test_store_errors_are_plain_and_never_show_the_password(tmp_path: Path) -> None:
+    secret = "s3cret-Passw0rd"
+    nobody = _port()  # a port nothing listens on
+    for url, words in ((f"postgresql://bwc:{secret}@127.0.0.1:port/db", "not a store URL"),
+                       (f"mysql://bwc:{secret}@127.0.0.1/db", "not a store URL"),
+                       (f"postgresql://bwc:{secret}@127.0.0.1:{nobody}/db", "cannot open the store"),
+                       (f"postgresql+psycopg://bwc:{secret}@127.0.0.1:{nobody}/db", "Connection refused"),
+                       (f"postgresql://bwc@127.0.0.1:{nobody}/db?password={secret}", "cannot open the store")):
+        with pytest.raises(StoreError) as caught:
+            Store(url)
+        assert words in str(caught.value) and secret not in str(caught.value) and "***" in str(caught.value)
+    code, out, err = run_cli(["log", "verify", "--store", f"postgresql://bwc:{secret}@127.0.0.1:{nobody}/db"],
+                             cwd=tmp_path)
+    assert code == 1 and "cannot open the store" in err and secret not in out + err and "Traceback" not in err
+
+
+def test_wrong_postgres_credentials_are_a_plain_error(postgres_url: str) -> None:
+    wrong = sa.make_url(postgres_url).set(password="not-the-password").render_as_string(hide_password=False)
+    with pytest.raises(StoreError, match="password authentication failed") as caught:
+        Store(wrong)
+    assert "not-the-password" not in str(caught.value)

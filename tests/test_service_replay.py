@@ -1,0 +1,225 @@
+"""Loading a ruleset version into the running service, and replaying stored incidents under it: over
+HTTP against a real `bwc serve`, and with `bwc replay` on the same store. The replay's report is the
+report `bwc impact` gives for the same incidents."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_service
+from cli_runner import run_cli
+from test_service import ADMIN, READ, ROOT, WRITE, Server
+
+store_url = test_service.store_url  # each test that asks for it runs on SQLite and on PostgreSQL
+
+IL = "illinois-50-ilcs-706-10-20"
+YAML = {"Content-Type": "application/yaml"}
+
+
+def _candidate(version: str = "2026.1.0", keep: str = "P120D") -> str:
+    """Illinois 2021.2.0 as a draft that keeps every recording `keep` instead of 90 days."""
+    text = (ROOT / "rulesets" / IL / "2021.2.0.yaml").read_text(encoding="utf-8")
+    text = text.replace("version: 2021.2.0", f"version: {version}", 1).replace("status: adopted", "status: draft", 1)
+    text = text.replace("corrects: 2021.1.0\n", "", 1)
+    assert "retain: {at_least: P90D, after: incident}" in text
+    return text.replace("retain: {at_least: P90D, after: incident}", f"retain: {{at_least: {keep}, after: incident}}")
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export") / "incidents.jsonl"
+    code, _, err = run_cli(["generate", "--rulesets", str(ROOT / "rulesets"), "--policy", IL, "--incidents", "40",
+                            "--seed", "7", "--months", "4", str(out)])
+    assert code == 0, err
+    return out
+
+
+@pytest.fixture()
+def stored(tmp_path: Path, export: Path) -> Iterator[Server]:
+    """A server whose store holds every incident of `export`, sent as a client would: opened, then its
+    events appended in two requests."""
+    server = Server(tmp_path).start()
+    try:
+        for line in export.read_text(encoding="utf-8").splitlines():
+            incident = json.loads(line)
+            iid = incident["id"]
+            opened = server.call("PUT", f"/v1/incidents/{iid}", token=WRITE,
+                                 json={"policy": IL, "timezone": incident["timezone"], "facts": incident["facts"]})
+            assert opened.status_code == 201, opened.text
+            events = [{"event_id": str(k), "event": e} for k, e in enumerate(incident["events"])]
+            for part in (events[:3], events[3:]):
+                if part:
+                    r = server.call("POST", f"/v1/incidents/{iid}/events", token=WRITE, json={"events": part})
+                    assert r.status_code == 200, r.text
+        yield server
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()
+
+
+def _load(server: Server, text: str, version: str = "2026.1.0", token: str = ADMIN) -> Any:
+    return server.call("PUT", f"/v1/rulesets/{IL}/versions/{version}", token=token, content=text.encode(),
+                       headers={**YAML, "Authorization": f"Bearer {token}"})
+
+
+def _unordered(report: dict[str, Any]) -> dict[str, Any]:
+    """An impact report with its lists of incidents sorted and without the first few examples of each
+    change: a replay reads incidents in the order of their first event, `bwc impact` in the order of the
+    export."""
+    def sort(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: sort(v) for k, v in value.items() if k != "examples"}
+        if isinstance(value, list):
+            items = [sort(v) for v in value]
+            return sorted(items, key=json.dumps)
+        return value
+    return sort(report)  # type: ignore[no-any-return]
+
+
+def _finished(server: Server, location: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = server.call("GET", location).json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"the replay at {location} did not finish in 120 s")
+
+
+def test_a_loaded_version_is_checked_decides_and_survives_a_restart(tmp_path: Path, store_url: str) -> None:
+    server = Server(tmp_path, store_url).start()
+    try:
+        loaded = _load(server, _candidate())
+        assert loaded.status_code == 201, loaded.text
+        body = loaded.json()
+        assert (body["id"], body["version"], body["loaded"]) == (IL, "2026.1.0", True)
+        assert body["digest"].startswith("sha256:")
+        again = _load(server, _candidate())
+        assert again.status_code == 200 and again.json() == {**body, "loaded": False}
+        changed = _load(server, _candidate(keep="P150D"))  # a loaded version never changes
+        assert changed.status_code == 422 and changed.headers["content-type"] == "application/problem+json"
+        (problem,) = changed.json()["problems"]
+        assert problem["code"] == "BWC303" and problem["file"] == "request body" and problem["line"] == 3
+        incident = json.loads((ROOT / "examples" / f"{IL}.json").read_text(encoding="utf-8"))
+        decided = server.call("POST", "/v1/decide", json={"policy": f"{IL}@2026.1.0", "incident": incident})
+        assert decided.status_code == 200 and decided.json()["ruleset"]["digest"] == body["digest"]
+        server.stop()
+        server.start()  # the same store: the loaded version is there again
+        versions = server.call("GET", f"/v1/rulesets/{IL}").json()["versions"]
+        assert {"version": "2026.1.0", "digest": body["digest"]}.items() <= versions[-1].items()
+        assert server.call("GET", f"/v1/rulesets/{IL}/versions/2026.1.0").json()["digest"] == body["digest"]
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()
+
+
+def test_a_load_is_refused_with_the_reason(tmp_path: Path) -> None:
+    server = Server(tmp_path).start()
+    try:
+        assert _load(server, _candidate(), token=WRITE).status_code == 403
+        assert _load(server, _candidate(), token=READ).status_code == 403
+        wrong_type = server.call("PUT", f"/v1/rulesets/{IL}/versions/2026.1.0", token=ADMIN, json={"a": 1})
+        assert wrong_type.status_code == 415
+        other = _load(server, _candidate(), version="2027.1.0")
+        assert other.status_code == 422 and "2026.1.0" in other.json()["detail"]
+        broken = _load(server, "ruleset: [unclosed\n")
+        assert broken.status_code == 422
+        assert all(p["file"] == "request body" and p["line"] for p in broken.json()["problems"])
+        not_text = server.call("PUT", f"/v1/rulesets/{IL}/versions/2026.1.0", token=ADMIN, content=b"\xff\xfe",
+                               headers=YAML)
+        assert not_text.status_code == 400
+        enacted = _candidate().replace("status: draft", "status: adopted", 1)  # overlaps 2021.2.0
+        assert "BWC301" in {p["code"] for p in _load(server, enacted).json()["problems"]}
+        assert [v["version"] for v in server.call("GET", f"/v1/rulesets/{IL}").json()["versions"]][-1] == "2021.2.0"
+    finally:
+        server.stop()
+
+
+def test_replay_reports_what_bwc_impact_reports(stored: Server, export: Path, tmp_path: Path) -> None:
+    assert _load(stored, _candidate()).status_code == 201
+    started = stored.call("POST", "/v1/replays", token=WRITE, json={"candidate": f"{IL}@2026.1.0"})
+    assert started.status_code == 202, started.text
+    job = _finished(stored, started.headers["location"])
+    assert job["state"] == "done", job["error"]
+    assert job["baseline"] is None and job["report"]["a"] == f"{IL}@2021.2.0"
+    assert job["progress"]["scanned"] == job["progress"]["decided"] == job["progress"]["incidents_in_period"] == 40
+    report = job["report"]
+    assert report["incidents"] == 40 and report["changed"] > 0  # the longer minimum moves retention dates
+    candidate = tmp_path / "candidate" / "2026.1.0.yaml"
+    candidate.parent.mkdir()
+    candidate.write_text(_candidate(), encoding="utf-8")
+    code, out, err = run_cli(["impact", "--rulesets", str(ROOT / "rulesets"), "--format", "json", "--workers", "1",
+                              f"{IL}@2021.2.0", str(candidate), str(export)])
+    assert code == 0, err
+    expected = json.loads(out)
+    assert _unordered({k: v for k, v in report.items() if k != "b"}) == \
+        _unordered({k: v for k, v in expected.items() if k != "b"})
+    assert [j["id"] for j in stored.call("GET", "/v1/replays").json()] == [job["id"]]
+    # The same replay from the command line, on the same store, while the service runs.
+    code, out, err = run_cli(["replay", "--rulesets", str(ROOT / "rulesets"), "--store", stored.store, "--format",
+                              "json", "--workers", "2", f"{IL}@2026.1.0"], cwd=stored.folder)
+    assert code == 0, err
+    assert json.loads(out) == report
+
+
+def test_replay_of_a_period_and_refusals(stored: Server, export: Path) -> None:
+    assert _load(stored, _candidate()).status_code == 201
+    firsts = sorted(min(datetime.fromisoformat(e["at"]) for e in json.loads(line)["events"])
+                    for line in export.read_text(encoding="utf-8").splitlines())
+    since, until = firsts[10].isoformat(), firsts[30].isoformat()  # 20 incidents, unless times tie
+    started = stored.call("POST", "/v1/replays", token=WRITE,
+                          json={"candidate": f"{IL}@2026.1.0", "baseline": f"{IL}@2021.1.0",
+                                "since": since, "until": until})
+    job = _finished(stored, started.headers["location"])
+    assert job["state"] == "done" and job["report"]["a"] == f"{IL}@2021.1.0"
+    inside = [t for t in firsts if firsts[10] <= t < firsts[30]]
+    report = job["report"]  # some incidents use a fact 2021.1.0 does not declare: refused under it only
+    replayed = report["incidents"] + sum(side["incidents"] for side in report["refused"].values()) + report["errors"]
+    assert 0 < replayed == len(inside) == job["progress"]["scanned"] < 40
+    for body, words in (({"candidate": IL}, "names no version"),
+                        ({"candidate": f"{IL}@9.9.9"}, "no version"),
+                        ({"candidate": "rulesets/x.yaml@1"}, "no ruleset"),
+                        ({"candidate": f"{IL}@2026.1.0", "since": "2022-07-01"}, "since"),
+                        ({"candidate": f"{IL}@2026.1.0", "since": until, "until": since}, "empty")):
+        r = stored.call("POST", "/v1/replays", token=WRITE, json=body)
+        assert r.status_code == 422 and words in r.json()["detail"], (body, r.text)
+    assert stored.call("POST", "/v1/replays", token=READ, json={"candidate": f"{IL}@2026.1.0"}).status_code == 403
+    assert stored.call("GET", "/v1/replays/nope").status_code == 404
+    code, _, err = run_cli(["replay", "--rulesets", str(ROOT / "rulesets"), "--store", stored.store, f"{IL}@9.9.9"],
+                           cwd=stored.folder)
+    assert code != 0 and "Traceback" not in err and "no version" in err
+
+
+def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url: str) -> None:
+    """`bwc import` stores what the service would accept, reports the rest by line, and adds nothing the
+    second time; `bwc replay` over that store reports what `bwc impact` reports over the export."""
+    bad = tmp_path / "with-bad-lines.jsonl"
+    lines = export.read_text(encoding="utf-8").splitlines()
+    broken = json.loads(lines[0]) | {"id": "BAD-1", "events": [{"type": "no_such_event", "at": "2022-01-01T00:00:00Z"}]}
+    bad.write_text("\n".join([*lines, "{not json", json.dumps(broken)]) + "\n", encoding="utf-8")
+    store = store_url
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL, str(bad)],
+                           cwd=tmp_path)
+    assert code == 1 and "Traceback" not in err
+    assert f"{bad}:41:" in err and f"{bad}:42:" in err and "no_such_event" in err
+    assert "42 incident(s) read: 40 stored, 0 already stored, 2 refused" in err
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
+                            str(export)], cwd=tmp_path)
+    assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err
+    drafts = tmp_path / "drafts"
+    (drafts / IL).mkdir(parents=True)
+    (drafts / IL / "2026.1.0.yaml").write_text(_candidate(), encoding="utf-8")
+    rulesets = ["--rulesets", str(ROOT / "rulesets"), "--rulesets", str(drafts)]
+    code, replayed, err = run_cli(["replay", *rulesets, "--store", store, "--format", "json", f"{IL}@2026.1.0"],
+                                  cwd=tmp_path)
+    assert code == 0, err
+    code, impact, err = run_cli(["impact", *rulesets, "--format", "json", f"{IL}@2021.2.0", f"{IL}@2026.1.0",
+                                 str(export)], cwd=tmp_path)
+    assert code == 0, err
+    assert _unordered(json.loads(replayed)) == _unordered(json.loads(impact)) and json.loads(replayed)["changed"] > 0
