@@ -113,6 +113,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli-base")
     shutil.copytree(ROOT / "rulesets" / RULESET_ID, root / "rulesets" / RULESET_ID)
     shutil.copy(SAMPLE, root / "incident.json")
+    (root / "store").mkdir()
     for fmt in ("jsonl", "csv"):
         code, _, err = run_cli(["generate", "--rulesets", str(root / "rulesets"), "--policy", RULESET_ID,
                                   "--incidents", "12", "--seed", "7", str(root / f"export.{fmt}")])
@@ -142,18 +143,24 @@ def commands(ws: Path, target: str) -> list[tuple[list[str], Path | None]]:
     """The commands that read `target` (a file name in the workspace), with their output path."""
     rs = ["--rulesets", str(ws / "rulesets")]
     pin = f"{RULESET_ID}@2021.1.0"
+    store = f"sqlite:///{ws / 'store' / 'bwc.db'}"  # the service's store: its folder is the output
     if target == "ruleset":
         return [(["check", str(ws / "rulesets")], None),
                 (["test", str(ws / "rulesets")], None),
                 (["decide", *rs, "--policy", RULESET_ID, str(ws / "incident.json")], None),
                 (["diff", *rs, f"{RULESET_ID}@2016.1.0", pin], None),
-                (["log", *rs, RULESET_ID], None)]
+                (["log", *rs, RULESET_ID], None),
+                (["render", *rs, pin, "--compare", f"{RULESET_ID}@2016.1.0"], None),
+                (["render", *rs, "--format", "markdown", pin], None),
+                (["score", *rs, pin, f"{RULESET_ID}@2016.1.0"], None),
+                (["replay", *rs, "--store", store, "--workers", "1", pin], ws / "store")]
     if target == "scenario":
         return [(["test", str(ws / "rulesets")], None)]
     path = ws / target
     out = ws / "report"
     cmds: list[tuple[list[str], Path | None]] = [
-        (["audit", *rs, "--policy", RULESET_ID, "--workers", "1", "--out", str(out), str(path)], out)]
+        (["audit", *rs, "--policy", RULESET_ID, "--workers", "1", "--out", str(out), str(path)], out),
+        (["import", *rs, "--store", store, "--policy", RULESET_ID, str(path)], ws / "store")]
     if target.endswith((".json", ".jsonl")):
         cmds += [(["decide", *rs, "--policy", RULESET_ID, "--format", fmt, str(path)], None)
                  for fmt in ("text", "json")]

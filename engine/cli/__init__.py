@@ -19,7 +19,7 @@ from engine.cli.boundary import (
     EXIT_USAGE,
     Bwc,
 )
-from engine.cli.commands import audit, decide, rulesets, service
+from engine.cli.commands import audit, decide, render, rulesets, score, service
 
 
 @click.group(cls=Bwc, context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,8 @@ def main() -> None:
     """bwc-policy: body-worn camera policies as versioned, checkable rulesets."""
 
 
-for _command in (*rulesets.COMMANDS, *decide.COMMANDS, *audit.COMMANDS, *service.COMMANDS):
+for _command in (*rulesets.COMMANDS, *render.COMMANDS, *score.COMMANDS, *decide.COMMANDS, *audit.COMMANDS,
+                 *service.COMMANDS):
     main.add_command(_command)
 rulesets.log_group.add_command(service.log_verify)
 
