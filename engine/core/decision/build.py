@@ -9,11 +9,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from engine.core.decision.evidence import evidence, since
 from engine.core.decision.model import (
     DateOrPending,
+    DeferredMatched,
     Delay,
     EventRef,
     Matched,
@@ -192,7 +194,7 @@ class _Builder:
             "kind": rule.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
             "confidence": r.confidence.value if r.confidence else None,
             "trigger": self.ref(trigger) if trigger is not None else None,
-            "matched": self.evidence(rule) if self.explain else Matched(),
+            "matched": DeferredMatched(partial(self.evidence, rule)) if self.explain else Matched(),
             "effect": Effect.MUST,
         }
         if isinstance(ob, WindowObligation):

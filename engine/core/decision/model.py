@@ -7,6 +7,7 @@ decision's identity (`decision_id`, a hash of the whole incident) is computed wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
@@ -94,6 +95,45 @@ class Suspension:
 class Matched:
     events: list[EventRef] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+class DeferredMatched(Matched):
+    """The evidence of an obligation, read from the evaluator's trace when first asked for.
+
+    Most callers of `decide` read the obligations and the summary, never which facts and events matched:
+    they do not pay for it. `find` reads only the decision's own (immutable) incident and trace, so the
+    answer is the same whenever it is asked for. Both fields are filled at once on the first read of
+    either; a copy or a pickle is a plain `Matched`.
+    """
+
+    __slots__ = ("_find",)
+
+    def __init__(self, find: Callable[[], Matched]) -> None:  # the fields stay unset until read
+        self._find: Callable[[], Matched] | None = find
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only when normal lookup fails: here, while `events` and `facts` are unset.
+        find = object.__getattribute__(self, "_find")
+        if name not in ("events", "facts") or find is None:
+            raise AttributeError(name)
+        found = find()
+        self.events, self.facts, self._find = found.events, found.facts, None
+        return getattr(self, name)
+
+    def __eq__(self, other: object) -> bool:
+        # The dataclass's own __eq__ compares instances of one class only; evidence is evidence.
+        if not isinstance(other, Matched):
+            return NotImplemented
+        return (self.events, self.facts) == (other.events, other.facts)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as Matched is
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_matched, (self.events, self.facts))
+
+
+def _matched(events: list[EventRef], facts: dict[str, Any]) -> Matched:
+    return Matched(events=events, facts=facts)
 
 
 @published
