@@ -76,13 +76,15 @@ def parse_timestamp(value: Any) -> datetime:
         t = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"`{value}` is not a time of the calendar") from None
-    if t.tzinfo is None or t.utcoffset() is None:
+    if t.tzinfo is None:  # fromisoformat gives a fixed offset or none: utcoffset() is never None otherwise
         raise ValueError(f"`{value}` has no time zone offset: add it, e.g. -06:00 or Z (a time without "
                          "one means different moments in different places)")
-    try:
-        t.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"`{value}` is outside the calendar this engine counts in (years 1 to 9999, UTC)") from None
+    if t.year == 1 or t.year == 9999:  # an offset of under a day moves only these years' times off the calendar
+        try:
+            t.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"`{value}` is outside the calendar this engine counts in (years 1 to 9999, UTC)") \
+                from None
     return t
 
 
