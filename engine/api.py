@@ -275,6 +275,12 @@ class Policy:
             if self.conduct_rules else None
         self._amending_rules = program.existing_footage_rules - self.conduct_rules
 
+    def __reduce__(self) -> tuple[type[Policy], tuple[Program, str, list[Policy]]]:
+        # A policy crosses to another process or host (a Dask worker) as its compiled program, the
+        # backend's name and its base layers: the backend (Python closures, or durable-rules' rete) is
+        # built again there from the program, so no ruleset file or folder is read on the other side.
+        return (Policy, (self.program, self.backend.name, self.bases))
+
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
         return cls(compile_ruleset(ruleset), backend)

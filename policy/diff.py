@@ -9,6 +9,12 @@ Rules are matched by id. Every difference in the canonical form of the two rules
 diff (`diff(a, b)` is empty exactly when `canonical_json(a) == canonical_json(b)`), each with its old
 and new value (as in the canonical JSON) and one line in plain words saying what it means.
 
+The renderings lead with what the obligations are, in each rule's own `summary` (the drafter's words,
+never generated wording that could contradict them): rules added, removed, and those whose summary or
+duty changed. Then when the changed rules apply and for how long (conditions, windows, durations), then
+citations and notes, and the ruleset's header last. A change to one item of a list (one exception of
+several, one rule set aside) is shown as that item added or removed, not as the whole list twice.
+
 `history(repo, id)` lists the versions of one ruleset with a one-line summary of each change.
 """
 
@@ -20,12 +26,18 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from policy.canonical import canonical_data
+from policy.conditions import AllCondition, AnyCondition
+from policy.describe import (
+    a as article,
+)
 from policy.describe import (
     anchor,
+    describe_applies,
     describe_condition,
     describe_delay,
     describe_obligation,
     describe_rule,
+    describe_test,
     describe_trigger,
     join,
     name,
@@ -43,20 +55,41 @@ if TYPE_CHECKING:
 ARROW = "→"
 
 
+# What part of a rule a change is to, in the order a reader asks: the duty itself (in the rule's own
+# summary), then when and for how long it applies, then where it comes from (cite, confidence, notes).
+OBLIGATION, TERMS, METADATA, HEADER = "obligation", "terms", "metadata", "header"
+_SECTIONS = {"summary": OBLIGATION, "obligation": OBLIGATION, "effect": OBLIGATION,
+             "cite": METADATA, "confidence": METADATA, "notes": METADATA}
+
+
 @dataclass(frozen=True)
 class Change:
     """One part of a header or rule that changed: old and new value (canonical JSON, None when
-    absent) and what it means in plain words."""
+    absent) and what it means in plain words. A change to a list (exceptions, rules set aside,
+    holidays, redactions) also names the items added and removed, under `heading` (what the list is)."""
 
     part: str
     old: Any
     new: Any
     effect: str
+    heading: str = ""
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def section(part: str) -> str:
+    """`obligation`, `terms` or `metadata`: where a change to this part of a rule is shown."""
+    return _SECTIONS.get(part, TERMS)
 
 
 @dataclass(frozen=True)
 class RuleEntry:
-    """A rule that was added or removed."""
+    """A rule that was added or removed. `summary` is the drafter's words; `description` and `applies`
+    are generated from what the file encodes."""
 
     id: str
     kind: str
@@ -64,15 +97,26 @@ class RuleEntry:
     cite: str
     description: str
     effect: str
+    applies: str = ""
 
 
 @dataclass(frozen=True)
 class RuleChange:
-    """A rule present in both rulesets (same id) whose content changed."""
+    """A rule present in both rulesets (same id) whose content changed. `summary` is its new summary,
+    `old_summary` the one it had (the same when only other parts changed)."""
 
     id: str
     summary: str
     changes: list[Change]
+    old_summary: str = ""
+
+    def part(self, section_name: str) -> list[Change]:
+        """Its changes shown in one section (`obligation`, `terms` or `metadata`)."""
+        return [c for c in self.changes if section(c.part) == section_name]
+
+    @property
+    def reworded(self) -> bool:
+        return any(c.part == "summary" for c in self.changes)
 
 
 @dataclass(frozen=True)
@@ -117,8 +161,17 @@ class RulesetDiff:
         lines += [f"{c.id}: {ch.effect}" for c in self.changed for ch in c.changes]
         return lines
 
+    def in_section(self, section_name: str) -> list[RuleChange]:
+        """The changed rules with a change shown in one section, in the new ruleset's order."""
+        return [c for c in self.changed if c.part(section_name)]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for rule in data["changed"]:
+            for change in rule["changes"]:
+                change["section"] = section(change["part"])
+        for change in data["header"]:
+            change["section"] = HEADER
         data["counts"] = self.counts()
         data["summary"] = self.summary()
         return data
@@ -144,7 +197,7 @@ def diff(a: Ruleset, b: Ruleset) -> RulesetDiff:
         if old is not None:
             changes = _rule_changes(old, r)
             if changes:
-                changed.append(RuleChange(r.id, r.summary, changes))
+                changed.append(RuleChange(r.id, r.summary, changes, old.summary))
     common_a = [r.id for r in a.rules if r.id in rules_b]
     common_b = [r.id for r in b.rules if r.id in rules_a]
     if common_a != common_b:
@@ -156,8 +209,12 @@ def diff(a: Ruleset, b: Ruleset) -> RulesetDiff:
 
 def _entry(rule: Rule, verb: str) -> RuleEntry:
     text = describe_rule(rule)
+    applies = describe_applies(rule)
+    if rule.overrides:
+        sets_aside = f"sets aside {join([name(r) for r in rule.overrides])}"
+        applies = f"{applies}; {sets_aside}" if applies else sets_aside
     return RuleEntry(rule.id, rule.kind, rule.summary, rule.cite, text,
-                     f"{verb}: {rule.summary.rstrip('.')} ({rule.id})")
+                     f"{verb}: {rule.summary.rstrip('.')} ({rule.id})", applies or "applies to every incident")
 
 
 def _range(effective: dict[str, Any]) -> str:
@@ -188,7 +245,9 @@ def _header(da: dict[str, Any], db: dict[str, Any]) -> list[Change]:
             effect = ("now extends " + _extends(new) if old is None else "no longer extends " + _extends(old)
                       if new is None else f"extends: {_extends(old)} {ARROW} {_extends(new)}")
         elif key == "holidays":
-            effect = _set_change("holidays", old or [], new or [])
+            out.append(_list_change("holidays", "holidays", old, new, [str(x) for x in old or []],
+                                    [str(x) for x in new or []]))
+            continue
         elif key == "notes":
             effect = "notes added" if old is None else "notes removed" if new is None else "notes reworded"
         else:
@@ -212,11 +271,12 @@ def _in_change_line(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, sort_keys=True)
 
 
-def _set_change(what: str, old: list[Any], new: list[Any]) -> str:
-    plus = [str(x) for x in new if x not in old]
-    minus = [str(x) for x in old if x not in new]
+def _list_change(part: str, what: str, old: Any, new: Any, old_items: list[str], new_items: list[str]) -> Change:
+    """A change to a list of names (holidays, redactions): the items added and removed, not both lists."""
+    plus = [x for x in new_items if x not in old_items]
+    minus = [x for x in old_items if x not in new_items]
     parts = ([f"adds {join(plus)}"] if plus else []) + ([f"removes {join(minus)}"] if minus else [])
-    return f"{what}: " + ("; ".join(parts) if parts else "reordered")
+    return Change(part, old, new, f"{what}: " + ("; ".join(parts) if parts else "reordered"), what, plus, minus)
 
 
 def _sources(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Change]:
@@ -285,40 +345,18 @@ def _rule_changes(a: Rule, b: Rule) -> list[Change]:
         ca, cb = ra.get("confidence"), rb.get("confidence")
         out.append(Change("confidence", ca, cb, f"confidence: {ca or '(not stated)'} {ARROW} {cb or '(not stated)'}"))
     if (ra.get("on"), ra.get("where")) != (rb.get("on"), rb.get("where")):
-        ta, tb = describe_trigger(a), describe_trigger(b)
-        old = {"on": ra.get("on"), "where": ra.get("where")}
-        new = {"on": rb.get("on"), "where": rb.get("where")}
-        if tb is None:
-            effect = f"no longer needs a trigger (was: when {ta})"
-        elif ta is None:
-            effect = f"now applies only when {tb}"
-        else:
-            effect = f"now applies when {tb} (was: when {ta})"
-        out.append(Change("trigger", old, new, effect))
+        out.append(_trigger_change(a, b, ra, rb))
     if ra.get("when") != rb.get("when"):
-        if b.when is None:
-            effect = f"no longer requires that {describe_condition(a.when)}"
-        elif a.when is None:
-            effect = f"now applies only when {describe_condition(b.when)}"
-        else:
-            effect = f"now applies only when {describe_condition(b.when)} (was: {describe_condition(a.when)})"
-        out.append(Change("condition", ra.get("when"), rb.get("when"), effect))
+        out.append(_condition_change("condition", a.when, b.when, ra.get("when"), rb.get("when")))
     if ra.get("unless") != rb.get("unless"):
-        if b.unless is None:
-            effect = f"now applies even when {describe_condition(a.unless)}"
-        elif a.unless is None:
-            effect = f"no longer applies when {describe_condition(b.unless)}"
-        else:
-            effect = (f"now does not apply when {describe_condition(b.unless)} "
-                      f"(was: when {describe_condition(a.unless)})")
-        out.append(Change("exception", ra.get("unless"), rb.get("unless"), effect))
+        out.append(_condition_change("exception", a.unless, b.unless, ra.get("unless"), rb.get("unless")))
     if a.overrides != b.overrides:
         plus = [name(x) for x in b.overrides if x not in a.overrides]
         minus = [name(x) for x in a.overrides if x not in b.overrides]
         parts = ([f"now sets aside {join(plus)}"] if plus else []) + (
             [f"no longer sets aside {join(minus)}"] if minus else [])
         out.append(Change("overrides", ra.get("overrides"), rb.get("overrides"),
-                          "; ".join(parts) or "overrides reordered"))
+                          "; ".join(parts) or "overrides reordered", "rules it sets aside", plus, minus))
     if a.same_officer != b.same_officer:
         effect = ("now sets aside only the obligations of the officer its trigger names" if b.same_officer else
                   "now sets aside the obligations it overrides whichever officer they concern")
@@ -328,6 +366,11 @@ def _rule_changes(a: Rule, b: Rule) -> list[Change]:
                   if b.governs == "conduct" else "now governs footage: judged by the version in force on the "
                   "incident's date (was: actions taken while the version is in force)")
         out.append(Change("governs", a.governs.value, b.governs.value, effect))
+    if a.applies_to_existing_footage != b.applies_to_existing_footage:
+        effect = ("now also governs footage of incidents judged under earlier versions"
+                  if b.applies_to_existing_footage else
+                  "no longer governs footage of incidents judged under earlier versions")
+        out.append(Change("existing footage", a.applies_to_existing_footage, b.applies_to_existing_footage, effect))
     if ra.get("notes") != rb.get("notes"):
         effect = "notes added" if a.notes is None else "notes removed" if b.notes is None else "notes reworded"
         out.append(Change("notes", a.notes, b.notes, effect))
@@ -358,8 +401,93 @@ def _obligation_changes(a: Rule, b: Rule, ra: dict[str, Any], rb: dict[str, Any]
     for part, keys in parts.items():
         old = {k: oa.get(k) for k in keys}
         new = {k: ob.get(k) for k in keys}
-        out.append(Change(_part_name(part, b.kind), old, new, _obligation_effect(part, what, a, b)))
+        o_a: Any = a.obligation
+        o_b: Any = b.obligation
+        if part == "redactions":
+            out.append(_list_change(part, f"{what} redactions", old, new, list(o_a.redact), list(o_b.redact)))
+        elif part == "delays" and (items := _list_change(part, f"{what} may be delayed", old, new,
+                                                         [describe_delay(x, o_a.after) for x in o_a.may_delay],
+                                                         [describe_delay(x, o_b.after) for x in o_b.may_delay])).items:
+            out.append(items)  # (the same words in another order, or another anchor: the whole lists below)
+        else:
+            out.append(Change(_part_name(part, b.kind), old, new, _obligation_effect(part, what, a, b)))
     return out
+
+
+def _trigger_change(a: Rule, b: Rule, ra: dict[str, Any], rb: dict[str, Any]) -> Change:
+    ta, tb = describe_trigger(a), describe_trigger(b)
+    old = {"on": ra.get("on"), "where": ra.get("where")}
+    new = {"on": rb.get("on"), "where": rb.get("where")}
+    if a.on is not None and a.on == b.on:
+        # The same event, other tests on it: name the tests added and removed, not both lists.
+        wa, wb = ra.get("where") or {}, rb.get("where") or {}
+        plus = [describe_test(k, b.where[k]) for k in b.where if wa.get(k) != wb.get(k)]
+        minus = [describe_test(k, a.where[k]) for k in a.where if wa.get(k) != wb.get(k)]
+        parts = ([f"now only where {join(plus)}"] if plus else []) + (
+            [f"no longer only where {join(minus)}"] if minus else [])
+        return Change("trigger", old, new, f"{article(b.on)} event counts " + "; ".join(parts),
+                      f"trigger (the rule applies when {article(b.on)} event happens where)", plus, minus)
+    if tb is None:
+        effect = f"no longer needs a trigger (was: when {ta})"
+    elif ta is None:
+        effect = f"now applies only when {tb}"
+    else:
+        effect = f"now applies when {tb} (was: when {ta})"
+    return Change("trigger", old, new, effect)
+
+
+# For `when` (only if) and `unless` (exception), a list of conditions of one kind: the heading that says
+# what the list is, and what adding or removing one item means.
+_CONDITION_LISTS: dict[tuple[str, type], tuple[str, str, str]] = {
+    ("exception", AnyCondition): ("exceptions (the rule does not apply when any of these holds)",
+                                  "no longer applies when {}", "now applies even when {}"),
+    ("exception", AllCondition): ("exception (the rule does not apply when all of these hold)",
+                                  "the exception now also needs {}", "the exception no longer needs {}"),
+    ("condition", AllCondition): ("conditions (the rule applies only if all of these hold)",
+                                  "now applies only if also {}", "no longer requires that {}"),
+    ("condition", AnyCondition): ("conditions (the rule applies only if one of these holds)",
+                                  "now also applies if {}", "no longer applies just because {}"),
+}
+
+
+def _items(cond: Any, kind: type) -> list[Any] | None:
+    """The conditions of a list of `kind` (one condition alone is a list of one), or None for a list of
+    the other kind."""
+    if cond is None:
+        return []
+    if isinstance(cond, AnyCondition):
+        return list(cond.any) if kind is AnyCondition else None
+    if isinstance(cond, AllCondition):
+        return list(cond.all) if kind is AllCondition else None
+    return [cond]
+
+
+def _condition_change(part: str, ca: Any, cb: Any, old: Any, new: Any) -> Change:
+    kinds = (AnyCondition, AllCondition) if part == "exception" else (AllCondition, AnyCondition)
+    for kind in kinds:
+        ia, ib = _items(ca, kind), _items(cb, kind)
+        if ia is None or ib is None or not (isinstance(ca, kind) or isinstance(cb, kind)):
+            continue
+        da, db = [_dump(c) for c in ia], [_dump(c) for c in ib]
+        plus = [describe_condition(c) for c, d in zip(ib, db, strict=True) if d not in da]
+        minus = [describe_condition(c) for c, d in zip(ia, da, strict=True) if d not in db]
+        heading, adds, removes = _CONDITION_LISTS[(part, kind)]
+        effect = "; ".join([adds.format(x) for x in plus] + [removes.format(x) for x in minus])
+        return Change(part, old, new, effect or f"{part}s reordered", heading, plus, minus)
+    if part == "exception":
+        if cb is None:
+            effect = f"now applies even when {describe_condition(ca)}"
+        elif ca is None:
+            effect = f"no longer applies when {describe_condition(cb)}"
+        else:
+            effect = f"now does not apply when {describe_condition(cb)} (was: when {describe_condition(ca)})"
+    elif cb is None:
+        effect = f"no longer requires that {describe_condition(ca)}"
+    elif ca is None:
+        effect = f"now applies only when {describe_condition(cb)}"
+    else:
+        effect = f"now applies only when {describe_condition(cb)} (was: {describe_condition(ca)})"
+    return Change(part, old, new, effect)
 
 
 def _part_name(part: str, kind: str) -> str:
@@ -403,8 +531,6 @@ def _obligation_effect(part: str, what: str, a: Rule, b: Rule) -> str:
         return f"{what}: for {pa} {ARROW} for {pb}"
     if part == "delays":
         return f"{what} may be delayed: {_delays(oa.may_delay, oa.after)} {ARROW} {_delays(ob.may_delay, ob.after)}"
-    if part == "redactions":
-        return _set_change(f"{what} redactions", list(oa.redact), list(ob.redact))
     if part == "unedited":
         before, after = ("unedited" if o.unedited else "may be edited" for o in (oa, ob))
         return f"{what}: {before} {ARROW} {after}"
@@ -437,49 +563,117 @@ def _delays(delays: list[DelayAllowance], after: str | Earliest | None) -> str:
 # --- rendering ---------------------------------------------------------------------------------------
 
 def render_text(d: RulesetDiff) -> str:
+    """For a terminal: the duties in the rules' own words first, the header last (see the module's doc)."""
     lines = [f"{d.old} {ARROW} {d.new}", d.summary()]
-    if d.header:
-        lines += ["", "Header:"]
-        lines += [f"  ~ {c.effect}" for c in d.header]
     if d.added:
-        lines += ["", f"Rules added ({len(d.added)}):"]
+        lines += ["", f"Rules added ({len(d.added)}), in their own words:"]
         for e in d.added:
-            lines += [f"  + {e.id} ({e.cite})", f"      {e.description}"]
+            lines += [f"  + {e.id}: {e.summary}", f"      applies {e.applies}"]
     if d.removed:
-        lines += ["", f"Rules removed ({len(d.removed)}):"]
-        for e in d.removed:
-            lines += [f"  - {e.id} ({e.cite})", f"      {e.description}"]
-    if d.changed:
-        lines += ["", f"Rules changed ({len(d.changed)}):"]
-        for c in d.changed:
-            lines.append(f"  ~ {c.id}")
-            lines += [f"      {ch.part}: {ch.effect}" for ch in c.changes]
+        lines += ["", f"Rules removed ({len(d.removed)}), in their own words:"]
+        lines += [f"  - {e.id}: {e.summary}" for e in d.removed]
+    duty = d.in_section(OBLIGATION)
+    if duty:
+        lines += ["", f"Rules whose summary or duty changed ({len(duty)}), as they now read:"]
+        for c in duty:
+            lines.append(f"  ~ {c.id}: {c.summary}")
+            if c.reworded:
+                lines.append(f"      was: {c.old_summary}")
+            lines += _text_changes([ch for ch in c.part(OBLIGATION) if ch.part != "summary"])
+    terms = d.in_section(TERMS)
+    if terms:
+        lines += ["", f"When the changed rules apply, and for how long ({_plural(len(terms), 'rule')}):"]
+        for group, changes in same_changes(terms):
+            # A rule whose new wording is shown above is named by id; the others with their summary.
+            ids = [c.id for c in group if c in duty]
+            if ids:
+                lines.append("  ~ " + ", ".join(ids) + (f" ({len(ids)} rules)" if len(ids) > 1 else ""))
+            lines += [f"  ~ {c.id}: {c.summary}" for c in group if c not in duty]
+            lines += _text_changes(changes)
+    meta = d.in_section(METADATA)
+    if meta:
+        lines += ["", f"Citations and notes ({_plural(len(meta), 'rule')}):"]
+        lines += [f"  ~ {c.id}: " + "; ".join(ch.effect for ch in c.part(METADATA)) for c in meta]
+    if d.header:
+        lines += ["", f"The ruleset itself ({_plural(len(d.header), 'change')}):"]
+        lines += _text_changes(d.header, indent="  ", mark="~ ")
     return "\n".join(lines) + "\n"
+
+
+def same_changes(rules: list[RuleChange]) -> list[tuple[list[RuleChange], list[Change]]]:
+    """The rules' changes of conditions and durations, rules with the very same changes together (in the
+    order of the first of them), so that one change made to eleven rules is read once."""
+    groups: dict[str, tuple[list[RuleChange], list[Change]]] = {}
+    for c in rules:
+        changes = c.part(TERMS)
+        key = json.dumps([[ch.part, ch.old, ch.new, ch.effect] for ch in changes], sort_keys=True, default=str)
+        groups.setdefault(key, ([], changes))[0].append(c)
+    return list(groups.values())
+
+
+def _text_changes(changes: list[Change], indent: str = "      ", mark: str = "") -> list[str]:
+    out = []
+    for ch in changes:
+        if ch.items:
+            out.append(f"{indent}{mark}{ch.heading}:")
+            out += [f"{indent}  + {x}" for x in ch.added] + [f"{indent}  - {x}" for x in ch.removed]
+        else:
+            out.append(f"{indent}{mark}{ch.effect}")
+    return out
 
 
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
+def _md_changes(changes: list[Change]) -> list[tuple[str, str]]:
+    """(what changed, in plain words) rows: a list change gives one row per item added or removed."""
+    rows = []
+    for ch in changes:
+        if ch.items:
+            items = [f"added: {x}" for x in ch.added] + [f"removed: {x}" for x in ch.removed]
+            rows += [(ch.heading if i == 0 else "", item) for i, item in enumerate(items)]  # the heading once
+        else:
+            rows.append((ch.part, ch.effect))
+    return rows
+
+
 def render_markdown(d: RulesetDiff) -> str:
     """Headings, a summary count line and tables: for a pull request or a public comment period."""
     lines = [f"# Changes from `{d.old}` to `{d.new}`", "", f"**{d.summary()}**"]
-    if d.header:
-        lines += ["", "## The ruleset", "", "| What changed | In plain words |", "|---|---|"]
-        lines += [f"| {_cell(c.part)} | {_cell(c.effect)} |" for c in d.header]
     if d.added:
-        lines += ["", f"## Rules added ({len(d.added)})", "", "| Rule | Cite | What it says |", "|---|---|---|"]
-        lines += [f"| `{e.id}` | {_cell(e.cite)} | {_cell(e.description)} |" for e in d.added]
+        lines += ["", f"## Rules added ({len(d.added)})", "", "| Rule | In its own words | Applies | Cite |",
+                  "|---|---|---|---|"]
+        lines += [f"| `{e.id}` | {_cell(e.summary)} | {_cell(e.applies)} | {_cell(e.cite)} |" for e in d.added]
     if d.removed:
-        lines += ["", f"## Rules removed ({len(d.removed)})", "", "| Rule | Cite | What it said |", "|---|---|---|"]
-        lines += [f"| `{e.id}` | {_cell(e.cite)} | {_cell(e.description)} |" for e in d.removed]
-    if d.changed:
-        lines += ["", f"## Rules changed ({len(d.changed)})", "", "| Rule | What changed | In plain words |",
-                  "|---|---|---|"]
-        for c in d.changed:
-            for i, ch in enumerate(c.changes):
-                rule = f"`{c.id}`" if i == 0 else ""
-                lines.append(f"| {rule} | {_cell(ch.part)} | {_cell(ch.effect)} |")
+        lines += ["", f"## Rules removed ({len(d.removed)})", "", "| Rule | In its own words | Cite |", "|---|---|---|"]
+        lines += [f"| `{e.id}` | {_cell(e.summary)} | {_cell(e.cite)} |" for e in d.removed]
+    duty = d.in_section(OBLIGATION)
+    if duty:
+        lines += ["", f"## Rules whose summary or duty changed ({len(duty)})", "",
+                  "| Rule | Now reads | What changed |", "|---|---|---|"]
+        for c in duty:
+            was = ([f"was: {c.old_summary}"] if c.reworded else []) + [
+                f"{w}: {e}" if w not in ("obligation", "effect") else e
+                for w, e in _md_changes([ch for ch in c.part(OBLIGATION) if ch.part != "summary"])]
+            lines.append(f"| `{c.id}` | {_cell(c.summary)} | {_cell('; '.join(was))} |")
+    terms = d.in_section(TERMS)
+    if terms:
+        lines += ["", f"## When the changed rules apply, and for how long ({_plural(len(terms), 'rule')})", "",
+                  "| Rule | What changed | In plain words |", "|---|---|---|"]
+        for group, changes in same_changes(terms):
+            ids = ", ".join(f"`{c.id}`" for c in group)
+            for i, (what, effect) in enumerate(_md_changes(changes)):
+                lines.append(f"| {ids if i == 0 else ''} | {_cell(what)} | {_cell(effect)} |")
+    meta = d.in_section(METADATA)
+    if meta:
+        lines += ["", f"## Citations and notes ({_plural(len(meta), 'rule')})", "", "| Rule | What changed |",
+                  "|---|---|"]
+        lines += [f"| `{c.id}` | {_cell('; '.join(ch.effect for ch in c.part(METADATA)))} |" for c in meta]
+    if d.header:
+        lines += ["", f"## The ruleset itself ({_plural(len(d.header), 'change')})", "",
+                  "| What changed | In plain words |", "|---|---|"]
+        lines += [f"| {_cell(what)} | {_cell(effect)} |" for what, effect in _md_changes(d.header)]
     return "\n".join(lines) + "\n"
 
 

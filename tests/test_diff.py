@@ -10,6 +10,7 @@ from budget import examples
 from hypothesis import HealthCheck, example, given, settings
 from strategies import rulesets
 
+from engine.tools.render.amendment import amendment_html
 from policy.canonical import canonical_json
 from policy.describe import describe_condition, describe_obligation, describe_rule
 from policy.diff import RulesetDiff, diff, history, render_json, render_markdown, render_text
@@ -189,25 +190,88 @@ def test_bpcat_to_rule_405(boston: RulesetDiff) -> None:
 
 def test_bpcat_to_rule_405_text(boston: RulesetDiff) -> None:
     text = render_text(boston)
-    assert text.startswith("boston-bpcat-draft@2016.1.0 → boston-rule-405@2019.1.0\n")
-    assert "  + record-other-contacts-discretionary (bpd discretionary recording)" in text
-    assert "  - no-viewing-before-reports (aclum officer review)" in text
-    assert "      window: recording: until `left_scene` → until `encounter_ended`" in text
+    lines = text.splitlines()
+    assert lines[:2] == ["boston-bpcat-draft@2016.1.0 → boston-rule-405@2019.1.0", boston.summary()]
+    # The duties lead, in each rule's own summary; the header comes last.
+    headings = [ln for ln in lines if ln and not ln.startswith(" ")][2:]
+    assert headings == ["Rules added (7), in their own words:", "Rules removed (16), in their own words:",
+                        "Rules whose summary or duty changed (11), as they now read:",
+                        "When the changed rules apply, and for how long (11 rules):", "Citations and notes (11 rules):",
+                        "The ruleset itself (23 changes):"]
+    assert lines[4].startswith("  + record-prisoner-transport: Officers with cameras must record the transport")
+    assert ("  - no-viewing-before-reports: No officer may view footage subject to three-year retention before "
+            "completing the initial report.") in lines
+    assert "  ~ record-vehicle-stops: Officers with cameras must record every vehicle stop until the encounter ends." \
+        in lines
+    assert ("      was: An officer wearing a camera must record a vehicle stop, video and audio, until the officer has "
+            "left the scene.") in lines
+    assert "      recording: until `left_scene` → until `encounter_ended`" in lines
+
+
+def test_a_permission_to_stop_reads_as_its_summary(boston: RulesetDiff) -> None:
+    # The example: "may turn the camera off" was rendered from the file as "Officers may record ...".
+    text = render_text(boston)
+    assert ("  + deactivate-for-privacy: An officer may turn the camera off to protect sensitive information or a "
+            "person's privacy.") in text
+    assert "Officers may record" not in text and "Officers must record" not in text
+
+
+def test_no_label_is_repeated(boston: RulesetDiff) -> None:
+    text = render_text(boston)
+    for part in ("cite", "confidence", "summary", "window", "exception", "notes"):
+        assert f"{part}: {part}" not in text
+    assert ("  ~ record-vehicle-stops: cite: updated §3(b) → bpd mandatory recording (all vehicle stops); "
+            "confidence: verified → secondary") in text
+
+
+def test_one_exception_changed_is_shown_as_that_item(boston: RulesetDiff) -> None:
+    (change,) = [ch for ch in boston.changed[0].changes if ch.part == "exception"]
+    assert change.added == ["`assignment` is one of `supervisor`, `detective`, `overtime` or `paid_detail`"]
+    assert change.removed == ["an `immediate_threat` event happened"]
+    assert "`camera_issued` is false" not in change.effect  # the item that stayed is not repeated
+    text = render_text(boston)
+    block = ("      exceptions (the rule does not apply when any of these holds):\n"
+             "        + `assignment` is one of `supervisor`, `detective`, `overtime` or `paid_detail`\n"
+             "        - an `immediate_threat` event happened\n")
+    assert text.count(block) == 4  # eleven rules, in four groups of the very same changes
+    assert "  ~ record-vehicle-stops, record-investigative-person-stops, record-detentions" in text
+
+
+def test_an_exception_dropped_from_a_list_of_two() -> None:
+    repo = Repository.load(RULESETS)
+    d = diff(repo.get("boston-rule-405", "2019.1.0"), repo.get("boston-rule-405", "2019.2.0"))
+    vehicle = next(c for c in d.changed if c.id == "record-vehicle-stops")
+    (change,) = vehicle.part("terms")
+    assert (change.added, change.removed) == (
+        [], ["`assignment` is one of `supervisor`, `detective`, `overtime` or `paid_detail`"])
+    assert change.effect == ("now applies even when `assignment` is one of `supervisor`, `detective`, `overtime` or "
+                             "`paid_detail`")
+    assert [ch.part for ch in vehicle.part("metadata")] == ["notes"]
+    assert not vehicle.part("obligation")
+
+
+def test_trigger_tests_added_are_items(boston: RulesetDiff) -> None:
+    searches = next(c for c in boston.changed if c.id == "record-searches")
+    (trigger,) = [ch for ch in searches.changes if ch.part == "trigger"]
+    assert trigger.added == ["`of` is `person`", "`incident_to_arrest` is true"] and not trigger.removed
 
 
 def test_bpcat_to_rule_405_markdown(boston: RulesetDiff) -> None:
     md = render_markdown(boston)
     assert md.startswith("# Changes from `boston-bpcat-draft@2016.1.0` to `boston-rule-405@2019.1.0`\n")
     assert f"**{boston.summary()}**" in md
-    for heading in ("## The ruleset", "## Rules added (7)", "## Rules removed (16)", "## Rules changed (11)"):
-        assert heading in md
-    assert "| `record-vehicle-stops` | summary |" in md
+    headings = [ln for ln in md.splitlines() if ln.startswith("## ")]
+    assert headings == ["## Rules added (7)", "## Rules removed (16)", "## Rules whose summary or duty changed (11)",
+                        "## When the changed rules apply, and for how long (11 rules)",
+                        "## Citations and notes (11 rules)", "## The ruleset itself (23 changes)"]
+    assert ("| `record-vehicle-stops` | Officers with cameras must record every vehicle stop until the encounter ends. "
+            "| was: An officer wearing a camera must record a vehicle stop") in md
     assert "| window | recording: until `left_scene` → until `encounter_ended` |" in md
-    assert "| `retain-use-of-force-3y` | aclum retention (use of force) | Keep footage at least 3 years" in md
+    assert "| `retain-use-of-force-3y` | Footage showing any use of force is kept at least three years. |" in md
     # Every table row has the same number of cells as its header (no stray `|` from the text).
     for line in md.splitlines():
         if line.startswith("| ") and not line.startswith("|---"):
-            assert line.replace("\\|", "").count("|") in (3, 4)
+            assert line.replace("\\|", "").count("|") in (3, 4, 5)
 
 
 def test_bpcat_to_rule_405_json(boston: RulesetDiff) -> None:
@@ -217,6 +281,12 @@ def test_bpcat_to_rule_405_json(boston: RulesetDiff) -> None:
     vehicle = next(c for c in data["changed"] if c["id"] == "record-vehicle-stops")
     window = next(ch for ch in vehicle["changes"] if ch["part"] == "window")
     assert window["old"] == {"until": "left_scene"} and window["new"] == {"until": "encounter_ended"}
+    assert window["section"] == "terms" and window["added"] == [] and window["removed"] == []
+    assert {ch["part"]: ch["section"] for ch in vehicle["changes"]}["cite"] == "metadata"
+    assert vehicle["old_summary"].startswith("An officer wearing a camera must record a vehicle stop")
+    assert {ch["section"] for ch in data["header"]} == {"header"}
+    privacy = next(e for e in data["added"] if e["id"] == "deactivate-for-privacy")
+    assert privacy["applies"].startswith("when a `privacy_concern` event happens; sets aside `record-vehicle-stops`")
 
 
 def test_illinois_safe_t_act() -> None:
@@ -272,7 +342,7 @@ def _access_rule(**window: str) -> Ruleset:
 def test_diff_is_non_empty_when_canonical_json_differs(a: Ruleset, b: Ruleset) -> None:
     d = diff(a, b)
     assert d.empty == (canonical_json(a) == canonical_json(b))
-    for render in (render_text, render_markdown, render_json):
+    for render in (render_text, render_markdown, render_json, amendment_html):
         assert render(d)
 
 
@@ -288,3 +358,51 @@ def test_diff_sees_each_single_rule_change(r: Ruleset) -> None:
     if len(r.rules) > 1:
         dropped = r.model_copy(update={"rules": r.rules[1:]})
         assert [e.id for e in diff(r, dropped).removed] == [first.id]
+
+
+# --- the page for a public comment period ---------------------------------------------------------
+
+def test_html_page_is_self_contained_and_in_the_same_order(boston: RulesetDiff) -> None:
+    page = amendment_html(boston)
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+    assert "<script" not in page and "<link" not in page and "<img" not in page and " src=" not in page
+    assert "default-src 'none'" in page  # the page can fetch and run nothing
+    order = [page.index(f'<section id="{key}">') for key in ("added", "removed", "duty", "terms", "sources-notes",
+                                                             "header")]
+    assert order == sorted(order)
+    assert "An officer may turn the camera off to protect sensitive information or a person&#x27;s privacy." in page
+    assert "Officers may record" not in page
+    assert '<span class="mark removed">Removed</span>an <code>immediate_threat</code> event happened' in page
+    assert amendment_html(boston) == page  # the same diff, the same bytes
+
+
+def test_html_escapes_every_string_from_the_rulesets() -> None:
+    hostile = '<script>alert("x")</script> & <img src=x onerror=y>'
+    old = ruleset()
+    new = load_ruleset_text(HEADER.format(version="2.0.0").replace("General Order 1", hostile)
+                            + KEEP.format(keep="P3Y", clause="1 " + hostile) + RELEASE.format(within="P21D")
+                            + STOP.replace("Victims may ask officers to stop recording.", hostile))
+    page = amendment_html(diff(old, new))
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=y&gt;" in page
+
+
+def test_no_changes_page() -> None:
+    page = amendment_html(diff(ruleset(), ruleset()))
+    assert "nothing to comment on" in page and "no changes" in page
+
+
+def test_cli_writes_the_page_and_keeps_an_existing_file(tmp_path: Path, boston: RulesetDiff) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    out = tmp_path / "amendment.html"
+    args = ["diff", "--rulesets", str(RULESETS), "boston-bpcat-draft@2016.1.0", "boston-rule-405@2019.1.0",
+            "--format", "html", "--out", str(out)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert out.read_text(encoding="utf-8") == amendment_html(boston)
+    out.write_text("mine", encoding="utf-8")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1 and out.read_text(encoding="utf-8") == "mine"

@@ -38,9 +38,20 @@ def _summary() -> dict[str, Any]:
             "by_month": {"2021-07": {"violation": 1, "compliant": 10}, "2021-08": {"violation": 2, "compliant": 10},
                          "2021-09": {"at_risk": 1}},
             "by_group": {"district": {"District 1": {"violation": 1}, "District 2": {"violation": 2}}},
+            "incidents": {"by_severity": {"violation": 2, "at_risk": 1},
+                          "by_check": {"deleted_before_minimum": {"violation": 1},
+                                       "camera_off_in_mandatory_window": {"violation": 1},
+                                       "no_notice": {"at_risk": 1}},
+                          "by_rule": {"keep-90-days": {"violation": 1},
+                                      "record-calls-for-service": {"violation": 1, "at_risk": 1}},
+                          "by_group": {"district": {"District 1": {"checked": 4, "violation": 1},
+                                                    "District 2": {"checked": 8, "violation": 1}}}},
+            "not_applicable": {"did_not_apply": 38, "set_aside": 2},
         },
         "recording_coverage": {"required_seconds": 36000, "recorded_seconds": 34200, "percent": 95.0,
                                "by_month": {"2021-07": 97.5, "2021-08": 92.5, "2021-09": 100.0}},
+        "rules": {"keep-90-days": {"summary": "Keep every recording <90 days> & more.", "cite": "ilcs (a)(7)(A)",
+                                   "ruleset": "illinois-50-ilcs-706-10-20@2021.1.0"}},
     }
 
 
@@ -73,6 +84,10 @@ def test_files_and_determinism(tmp_path: Path) -> None:
         srows = list(csv.DictReader(fh))
     assert srows[0] == {"dimension": "severity", "key": "violation", "severity": "violation", "count": "3"}
     assert {"dimension": "group.district", "key": "District 2", "severity": "violation", "count": "2"} in srows
+    assert {"dimension": "incidents.check", "key": "deleted_before_minimum", "severity": "violation",
+            "count": "1"} in srows
+    assert {"dimension": "incidents.group.district", "key": "District 2", "severity": "checked", "count": "8"} in srows
+    assert {"dimension": "not_applicable", "key": "set_aside", "severity": "not_applicable", "count": "2"} in srows
     html = (tmp_path / "a" / "report.html").read_text()
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "&lt;script&gt;" in html  # input text is escaped
@@ -163,3 +178,91 @@ def test_html_opens_in_headless_chromium_with_its_charts(tmp_path: Path) -> None
     colours = {row[i:i + 3] for row in rows[::7] for i in range(0, len(row), 3 * 11)}
     assert len(colours) > 5, "the screenshot is blank"
     shutil.rmtree(tmp_path / "profile1", ignore_errors=True)
+
+
+# --- what the page says (issue 14, item 4) ---------------------------------------------------------
+
+def _page(summary: dict[str, Any], tmp_path: Path) -> str:
+    write_reports(tmp_path, summary, [])
+    return (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_incidents_are_counted_beside_findings(tmp_path: Path) -> None:
+    html = _page(_summary(), tmp_path)
+    assert '<div class="n">3</div><div class="l">Violations</div><div class="l">in 2 of 11 incidents</div>' in html
+    # The early deletion: 2 violations (findings) in 1 incident.
+    assert ("<td>Footage deleted before the end of its keeping period</td><td class=num>1</td><td class=num>2</td>"
+            in html)
+
+
+def test_rates_per_incident_for_each_group(tmp_path: Path) -> None:
+    html = _page(_summary(), tmp_path)
+    # District 2: 1 incident with a violation of 8 (12.5%), though 2 violations were found there.
+    assert "<td>District 2</td><td class=num>8</td><td class=num>1</td><td class=num>12.5%</td><td class=num>2</td>" \
+        in html
+    assert "<th class=num>Rate (per incident)</th>" in html
+
+
+def test_rules_are_shown_with_their_summary_and_cite(tmp_path: Path) -> None:
+    html = _page(_summary(), tmp_path)
+    assert ('<code>keep-90-days</code><div class="rule-text">Keep every recording &lt;90 days&gt; &amp; more.</div>'
+            '<div class="cite">ilcs (a)(7)(A)</div>') in html
+    assert "<code>record-calls-for-service</code></td>" in html  # a rule without its text: the id alone
+
+
+def test_coverage_axis_shows_the_differences(tmp_path: Path) -> None:
+    html = _page(_summary(), tmp_path)  # months at 92.5%, 97.5% and 100%: the axis starts at 80%
+    chart = html[html.index('id="coverage-by-month"'):]
+    chart = chart[:chart.index("</svg>")]
+    assert ">80.0%</text>" in chart and ">0.0%</text>" not in chart
+    assert "The scale runs from 80.0% to 100%, not from 0" in html
+    assert ">92.5%</text>" in chart and ">97.5%</text>" in chart  # each bar labelled
+    high = _summary()
+    high["recording_coverage"]["by_month"] = {"2021-07": 99.1, "2021-08": 99.99, "2021-09": 99.6}
+    chart = _page(high, tmp_path / "high")
+    assert ">98.0%</text>" in chart and ">99.9%</text>" in chart and ">100.0%</text>" in chart
+    assert chart.count(">100.0%</text>") == 1  # the axis top only: 99.99% is not shown as full compliance
+    low = _summary()
+    low["recording_coverage"]["by_month"] = {"2021-07": 20.0, "2021-08": 60.0}
+    assert "not from 0" not in _page(low, tmp_path / "low")
+
+
+def test_not_applicable_is_said_in_plain_words(tmp_path: Path) -> None:
+    html = _page(_summary(), tmp_path)
+    assert "not applicable" not in html.lower() and "Did not apply" not in html
+    assert "Nothing to check (rule not triggered or set aside)" in html
+    assert "what triggers it did not happen" in html
+    assert "38 are rules that did not apply and 2 are rules set aside by another" in html
+
+
+def test_a_summary_without_incident_counts_still_renders(tmp_path: Path) -> None:
+    old = _summary()
+    del old["counts"]["incidents"], old["rules"], old["counts"]["not_applicable"]
+    html = _page(old, tmp_path)
+    assert 'id="violations-by-rule"' in html and "Rate (per incident)" not in html
+
+
+def test_tally_counts_an_incident_once_per_check() -> None:
+    from engine.audit.findings import Finding, IncidentAudit, RuleChecks
+    from engine.audit.tally import Tally
+
+    def finding(rule: str, check: str, severity: str, actual: str = "") -> Finding:
+        return Finding("I-1", "r@1", rule, "c", "retain", check, severity, "", actual, None,  # type: ignore[arg-type]
+                       "2021-07", {"district": "D1"})
+
+    deletion = [finding(r, "deleted_before_minimum", "violation") for r in ("keep-a", "keep-b", "keep-c")]
+    one = IncidentAudit([*deletion, finding("stop", "recorded_while_prohibited", "not_applicable", "set aside by `x`")],
+                        [RuleChecks("r@1", "notify", "c", "notify", ("no_notice",))], "I-1", "2021-07",
+                        {"district": "D1"}, 0.0, 0.0, ["r@1"])
+    clean = IncidentAudit([finding("keep-a", "deleted_before_minimum", "compliant")], [], "I-2", "2021-07",
+                          {"district": "D1"}, 0.0, 0.0, ["r@1"])
+    tally, other = Tally(), Tally()
+    tally.add(one)
+    other.add(clean)
+    tally.merge(other)
+    assert tally.counts[("check", "deleted_before_minimum", "violation")] == 3  # findings
+    assert tally.incident_counts[("check", "deleted_before_minimum", "violation")] == 1  # incidents
+    assert tally.incident_counts[("severity", "violation", "violation")] == 1
+    assert tally.incident_counts[("group.district", "D1", "checked")] == 2
+    assert tally.incident_counts[("group.district", "D1", "violation")] == 1
+    assert tally.not_applicable == {"did_not_apply": 1, "set_aside": 1}

@@ -25,9 +25,14 @@ class _RefInfo:
 class Auditor:
     """Audits incidents under one ruleset (an id, judged by the version in force; or a pinned id@version)."""
 
-    def __init__(self, library: Library, ruleset_id: str) -> None:
+    def __init__(self, library: Library, ruleset_id: str, checks: frozenset[str] | None = None,
+                 measure: Any = None) -> None:
         self.library = library
         self.ruleset_id = ruleset_id
+        # A preset (engine.audit.presets) runs only its checks (None: all) and may add a measure (an
+        # ActivationMeasure; typed Any because the presets package imports this one's package).
+        self.checks = None if checks is None else checks | ({"not_released"} if "released_late" in checks else set())
+        self.measure = measure
         # What an export's columns may name: any version that may judge one of its incidents. Each
         # incident is checked against the version that judges it (`Library.read`), as `bwc decide` does.
         self.vocabulary = library.vocabulary(ruleset_id)
@@ -41,11 +46,15 @@ class Auditor:
             for r in policy.program.rules:
                 ob = r.obligation
                 effect = getattr(ob, "effect", Effect.MUST)
-                checks = checks_for(r.kind, effect, getattr(ob, "purpose", None), bool(getattr(ob, "redact", None)))
+                checks = self._selected(checks_for(r.kind, effect, getattr(ob, "purpose", None),
+                                                   bool(getattr(ob, "redact", None))))
                 if checks:  # a rule no check reads never makes a finding
                     rules.append(RuleChecks(ref, r.id, r.rule.cite, r.kind, checks))
             info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules))
         return info
+
+    def _selected(self, checks: tuple[str, ...]) -> tuple[str, ...]:
+        return checks if self.checks is None else tuple(c for c in checks if c in self.checks)
 
     def audit(self, incident: Mapping[str, Any] | Incident, groups: Mapping[str, str] | None = None,
               as_of: datetime | str | None = None) -> IncidentAudit:
@@ -61,7 +70,7 @@ class Auditor:
         applied: set[str] = set()
         for o in decision.obligations:
             applied.add(o.rule)
-            for check in checks_for(o.kind, o.effect, o.purpose, bool(o.redact)):
+            for check in self._selected(checks_for(o.kind, o.effect, o.purpose, bool(o.redact))):
                 if o.overridden_by is not None:
                     c.add(o, check, "not_applicable", "", f"set aside by `{o.overridden_by}`")
                     continue

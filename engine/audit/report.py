@@ -14,6 +14,7 @@ server, no network and no JavaScript: its styles and charts (SVG) are inline.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 from pathlib import Path
@@ -26,7 +27,7 @@ SEVERITY_LABELS = {
     "violation": "Violations",
     "at_risk": "At risk",
     "compliant": "Compliant",
-    "not_applicable": "Did not apply",
+    "not_applicable": "Nothing to check (rule not triggered or set aside)",
 }
 CHECK_LABELS = {
     "camera_off_in_mandatory_window": "Camera off when recording was required",
@@ -136,6 +137,22 @@ def summary_csv(summary: Mapping[str, Any]) -> str:
         for value in sorted(by_group[column]):
             for sev, n in _ordered(by_group[column][value]):
                 rows.append(csv_row((f"group.{column}", value, sev, n)))
+    # Incidents (not findings) with at least one violation or at-risk finding; `checked` is a group's incidents.
+    incidents = counts.get("incidents") or {}
+    for sev, n in _ordered(incidents.get("by_severity") or {}):
+        rows.append(csv_row(("incidents", sev, sev, n)))
+    for dim in ("check", "rule"):
+        table = incidents.get(f"by_{dim}") or {}
+        for key in sorted(table):
+            for sev, n in _ordered(table[key]):
+                rows.append(csv_row((f"incidents.{dim}", key, sev, n)))
+    inc_group = incidents.get("by_group") or {}
+    for column in sorted(inc_group):
+        for value in sorted(inc_group[column]):
+            for sev, n in _ordered(inc_group[column][value]):
+                rows.append(csv_row((f"incidents.group.{column}", value, sev, n)))
+    for why, n in sorted((counts.get("not_applicable") or {}).items()):
+        rows.append(csv_row(("not_applicable", why, "not_applicable", n)))
     return "".join(rows)
 
 
@@ -163,6 +180,7 @@ svg text{font-family:Arial,Helvetica,sans-serif;font-size:12px;fill:#1d232b}
 .bar.violation{fill:#b3261e}.bar.coverage{fill:#2b6cb0}.axis{stroke:#8a94a0;stroke-width:1}
 .grid{stroke:#e3e7ec;stroke-width:1}.note{color:#4a5563;font-size:.92em}
 dl.terms dt{font-weight:bold;margin-top:8px}dl.terms dd{margin:2px 0 0 0}
+.rule-text{font-size:.92em}.cite{font-size:.85em;color:#4a5563}svg text.value{font-size:11px}
 """
 
 
@@ -177,7 +195,10 @@ def render_html(summary: Mapping[str, Any]) -> str:
     by_rule = counts.get("by_rule") or {}
     by_check = counts.get("by_check") or {}
     by_group = counts.get("by_group") or {}
+    incidents: Mapping[str, Any] = counts.get("incidents") or {}
+    texts: Mapping[str, Any] = summary.get("rules") or {}
     as_of = str(summary.get("as_of") or "the last recorded event of each incident")
+    n_incidents = inp.get("incidents")
     parts: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -187,13 +208,21 @@ def render_html(summary: Mapping[str, Any]) -> str:
         "<h1>Body-worn camera compliance audit</h1>",
         f'<p class="lead">How the agency&#39;s handling of body-worn camera footage compares with '
         f'{escape(_join(rulesets) or "the rules")}, judged as of {escape(as_of)}. '
-        f'{_int(inp.get("incidents"))} incidents were checked.</p>',
+        f'{_int(n_incidents)} incidents were checked.</p>',
         '<section class="cards">',
     ]
+    inc_sev = incidents.get("by_severity") or {}
     for s in SEVERITIES:
+        sub = ""
+        if s in inc_sev:
+            sub = f'<div class="l">in {_int(inc_sev[s])} of {_int(n_incidents)} incidents</div>'
         parts.append(f'<div class="card {s}"><div class="n">{_int(sev.get(s, 0))}</div>'
-                     f'<div class="l">{escape(_severity_text(s))}</div></div>')
+                     f'<div class="l">{escape(_severity_text(s))}</div>{sub}</div>')
     parts.append("</section>")
+    parts.append('<p class="note">The large numbers count <em>findings</em>: one rule checked one way against one '
+                 "incident. One act can break several rules (footage deleted early breaks every retention rule "
+                 "that applied to it), so the number of <em>incidents</em> with at least one violation is given "
+                 "beside it, and the rates below are per incident.</p>")
     pct = coverage.get("percent")
     if pct is not None:
         parts.append(f'<p>When the camera had to be on, it was on for <strong>{_pct(pct)}</strong> of the time '
@@ -207,30 +236,45 @@ def render_html(summary: Mapping[str, Any]) -> str:
     rules = sorted(by_rule, key=lambda r: (-int((by_rule[r] or {}).get("violation", 0)), r))
     rules = [r for r in rules if int((by_rule[r] or {}).get("violation", 0)) > 0] or rules[:0]
     parts.append("<h2>Violations by rule</h2>")
-    parts.append('<p class="note">Which rules were broken, and how often.</p>')
-    parts.append(_rows_svg("violations-by-rule", [(r, float(by_rule[r].get("violation", 0))) for r in rules[:25]]))
+    parts.append('<p class="note">Which rules were broken, and how often (what each rule says is in the table '
+                 "of results by rule).</p>")
+    parts.append(_rows_svg("violations-by-rule", [(r, float(by_rule[r].get("violation", 0))) for r in rules[:25]],
+                           {r: _text((texts.get(r) or {}).get("summary")) for r in rules[:25]}))
     if len(rules) > 25:
         parts.append(f'<p class="note">{len(rules) - 25} more rules with violations are in the table below.</p>')
     cov_months = coverage.get("by_month") or {}
+    cov = [(m, float(cov_months[m])) for m in sorted(cov_months) if cov_months[m] is not None]
+    bottom = _coverage_floor([v for _, v in cov])
     parts.append("<h2>Recording coverage by month</h2>")
-    parts.append('<p class="note">Share of the time the camera was on when it had to be (100% is full '
-                 "compliance).</p>")
-    parts.append(_columns_svg("coverage-by-month", [(m, float(cov_months[m])) for m in sorted(cov_months)
-                                                     if cov_months[m] is not None], "coverage", _pct, top=100.0))
+    note = "Share of the time the camera was on when it had to be (100% is full compliance); each bar is labelled."
+    if bottom > 0:
+        note += (f" The scale runs from {_pct(bottom)} to 100%, not from 0, so that the differences between months "
+                 "show: a bar half as tall is not half the coverage.")
+    parts.append(f'<p class="note">{escape(note)}</p>')
+    parts.append(_columns_svg("coverage-by-month", cov, "coverage", _pct_down, top=100.0, bottom=bottom,
+                              labels=True))
 
     parts.append("<h2>Results by outcome</h2>")
-    parts.append(_table(["Outcome", "Findings"], [[_severity_text(s), _int(sev.get(s, 0))] for s in SEVERITIES],
-                        numeric={1}))
+    parts.append(_table(["Outcome", "Findings", "Incidents with at least one"],
+                        [[_severity_text(s), _int(sev.get(s, 0)), _maybe(inc_sev, s)] for s in SEVERITIES],
+                        numeric={1, 2}))
     parts.append("<h2>Results by kind of problem</h2>")
-    parts.append(_sev_table("What was checked", [(CHECK_LABELS.get(c, c), by_check[c]) for c in sorted(
-        by_check, key=lambda c: (-int((by_check[c] or {}).get("violation", 0)), c))]))
+    inc_check = incidents.get("by_check") or {}
+    parts.append(_sev_table("What was checked", [(escape(CHECK_LABELS.get(c, c)), by_check[c], inc_check.get(c))
+                                                 for c in sorted(by_check, key=lambda c: (
+                                                     -int((by_check[c] or {}).get("violation", 0)), c))], incidents))
     parts.append("<h2>Results by rule</h2>")
-    parts.append(_sev_table("Rule", [(r, by_rule[r]) for r in sorted(
-        by_rule, key=lambda r: (-int((by_rule[r] or {}).get("violation", 0)), r))]))
+    inc_rule = incidents.get("by_rule") or {}
+    parts.append(_sev_table("Rule", [(_rule_cell(r, texts.get(r)), by_rule[r], inc_rule.get(r)) for r in sorted(
+        by_rule, key=lambda r: (-int((by_rule[r] or {}).get("violation", 0)), r))], incidents))
+    inc_group = incidents.get("by_group") or {}
     for column in sorted(by_group):
         values = by_group[column] or {}
         parts.append(f"<h2>Results by {escape(column)}</h2>")
-        parts.append(_sev_table(column.capitalize(), [(v, values[v]) for v in sorted(values)]))
+        if column in inc_group:
+            parts.append('<p class="note">The rate is the share of this group&#39;s incidents with at least one '
+                         "violation (not violations per finding).</p>")
+        parts.append(_group_table(column, values, inc_group.get(column)))
     parts.append("<h2>The data checked</h2>")
     rows = [["Format", str(inp.get("format", ""))], ["Rows read", _int(inp.get("rows"))],
             ["Incidents checked", _int(inp.get("incidents"))], ["Rows skipped", _int(inp.get("skipped_rows"))],
@@ -246,18 +290,56 @@ def render_html(summary: Mapping[str, Any]) -> str:
         parts.append(_table(["Line", "Incident", "Problem"],
                             [[_text(e.get("line")), _text(e.get("incident")), _text(e.get("message"))]
                              for e in errors[:100]], numeric={0}))
+    why = counts.get("not_applicable") or {}
+    why_text = ""
+    if why:
+        why_text = (f" Of these findings, {_int(why.get('did_not_apply'))} are rules that did not apply and "
+                    f"{_int(why.get('set_aside'))} are rules set aside by another.")
     parts.append("<h2>What the words mean</h2>")
     parts.append('<dl class="terms">'
+                 "<dt>Finding</dt><dd>One rule checked one way against one incident.</dd>"
                  "<dt>Violation</dt><dd>What was done broke a rule: for example the camera was off when it had "
                  "to be on, or footage was released after the deadline.</dd>"
                  "<dt>At risk</dt><dd>Nothing is broken yet, but a deadline is near (within 7 days) or a "
                  "duty is still open.</dd>"
                  "<dt>Compliant</dt><dd>What was done met the rule.</dd>"
-                 "<dt>Did not apply</dt><dd>The rule did not apply to the incident.</dd></dl>")
+                 f"<dt>{escape(SEVERITY_LABELS['not_applicable'])}</dt><dd>The rule asked nothing of the incident: "
+                 "what triggers it did not happen, one of its conditions was not met or one of its exceptions held; "
+                 f"or another rule set it aside for the incident (for example a permission to stop recording)."
+                 f"{escape(why_text)}</dd></dl>")
     parts.append('<p class="note">Every violation and at-risk finding, one per line, is in findings.csv '
                  "beside this page; all counts are in summary.csv and summary.json.</p>")
     parts.append("</main></body></html>\n")
     return "\n".join(parts)
+
+
+def _maybe(table: Mapping[str, Any] | None, key: str) -> str:
+    """A count of incidents, or a dash where the summary has none (a summary written before they were counted,
+    or a severity incidents are not counted for)."""
+    if not table or key not in table:
+        return "-"
+    return _int(table[key])
+
+
+def _rule_cell(rule_id: str, text: Mapping[str, Any] | None) -> str:
+    """A rule's id with its summary and cite, as HTML."""
+    cell = f"<code>{escape(rule_id)}</code>"
+    if text:
+        cell += (f'<div class="rule-text">{escape(_text(text.get("summary")))}</div>'
+                 f'<div class="cite">{escape(_text(text.get("cite")))}</div>')
+    return cell
+
+
+def _coverage_floor(values: list[float]) -> float:
+    """Where the coverage axis starts: 0, unless every month is high, when the axis starts close below the
+    lowest month (at a round number) so that a month at 97% and one at 99.5% do not look the same."""
+    if not values:
+        return 0.0
+    span = (100.0 - min(values)) / 0.6  # the lowest bar fills at most 60% of the axis
+    for step in (1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0):
+        if span <= step:
+            return 100.0 - step
+    return 0.0
 
 
 def _severity_text(s: str) -> str:
@@ -282,6 +364,14 @@ def _pct(v: Any) -> str:
         return "-"
 
 
+def _pct_down(v: Any) -> str:
+    """A share rounded down to one decimal: 99.99% reads 99.9%, never 100.0% (full compliance)."""
+    try:
+        return f"{math.floor(float(v) * 10) / 10:.1f}%"
+    except (TypeError, ValueError, OverflowError):
+        return "-"
+
+
 def _hours(v: Any) -> str:
     try:
         return f"{float(v or 0) / 3600:,.1f} hours"
@@ -290,22 +380,60 @@ def _hours(v: Any) -> str:
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    return _html_table(head, [[escape(c) for c in row] for row in rows], numeric)
+
+
+def _html_table(head: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    """A table whose cells are HTML already (every string from data escaped by the caller)."""
     out = ["<table><thead><tr>"]
     out += [f'<th{" class=num" if i in numeric else ""}>{escape(h)}</th>' for i, h in enumerate(head)]
     out.append("</tr></thead><tbody>")
     for row in rows:
-        out.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{escape(c)}</td>'
+        out.append("<tr>" + "".join(f'<td{" class=num" if i in numeric else ""}>{c}</td>'
                                     for i, c in enumerate(row)) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
 
-def _sev_table(label: str, rows: list[tuple[str, Mapping[str, Any]]]) -> str:
+def _sev_table(label: str, rows: list[tuple[str, Mapping[str, Any], Mapping[str, Any] | None]],
+               incidents: Mapping[str, Any]) -> str:
+    """Findings per severity, and (when the summary counts them) incidents with a violation or at risk. The
+    first cell of each row is HTML."""
     if not rows:
         return '<p class="note">Nothing to show.</p>'
-    return _table([label, *(_severity_text(s) for s in SEVERITIES)],
-                  [[name, *(_int((sevs or {}).get(s, 0)) for s in SEVERITIES)] for name, sevs in rows],
-                  numeric={1, 2, 3, 4})
+    if not incidents:
+        return _html_table([label, *(_severity_text(s) for s in SEVERITIES)],
+                           [[name, *(_int((sevs or {}).get(s, 0)) for s in SEVERITIES)] for name, sevs, _ in rows],
+                           numeric={1, 2, 3, 4})
+    head = [label, "Incidents with a violation", "Violations", "Incidents at risk", "At risk", "Compliant",
+            _severity_text("not_applicable")]
+    return _html_table(head, [[name, _int((inc or {}).get("violation", 0)), _int((sevs or {}).get("violation", 0)),
+                               _int((inc or {}).get("at_risk", 0)), _int((sevs or {}).get("at_risk", 0)),
+                               _int((sevs or {}).get("compliant", 0)), _int((sevs or {}).get("not_applicable", 0))]
+                              for name, sevs, inc in rows], numeric={1, 2, 3, 4, 5, 6})
+
+
+def _group_table(column: str, values: Mapping[str, Any], incidents: Mapping[str, Any] | None) -> str:
+    """One grouping column (district, unit): per value, its incidents and the share of them with a violation
+    beside the findings."""
+    if not values:
+        return '<p class="note">Nothing to show.</p>'
+    if incidents is None:
+        return _sev_table(escape(column.capitalize()), [(escape(v), values[v], None) for v in sorted(values)], {})
+    head = [column.capitalize(), "Incidents", "With a violation", "Rate (per incident)", "Violations", "At risk",
+            "Compliant", _severity_text("not_applicable")]
+    rows = []
+    for v in sorted(values):
+        sevs, inc = values[v] or {}, incidents.get(v) or {}
+        checked, bad = int(inc.get("checked", 0)), int(inc.get("violation", 0))
+        rate = _pct(100.0 * bad / checked) if checked else "-"
+        rows.append([escape(v), _int(checked), _int(bad), rate, *(_int(sevs.get(s, 0)) for s in SEVERITIES)])
+    return _html_table(head, rows, numeric={1, 2, 3, 4, 5, 6, 7})
+
+
+def _hover(titles: Mapping[str, str] | None, key: str) -> str:
+    text = (titles or {}).get(key)
+    return f" ({text})" if text else ""
 
 
 def _nice_top(v: float) -> float:
@@ -318,26 +446,33 @@ def _nice_top(v: float) -> float:
     return float(((int(v) // mag) + 1) * mag)
 
 
-def _columns_svg(ident: str, data: list[tuple[str, float]], cls: str, fmt: Any, top: float | None = None) -> str:
-    """A vertical bar chart (one bar per month)."""
+def _columns_svg(ident: str, data: list[tuple[str, float]], cls: str, fmt: Any, top: float | None = None,
+                 bottom: float = 0.0, labels: bool = False) -> str:
+    """A vertical bar chart (one bar per month), its scale from `bottom` to `top`; with `labels`, each bar's
+    value written above it."""
     if not data:
         return '<p class="note">No data for this chart.</p>'
     top = top or _nice_top(max(v for _, v in data))
-    left, right, head, foot, height = 56, 12, 14, 54, 220
+    left, right, head, foot, height = 56, 12, 18, 54, 220
     slot = max(18, min(60, 880 // len(data)))
     width = left + right + slot * len(data)
     out = [f'<svg id="{ident}" class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
            f'width="{width}" height="{head + height + foot}" viewBox="0 0 {width} {head + height + foot}">']
+    span = top - bottom
     for k in range(6):
         y = head + height - height * k / 5
         out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(top * k / 5))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(bottom + span * k / 5))}'
+                   "</text>")
     for i, (label, v) in enumerate(data):
-        h = height * min(v, top) / top if top else 0
+        h = height * (min(v, top) - bottom) / span if span > 0 and v > bottom else 0
         x = left + i * slot + slot * 0.15
+        cx = left + i * slot + slot / 2
         out.append(f'<rect class="bar {cls}" x="{x:.1f}" y="{head + height - h:.1f}" width="{slot * 0.7:.1f}" '
                    f'height="{h:.1f}"><title>{escape(label)}: {escape(fmt(v))}</title></rect>')
-        cx = left + i * slot + slot / 2
+        if labels:
+            out.append(f'<text class="value" x="{cx:.1f}" y="{head + height - h - 4:.1f}" text-anchor="middle">'
+                       f"{escape(fmt(v))}</text>")
         out.append(f'<text x="{cx:.1f}" y="{head + height + 14}" text-anchor="end" '
                    f'transform="rotate(-45 {cx:.1f} {head + height + 14})">{escape(label)}</text>')
     out.append(f'<line class="axis" x1="{left}" y1="{head + height}" x2="{width - right}" y2="{head + height}"/>')
@@ -345,8 +480,8 @@ def _columns_svg(ident: str, data: list[tuple[str, float]], cls: str, fmt: Any, 
     return "".join(out)
 
 
-def _rows_svg(ident: str, data: list[tuple[str, float]]) -> str:
-    """A horizontal bar chart (one bar per rule)."""
+def _rows_svg(ident: str, data: list[tuple[str, float]], titles: Mapping[str, str] | None = None) -> str:
+    """A horizontal bar chart (one bar per rule; `titles`: a rule's summary, shown on hover)."""
     if not data:
         return '<p class="note">No violations were found.</p>'
     top = _nice_top(max(v for _, v in data))
@@ -361,7 +496,7 @@ def _rows_svg(ident: str, data: list[tuple[str, float]]) -> str:
         short = label if len(label) <= 48 else label[:46] + "…"
         out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(short)}</text>')
         out.append(f'<rect class="bar violation" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}">'
-                   f"<title>{escape(label)}: {_int(v)}</title></rect>")
+                   f"<title>{escape(label)}: {_int(v)}{escape(_hover(titles, label))}</title></rect>")
         out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{_int(v)}</text>')
     out.append(f'<line class="axis" x1="{label_w}" y1="{pad - 4}" x2="{label_w}" y2="{height - 6}"/>')
     out.append("</svg>")

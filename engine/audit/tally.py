@@ -1,4 +1,9 @@
-"""The audit's counts: `Tally` adds up findings, coverage and row errors; `build_summary` makes summary.json."""
+"""The audit's counts: `Tally` adds up findings, coverage and row errors; `build_summary` makes summary.json.
+
+Findings are counted one by one (`counts`), and incidents too (`incidents`): one footage deletion that
+breaks three retention rules is three violations in one incident, so a rate per incident is never read
+from finding counts. `rule_texts` gives each rule's summary and cite for the report.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,15 @@ from typing import Any
 
 from engine.audit.findings import SEVERITIES, IncidentAudit
 from engine.io.export import Export, RowError
+from policy.model import Ruleset
 
 NA = "not_applicable"
 MAX_ERRORS = 100  # row errors kept to show (summary.json, the CLI); the rest are only counted
+FLAGGED = ("violation", "at_risk")  # the severities an incident is counted for (incidents with at least one)
+CHECKED = "checked"  # in `incident_counts`, the incidents of a group, whatever they were found to be
+# Why a `not_applicable` finding is one: the rule did not apply at all (no trigger, a condition unmet or an
+# exception held), or it applied and another rule set it aside (`overrides`).
+DID_NOT_APPLY, SET_ASIDE = "did_not_apply", "set_aside"
 
 
 @dataclass
@@ -30,10 +41,16 @@ class Tally:
     reasons: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     rulesets: set[str] = field(default_factory=set)
+    # (dimension, key, severity): incidents with at least one finding of that severity (dimension
+    # `severity`, `check`, `rule` or `group.<column>`; severity `checked` counts a group's incidents).
+    incident_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    not_applicable: Counter[str] = field(default_factory=Counter)  # DID_NOT_APPLY / SET_ASIDE -> findings
 
     def merge(self, other: Tally) -> None:
         self.counts.update(other.counts)
         self.groups.update(other.groups)
+        self.incident_counts.update(other.incident_counts)
+        self.not_applicable.update(other.not_applicable)
         self.required += other.required
         self.recorded += other.recorded
         for month, (req, rec) in other.coverage.items():
@@ -60,6 +77,7 @@ class Tally:
         self.incidents += 1
         self.rulesets.update(result.rulesets)
         counts, groups = self.counts, self.groups
+        flagged: set[tuple[str, str, str]] = set()
         for f in result.checked:
             sev = f.severity
             counts[("severity", sev, sev)] += 1
@@ -68,6 +86,14 @@ class Tally:
             counts[("month", f.month, sev)] += 1
             for col, value in f.groups.items():
                 groups[(col, value, sev)] += 1
+            if sev in FLAGGED:
+                flagged.update((("severity", sev, sev), ("check", f.check, sev), ("rule", f.rule, sev)))
+            elif sev == NA:
+                self.not_applicable[SET_ASIDE if f.actual.startswith("set aside") else DID_NOT_APPLY] += 1
+        for col, value in result.groups.items():
+            flagged.add((f"group.{col}", value, CHECKED))
+            flagged.update((f"group.{col}", value, sev) for sev in FLAGGED if ("severity", sev, sev) in flagged)
+        self.incident_counts.update(flagged)
         if result.unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
             total = 0
             for r in result.unapplied:
@@ -77,6 +103,7 @@ class Tally:
                 for check in r.checks:
                     counts[("check", check, NA)] += 1
             counts[("severity", NA, NA)] += total
+            self.not_applicable[DID_NOT_APPLY] += total
             counts[("month", result.month, NA)] += total
             for col, value in result.groups.items():
                 groups[(col, value, NA)] += total
@@ -94,6 +121,31 @@ def _nested(counter: Counter[tuple[str, str, str]], dimension: str) -> dict[str,
         if dim == dimension:
             out.setdefault(key, {})[sev] = n
     return out
+
+
+def _incidents(tally: Tally) -> dict[str, Any]:
+    """`counts.incidents` of summary.json: incidents (not findings) with at least one violation or
+    at-risk finding, in all and per check and rule, and per group value with the group's incidents."""
+    out: dict[str, Any] = {"by_severity": {sev: tally.incident_counts.get(("severity", sev, sev), 0)
+                                           for sev in FLAGGED}}
+    out["by_check"] = _nested(tally.incident_counts, "check")
+    out["by_rule"] = _nested(tally.incident_counts, "rule")
+    by_group: dict[str, dict[str, dict[str, int]]] = {}
+    for (dim, value, sev), n in sorted(tally.incident_counts.items()):
+        if dim.startswith("group."):
+            by_group.setdefault(dim[len("group."):], {}).setdefault(value, {})[sev] = n
+    out["by_group"] = by_group
+    return out
+
+
+def rule_texts(rulesets: list[Ruleset]) -> dict[str, dict[str, str]]:
+    """`rules` of summary.json: each rule id's summary, cite and ruleset (the first ruleset given that has
+    it), so that the report shows a rule's words beside its id."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rulesets:
+        for rule in r.rules:
+            out.setdefault(rule.id, {"summary": rule.summary, "cite": rule.cite, "ruleset": r.ref})
+    return dict(sorted(out.items()))
 
 
 def _percent(recorded: float, required: float) -> float | None:
@@ -123,6 +175,8 @@ def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[
             "by_check": _nested(tally.counts, "check"),
             "by_month": _nested(tally.counts, "month"),
             "by_group": by_group,
+            "incidents": _incidents(tally),
+            "not_applicable": {why: tally.not_applicable.get(why, 0) for why in (DID_NOT_APPLY, SET_ASIDE)},
         },
         "recording_coverage": {
             "required_seconds": round(tally.required, 3),

@@ -19,7 +19,7 @@ from engine.cli.boundary import (
     EXIT_USAGE,
     Bwc,
 )
-from engine.cli.commands import audit, decide, render, rulesets, score, service
+from engine.cli.commands import audit, categories, decide, lint, maps, render, rulesets, score, service
 
 
 @click.group(cls=Bwc, context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +29,7 @@ def main() -> None:
 
 
 for _command in (*rulesets.COMMANDS, *render.COMMANDS, *score.COMMANDS, *decide.COMMANDS, *audit.COMMANDS,
-                 *service.COMMANDS):
+                 *service.COMMANDS, *maps.COMMANDS, *categories.COMMANDS, *lint.COMMANDS):
     main.add_command(_command)
 rulesets.log_group.add_command(service.log_verify)
 

@@ -36,6 +36,10 @@ ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,
                            help="Succeed on an input holding no incident (by default that is an error).")
 OVERWRITE = click.option("--overwrite", is_flag=True, default=False,
                          help="Replace an output file that already exists (refused otherwise).")
+CLUSTER = click.option("--cluster", "cluster", default=None, metavar="ADDRESS",
+                       help="Run on a Dask cluster: `local` (a cluster of --workers processes on this machine, "
+                            "for this run) or a scheduler's address (tcp://host:8786); the report is the same. "
+                            "Needs the dask extra: pip install 'bwc-policy[dask]'. See docs/scale.md.")
 
 
 def load_library(rulesets: tuple[Path, ...], backend: str = "native") -> Library:
@@ -50,5 +54,5 @@ def load_library_for(rulesets: tuple[Path, ...], ref: str, backend: str = "nativ
     return loaded
 
 
-__all__ = ["ALLOW_EMPTY", "AS_OF", "BACKEND", "OVERWRITE", "POLICY", "RULESETS", "as_of_option", "load_library",
-           "load_library_for"]
+__all__ = ["ALLOW_EMPTY", "AS_OF", "BACKEND", "CLUSTER", "OVERWRITE", "POLICY", "RULESETS", "as_of_option",
+           "load_library", "load_library_for"]

@@ -90,11 +90,14 @@ class RowError:
     reason: str  # a short category, for counts: "invalid JSON", "bad value", ...
     rows: int = 1
     column: int | None = None  # the character (JSON) or byte (not UTF-8) in the line, 1-based, when known
+    file: str | None = None  # the file of a partitioned export (engine.io.partitions) the line is in
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.line, "incident": self.incident, "message": self.message}
         if self.column is not None:
             data["column"] = self.column
+        if self.file is not None:
+            data["file"] = self.file
         return data
 
 

@@ -15,6 +15,8 @@ from engine.cli.text.rulesets import say_check, say_log, say_scenarios
 from engine.core.decision import DECISION_SCHEMA
 from engine.io.output import check_output_file, write_text_atomic
 from engine.tools import scenarios
+from engine.tools.lint.fast import with_warnings
+from engine.tools.render.amendment import amendment_html
 from policy import diff
 from policy.repository import check_paths
 from policy.schema import ruleset_schema_json
@@ -29,7 +31,7 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
 
     Prints every problem with its file, line and column, and exits 1 if there is any error.
     """
-    results = check_paths(paths)
+    results = with_warnings(check_paths(paths))  # and the fast `bwc lint` checks, as warnings (docs/lint.md)
     say_check(results, fmt)
     if not results or not all(r.ok for r in results):
         sys.exit(EXIT_FAILED)
@@ -96,14 +98,30 @@ def test_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], coverage: 
 @RULESETS
 @click.argument("old")
 @click.argument("new")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str) -> None:
-    """Say in plain words what changed between two rulesets: files, or ID@VERSION references."""
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True, help="html: one self-contained page for a public comment period.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the diff to this file (whole or not at all) instead of standard output.")
+@OVERWRITE
+def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str, out: Path | None,
+                 overwrite: bool) -> None:
+    """Say in plain words what changed between two rulesets: files, or ID@VERSION references.
+
+    The duties come first, in each rule's own summary; then when the changed rules apply and for how
+    long; then citations and notes; the ruleset's header last.
+    """
+    if out is not None:
+        check_output_file(out, overwrite=overwrite)  # before any work: a refusal costs nothing
     repo = load_library(rulesets).repository
     # RulesetLookupError and RulesetError are reported by the boundary
     d = diff.diff(repo.resolve(old), repo.resolve(new))
-    render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json}[fmt]
-    say(render(d), nl=False)
+    render = {"text": diff.render_text, "markdown": diff.render_markdown, "json": diff.render_json,
+              "html": amendment_html}[fmt]
+    if out is None:
+        say(render(d), nl=False)
+    else:
+        write_text_atomic(out, render(d))
+        say(f"wrote {out}", err=True)
 
 
 class _Log(click.Group):

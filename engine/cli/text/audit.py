@@ -8,6 +8,9 @@ from typing import Any
 from engine.audit.findings import SEVERITIES
 from policy.values import quoted, quoted_path
 
+# The report's plain words for a rule that gave nothing to check (docs/audit.md, "The checks").
+_SAID = {"not_applicable": "with nothing to check (rule not triggered or set aside)"}
+
 
 def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
     """The summary's headline numbers, the first skipped rows, and the report folder."""
@@ -16,14 +19,19 @@ def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
     cov = summary["recording_coverage"]
     lines = [f"audited {inp['incidents']} incident(s) from {inp['rows']} {inp['format']} row(s) as of "
              + (summary["as_of"] or "each incident's last event"),
-             "findings: " + ", ".join(f"{sev.get(s, 0)} {s.replace('_', ' ')}" for s in SEVERITIES)]
+             "findings: " + ", ".join(f"{sev.get(s, 0)} {_SAID.get(s, s.replace('_', ' '))}" for s in SEVERITIES)]
+    by_incident = summary["counts"].get("incidents", {}).get("by_severity", {})
+    if by_incident:  # one incident may break several rules: findings alone overstate how many went wrong
+        lines.append(f"incidents: {by_incident.get('violation', 0)} with a violation, "
+                     f"{by_incident.get('at_risk', 0)} at risk, of {inp['incidents']}")
     if cov["percent"] is not None:
         lines.append(f"recording coverage: {cov['percent']}% of the time a camera had to be on")
     if inp["skipped_rows"]:
         reasons = ", ".join(f"{n} {r}" for r, n in inp["skipped_reasons"].items())
         lines.append(f"skipped: {inp['skipped_rows']} row(s), {inp['skipped_incidents']} incident(s) ({reasons})")
         for e in inp["errors"][:5]:  # ids and messages come from the data: shown as literal text
-            lines.append(f"  line {e['line']}" + (f" ({quoted(e['incident'])})" if e["incident"] else "")
+            where = f"{quoted(e['file'])}, line" if e.get("file") else "line"  # a partitioned export's file
+            lines.append(f"  {where} {e['line']}" + (f" ({quoted(e['incident'])})" if e["incident"] else "")
                          + f": {quoted(e['message'], 300)}")
         if len(inp["errors"]) > 5:
             lines.append("  ... (see summary.json)")

@@ -103,16 +103,19 @@ def _work(comparer: Comparer, items: list[Record | RowError]) -> ImpactTally:
 
 
 def run(comparer: Comparer, items: Iterable[Record | RowError], *, workers: int = 0,
-        load: Callable[[], Comparer] | None = None, progress: Callable[[int], None] | None = None) -> ImpactTally:
+        load: Callable[[], Comparer] | None = None, progress: Callable[[int], None] | None = None,
+        cluster: str | None = None) -> ImpactTally:
     """Compare every incident read. `progress(n)` is told of each chunk's size. With `workers` > 1 (0:
     one per CPU), chunks are decided by worker processes (engine.executor) and merged in input order.
     Workers inherit `comparer` where processes fork; elsewhere each builds its own with `load`, and
-    without one the work stays in this process."""
+    without one the work stays in this process. With `cluster` (a Dask scheduler's address, or
+    `local`), chunks are decided on a Dask cluster, `comparer` shipped to its workers with its compiled
+    versions; the tally is the same."""
     workers = workers or default_workers()
-    if load is None and start_method() != "fork":
+    if load is None and start_method() != "fork" and cluster is None:
         workers = 1
     total = ImpactTally()
-    with Executor(comparer, workers, load) as pool:
+    with Executor(comparer, workers, load, cluster=cluster) as pool:
         for part in pool.map(_work, chunked(items, CHUNK)):
             total.merge(part)
             if progress:
@@ -130,7 +133,7 @@ def _vocabulary(a: Policy, b: Policy) -> Vocabulary:
 
 def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | None = None, workers: int = 0,
            library: Library | None = None, progress: Callable[[int], None] | None = None, fmt: str | None = None,
-           allow_empty: bool = False) -> ImpactReport:
+           allow_empty: bool = False, cluster: str | None = None) -> ImpactReport:
     """Decide every incident of an export (engine.io.export.read_export: JSON Lines, `.json`, CSV,
     Parquet, or `-` for standard input) under A and under B, and report the changes. `progress(n)`
     is told of each chunk's size as it is done.
@@ -148,7 +151,7 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     start = time.perf_counter()
     records = read_export(incidents, _vocabulary(pa, pb), fmt)
     tally = run(comparer, records, workers=workers, load=functools.partial(_load_comparer, a, b, when),
-                progress=progress)
+                progress=progress, cluster=cluster)
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")

@@ -132,14 +132,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _page(title: str, body: list[str], *, wide: bool = False) -> str:
+def _page(title: str, body: list[str], *, wide: bool = False, generator: str = "bwc render", css: str = "") -> str:
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta name="generator" content="bwc render">',
+        f'<meta name="generator" content="{_e(generator)}">',
         # A page that cannot fetch or run anything, even if a string escaped somewhere it should not have.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>{_e(title)}</title>", f"<style>{CSS}</style></head><body>",
+        f"<title>{_e(title)}</title>", f"<style>{CSS}{css}</style></head><body>",
         f'<main{" class=compare" if wide else ""}>', *body, "</main></body></html>", ""])
 
 

@@ -1,8 +1,16 @@
-"""The one process pool of the engine: audit, impact and generate spread their work with it.
+"""The one executor of the engine: audit, impact and generate spread their work with it, over worker
+processes on this machine or (audit and impact, `--cluster`) over a Dask cluster.
 
     with Executor(state, workers=4, initializer=functools.partial(load_state, paths)) as pool:
         for result in pool.map(work, chunks):      # work(state, chunk) -> result, in input order
             ...
+
+    with Executor(state, workers=4, cluster="local") as pool:    # or cluster="tcp://scheduler:8786"
+        for result in pool.map(work, chunks):      # the same results, in the same order
+
+With `cluster` the work runs on a Dask cluster (engine.executor.cluster, an optional extra): the
+same promises of order, bounded work and clean interrupts, and `state` is pickled and shipped to the
+workers instead of inherited or rebuilt. Without it, the process pool below.
 
 What it promises, whatever the number of workers:
 
@@ -166,8 +174,10 @@ class Executor(Generic[S]):
     """
 
     def __init__(self, state: S, workers: int, initializer: Callable[[], S] | None = None,
-                 window: int | None = None) -> None:
+                 window: int | None = None, cluster: str | None = None) -> None:
         self.state = state
+        self.cluster = cluster  # a Dask scheduler's address, or "local": the work runs there instead
+        self._dask: Any = None
         self.workers = max(1, min(workers, max_workers()))
         self.initializer = initializer
         self.window = max(1, window if window is not None else 2 * self.workers)
@@ -185,12 +195,23 @@ class Executor(Generic[S]):
                 signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             self._old_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
             self._handling = True
+        if self.cluster is not None:
+            from engine.executor.cluster import DaskBackend
+
+            try:
+                self._dask = DaskBackend(self.cluster, self.workers).__enter__()
+            except BaseException:
+                self._restore_sigterm()
+                raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            if kind is None:
+            if self._dask is not None:
+                dask, self._dask = self._dask, None
+                dask.close()
+            elif kind is None:
                 try:
                     self._stop()
                 except BaseException:  # interrupted while the workers were stopping: stop them now
@@ -199,9 +220,12 @@ class Executor(Generic[S]):
             else:
                 self.terminate()
         finally:
-            if self._handling:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL if self._old_sigterm is None else self._old_sigterm)
-                self._handling = False
+            self._restore_sigterm()
+
+    def _restore_sigterm(self) -> None:
+        if self._handling:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if self._old_sigterm is None else self._old_sigterm)
+            self._handling = False
 
     def _spawn(self, work: Callable[[S, Any], Any]) -> _Worker:
         ctx: Any = multiprocessing.get_context(self.method)
@@ -264,7 +288,10 @@ class Executor(Generic[S]):
 
     def map(self, work: Callable[[S, T], R], items: Iterable[T]) -> Iterator[R]:
         """`work(state, item)` for every item, results in input order. `work` must be a module-level
-        function (spawn pickles it by name)."""
+        function (spawn and Dask pickle it by name)."""
+        if self._dask is not None:
+            yield from self._dask.map(work, self.state, items)
+            return
         if self.workers <= 1:
             for item in items:
                 yield work(self.state, item)
