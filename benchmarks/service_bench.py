@@ -23,7 +23,8 @@ Scenarios:
 - `generator`: the same generator against a trivial HTTP server (a bare asyncio protocol in another
   process): what the generator alone can sustain on this machine.
 
-Any status but 2xx, a connection error, or no answer within --timeout is an error.
+Any status but 2xx, a connection error, or no answer within --timeout is an error. The server runs
+with `--workers 2` unless told otherwise (`--workers N`); its CPU is that of all its processes.
 """
 
 from __future__ import annotations
@@ -348,12 +349,17 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc), 0 where that cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    """User + system CPU seconds of a process and of its child processes that are alive (`bwc serve
+    --workers N`: the supervisor and its workers), from Linux /proc; 0 for what cannot be read."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 class Server:
@@ -456,7 +462,8 @@ def run_scenario(name: str, rate: float, seconds: float, args: argparse.Namespac
     token = secrets.token_hex(16)
     run_id = secrets.token_hex(3)
     with tempfile.TemporaryDirectory(prefix="bwc-service-bench-") as tmp:
-        server = Server(Path(tmp), token, args.server_arg, trivial=name == "generator")
+        server = Server(Path(tmp), token, ["--workers", str(args.workers), *args.server_arg],
+                        trivial=name == "generator")
         print(f"{name}: server pid {server.proc.pid} (py-spy record -p {server.proc.pid} --gil to profile it)",
               file=sys.stderr, flush=True)
         try:
@@ -494,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="connections in use at once, at most (past it a request waits for one; the wait counts)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds after its due time a request may take")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of untimed requests first (0: none)")
+    ap.add_argument("--workers", type=int, default=2, help="`bwc serve --workers N` (default 2: one per core here)")
     ap.add_argument("--server-arg", action="append", default=[], help="an extra option for `bwc serve`")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "service_results.json")
     args = ap.parse_args(argv)
@@ -508,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"meta": {"python": platform.python_version(), "machine": platform.machine(), "system": platform.system(),
                     "cpus": os.cpu_count(), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "load_average_before": [round(x, 2) for x in load],
+                    "workers": args.workers,
                     "command": " ".join(["benchmarks/service_bench.py",
                                          *(argv if argv is not None else sys.argv[1:])])},
            "scenarios": {r["scenario"]: r for r in results}}

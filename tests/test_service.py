@@ -8,6 +8,7 @@ fail under CI=true: a CI without PostgreSQL must not pass as though it had teste
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from cli_runner import run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.pool import NullPool
 
-from engine.service.store import Store, StoreError
+from engine.service.store import Store, StoreError, entry_hash
+from policy.canonical import dumps_canonical
 
 ROOT = Path(__file__).resolve().parent.parent
 READ, WRITE, ADMIN = "read-token-0123456789", "write-token-0123456789", "admin-token-0123456789"
@@ -47,9 +51,10 @@ class Server:
     """`bwc serve` in a process of its own, on a free port, with its store at `store` (default: a
     SQLite file in `folder`)."""
 
-    def __init__(self, folder: Path, store: str | None = None) -> None:
+    def __init__(self, folder: Path, store: str | None = None, args: tuple[str, ...] = ()) -> None:
         self.folder = folder
         self.store = store or f"sqlite:///{folder / 'bwc.db'}"
+        self.args = args  # more options of `bwc serve`, e.g. ("--workers", "2")
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -63,7 +68,7 @@ class Server:
         env = {**os.environ, "BWC_TOKENS": f"read:{READ},write:{WRITE},admin:{ADMIN}"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"), "--store", self.store,
-             "--port", str(port)], cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "--port", str(port), *self.args], cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         return self
 
     def ready(self) -> Server:
@@ -434,3 +439,112 @@ def test_wrong_postgres_credentials_are_a_plain_error(postgres_url: str) -> None
     with pytest.raises(StoreError, match="password authentication failed") as caught:
         Store(wrong)
     assert "not-the-password" not in str(caught.value)
+
+
+# --- several worker processes behind one port (`bwc serve --workers 2`) ----------------------------------
+
+def worker_client(server: Server, *, not_on: Collection[int] = ()) -> tuple[httpx.Client, int]:
+    """A keep-alive client whose connection is served by a worker whose pid is not in `not_on` (the
+    kernel hands each new connection to one of the workers), and that worker's pid, which every
+    worker tells in its metrics."""
+    for _ in range(200):
+        client = httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"})
+        text = client.get("/metrics").text
+        pid = int(text.split('bwc_worker{pid="', 1)[1].split('"', 1)[0])
+        if pid not in not_on:
+            return client, pid
+        client.close()
+    raise AssertionError(f"no connection reached a worker other than {not_on} in 200 tries")
+
+
+def test_two_workers_share_the_log_and_the_incidents(tmp_path: Path, store_url: str) -> None:
+    server = Server(tmp_path, store_url, ("--workers", "2")).start()
+    try:
+        first, a = worker_client(server)
+        second, b = worker_client(server, not_on={a})
+        clients = [first, second]
+        assert first.put("/v1/incidents/INC-1", json={"policy": CO, "timezone": INCIDENT["timezone"],
+                                                      "facts": INCIDENT["facts"]}).status_code == 201
+        failed: list[str] = []
+        rounds = 15
+
+        def work(client: httpx.Client, first_k: int) -> None:
+            for k in range(first_k, first_k + rounds):
+                decided = client.post("/v1/decide", json={"policy": CO, "incident": {**INCIDENT, "id": f"C-{k}"}})
+                event = {**INCIDENT["events"][0], "at": f"2024-02-01T1{k // 60}:{k % 60:02d}:00-07:00"}
+                appended = client.post("/v1/incidents/INC-1/events", json={"events": [{"event_id": f"w-{k}",
+                                                                                         "event": event}]})
+                failed.extend(f"{r.request.url.path}: {r.status_code} {r.text}" for r in (decided, appended)
+                              if r.status_code != 200)
+
+        # httpx clients are not shared between threads: one client (one worker) per thread
+        extra = [worker_client(server, not_on={b})[0], worker_client(server, not_on={a})[0]]
+        threads = [threading.Thread(target=work, args=(c, i * rounds)) for i, c in enumerate([*clients, *extra])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not failed, failed[:3]
+        verified = second.get("/v1/decisions-log/verify").json()
+        assert verified["ok"] and verified["entries"] == 4 * rounds * 2, verified
+        with _database(store_url).connect() as db:
+            seqs = [r[0] for r in db.execute(sa.text("SELECT seq FROM events WHERE incident_id = 'INC-1' "
+                                                     "ORDER BY seq"))]
+        assert seqs == list(range(1, 4 * rounds + 1))  # every append numbered, none twice
+        # Each worker's answer for the incident is the decision of every event stored, whoever stored it.
+        answers = [c.get("/v1/incidents/INC-1/decision").json() for c in clients]
+        assert answers[0] == answers[1]
+        for c in [*clients, *extra]:
+            c.close()
+        os.kill(a, signal.SIGKILL)  # a worker dies: another takes its place, and the service goes on
+        replaced, _ = worker_client(server, not_on={a, b})
+        assert replaced.post("/v1/decide", json={"policy": CO, "incident": INCIDENT}).status_code == 200
+        replaced.close()
+    finally:
+        err = server.stop()
+    assert f"worker {a} ended (killed by signal 9); starting another" in err
+    assert server.proc is not None and server.proc.returncode == 128 + signal.SIGTERM
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]))  # any text JSON can carry (no lone surrogate)
+
+
+@given(prev=_TEXT, seq=st.integers(1, (1 << 62) - 1), fields=st.dictionaries(_TEXT, _TEXT, max_size=12))
+def test_the_entry_hash_is_of_the_canonical_json(prev: str, seq: int, fields: dict[str, str]) -> None:
+    """The log's hashes are taken over orjson's output directly (faster): it must be dumps_canonical's,
+    byte for byte, or entries recorded by one bwc would not verify with another."""
+    entry = {**fields, "seq": seq}
+    assert entry_hash(prev, entry) == hashlib.sha256((prev + "\n" + dumps_canonical(entry)).encode()).hexdigest()
+
+
+def test_decide_answers_the_same_on_its_fast_path_and_off_it(server: Server) -> None:
+    """A decide that succeeds skips FastAPI's machinery (app.py, `_FastDecide`); every other is handed
+    to the app with its body replayed. Both count in the metrics under the route, and a body sent in
+    chunks past --max-body is refused on either."""
+    body = {"policy": CO, "incident": INCIDENT}
+    fast = server.call("POST", "/v1/decide", json=body)
+    slow = server.call("POST", "/v1/decide", content=json.dumps(body).encode(),  # +json: FastAPI's to read
+                       headers={"content-type": "application/vnd.bwc+json"})
+    charset = server.call("POST", "/v1/decide", content=json.dumps(body).encode(),
+                          headers={"content-type": "application/json; charset=utf-8"})
+    assert fast.status_code == slow.status_code == charset.status_code == 200
+    assert fast.content == slow.content == charset.content and fast.headers["content-type"] == "application/json"
+    wrong = server.call("POST", "/v1/decide", json={**body, "policy": "nope"})  # handed over: a 404 document
+    assert wrong.status_code == 404 and wrong.headers["content-type"] == "application/problem+json"
+    extra = server.call("POST", "/v1/decide", json={**body, "more": 1})
+    assert extra.status_code == 422 and extra.json()["errors"][0]["where"] == "body.more"
+    as_form = server.call("POST", "/v1/decide", content=json.dumps(body).encode(),
+                          headers={"content-type": "text/plain"})
+    assert as_form.status_code == 422
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(3):
+            yield b" " * (1 << 20)
+    big = httpx.post(server.url + "/v1/decide", content=chunks(), timeout=30,
+                     headers={"Authorization": f"Bearer {READ}", "content-type": "application/json"})
+    assert big.status_code == 413 and big.headers["content-type"] == "application/problem+json"
+    metrics = server.call("GET", "/metrics").text
+    assert 'bwc_requests_total{method="POST",route="/v1/decide",status="200"} 3.0' in metrics  # both paths
+    assert 'bwc_requests_total{method="POST",route="/v1/decide",status="404"} 1.0' in metrics
+    lines = server.call("GET", "/v1/decisions").text.splitlines()
+    assert len(lines) == 3 and server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()["ok"]

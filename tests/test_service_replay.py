@@ -5,16 +5,21 @@ report `bwc impact` gives for the same incidents."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import test_service
 from cli_runner import run_cli
-from test_service import ADMIN, READ, ROOT, WRITE, Server
+from test_service import ADMIN, READ, ROOT, WRITE, Server, _database, worker_client
+
+from engine.service.replay import this_machine
 
 store_url = test_service.store_url  # each test that asks for it runs on SQLite and on PostgreSQL
 
@@ -223,3 +228,158 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
                                  str(export)], cwd=tmp_path)
     assert code == 0, err
     assert _unordered(json.loads(replayed)) == _unordered(json.loads(impact)) and json.loads(replayed)["changed"] > 0
+
+
+# --- several workers, and replays kept in the store ------------------------------------------------------
+
+def test_a_version_loaded_through_either_worker_is_served_by_both(tmp_path: Path, store_url: str) -> None:
+    server = Server(tmp_path, store_url, ("--workers", "2")).start()
+    try:
+        first, a = worker_client(server)
+        second, _ = worker_client(server, not_on={a})
+        incident = json.loads((ROOT / "examples" / f"{IL}.json").read_text(encoding="utf-8"))
+        loaded = {}
+        for client, version in ((first, "2026.1.0"), (second, "2026.2.0")):
+            r = client.put(f"/v1/rulesets/{IL}/versions/{version}", content=_candidate(version).encode(),
+                           headers=YAML)
+            assert r.status_code == 201, r.text
+            loaded[version] = r.json()["digest"]
+        # Each worker decides under both at once (the one loaded through the other found in the store).
+        for client in (first, second):
+            for version, digest in loaded.items():
+                decided = client.post("/v1/decide", json={"policy": f"{IL}@{version}", "incident": incident})
+                assert decided.status_code == 200, decided.text
+                assert decided.json()["ruleset"]["digest"] == digest
+            assert client.put(f"/v1/rulesets/{IL}/versions/2026.1.0", content=_candidate().encode(),
+                              headers=YAML).json()["loaded"] is False  # held already, whoever loaded it
+        # A version that clashes with one loaded through the other worker is refused by this one too.
+        clash = first.put(f"/v1/rulesets/{IL}/versions/2026.2.0", content=_candidate("2026.2.0", "P150D").encode(),
+                          headers=YAML)
+        assert clash.status_code == 422 and clash.json()["problems"][0]["code"] == "BWC303"
+        # Fresh connections (to either worker) list both versions, soon after they were loaded or at once.
+        for _ in range(6):
+            client, _ = worker_client(server)
+            listed = [v["version"] for v in client.get(f"/v1/rulesets/{IL}").json()["versions"]]
+            assert {"2026.1.0", "2026.2.0"} <= set(listed)
+            client.close()
+        first.close()
+        second.close()
+    finally:
+        server.stop()
+
+
+def _import(export: Path, store: str, folder: Path) -> None:
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
+                            str(export)], cwd=folder)
+    assert code == 0, err
+
+
+def test_a_replay_is_answered_by_any_worker_and_kept_over_a_restart(export: Path, tmp_path: Path,
+                                                                     store_url: str) -> None:
+    _import(export, store_url, tmp_path)
+    server = Server(tmp_path, store_url, ("--workers", "2", "--replay-workers", "1")).start()
+    try:
+        first, a = worker_client(server)
+        second, _ = worker_client(server, not_on={a})
+        assert first.put(f"/v1/rulesets/{IL}/versions/2026.1.0", content=_candidate().encode(),
+                         headers=YAML).status_code == 201
+        # Asked through one worker, with the version that worker just loaded; followed through the other.
+        started = second.post("/v1/replays", json={"candidate": f"{IL}@2026.1.0"})
+        assert started.status_code == 202, started.text
+        location = started.headers["location"]
+        deadline = time.monotonic() + 120
+        while (job := first.get(location).json())["state"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["state"] == "done", job["error"]
+        assert job["report"]["incidents"] == 40 and job["report"]["changed"] > 0
+        assert job["progress"] == {"incidents_in_period": 40, "scanned": 40, "decided": 40}
+        assert second.get(location).json() == job
+        assert [j["id"] for j in first.get("/v1/replays").json()] == [job["id"]]
+        first.close()
+        second.close()
+        server.stop()
+        server.start()  # the same store: the replay, its report and its progress are there again
+        assert server.call("GET", location).json() == job
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()
+
+
+def _dead_pid() -> int:
+    """The pid of a process of this machine that has ended."""
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_a_replay_whose_server_died_is_reported_interrupted_and_a_queued_one_runs(
+        export: Path, tmp_path: Path, store_url: str) -> None:
+    """What a server killed in the middle of replays leaves in the store (rows written as its process
+    wrote them: one replay running in it, one in a server on another machine that stopped reporting,
+    one still queued), and what the next server makes of them."""
+    _import(export, store_url, tmp_path)
+    now = datetime.now(UTC)
+    long_ago = (now - timedelta(minutes=5)).isoformat(timespec="microseconds")
+    row = {"candidate": f"{IL}@2021.2.0", "baseline": f"{IL}@2021.1.0", "baseline_ref": f"{IL}@2021.1.0",
+           "since": None, "until": None, "as_of": None, "total": 40, "scanned": 0, "decided": 0, "error": None,
+           "report": None, "finished_at": None}
+    rows = [
+        {**row, "id": "here", "requested_at": "2026-01-01T00:00:01+00:00", "state": "running", "scanned": 12,
+         "decided": 10, "started_at": long_ago, "runner": "gone", "host": this_machine(), "pid": _dead_pid(),
+         "heartbeat_at": now.isoformat(timespec="microseconds")},
+        {**row, "id": "elsewhere", "requested_at": "2026-01-01T00:00:02+00:00", "state": "running",
+         "started_at": long_ago, "runner": "far", "host": "another-machine.invalid", "pid": 1,
+         "heartbeat_at": long_ago},
+        {**row, "id": "waiting", "requested_at": "2026-01-01T00:00:03+00:00", "state": "queued",
+         "started_at": None, "runner": None, "host": None, "pid": None, "heartbeat_at": None},
+    ]
+    columns = list(rows[0])
+    with _database(store_url).connect() as db:
+        db.execute(sa.text(f"INSERT INTO replays ({', '.join(columns)}) VALUES "
+                           f"({', '.join(':' + c for c in columns)})"), rows)
+        db.commit()
+    server = Server(tmp_path, store_url).start()
+    try:
+        here = server.call("GET", "/v1/replays/here").json()
+        assert here["state"] == "failed" and here["error"].startswith("interrupted: the process running it stopped")
+        assert "POST /v1/replays" in here["error"] and here["progress"]["decided"] == 10
+        elsewhere = server.call("GET", "/v1/replays/elsewhere").json()
+        assert elsewhere["state"] == "failed" and "another-machine.invalid" in elsewhere["error"]
+        assert "has not reported" in elsewhere["error"]
+        deadline = time.monotonic() + 120
+        while (waiting := server.call("GET", "/v1/replays/waiting").json())["state"] != "done":
+            assert waiting["state"] in ("queued", "running") and time.monotonic() < deadline, waiting
+            time.sleep(0.2)
+        assert waiting["report"]["a"] == f"{IL}@2021.1.0" and waiting["report"]["b"] == f"{IL}@2021.2.0"
+        states = {j["id"]: j["state"] for j in server.call("GET", "/v1/replays").json()}
+        assert states == {"here": "failed", "elsewhere": "failed", "waiting": "done"}
+    finally:
+        server.stop()
+
+
+def test_a_replay_running_when_the_service_stops_is_reported_interrupted(export: Path, tmp_path: Path) -> None:
+    """Stopped (SIGTERM) while a replay runs: the replay is failed as interrupted, at once, not left running."""
+    big = tmp_path / "big.jsonl"
+    code, _, err = run_cli(["generate", "--rulesets", str(ROOT / "rulesets"), "--policy", IL, "--incidents", "5000",
+                            "--seed", "8", "--months", "4", str(big)])
+    assert code == 0, err
+    server = Server(tmp_path, args=("--replay-workers", "1"))
+    _import(big, server.store, tmp_path)
+    server.start()
+    try:
+        assert _load(server, _candidate()).status_code == 201
+        location = server.call("POST", "/v1/replays", token=WRITE,
+                               json={"candidate": f"{IL}@2026.1.0"}).headers["location"]
+        deadline = time.monotonic() + 60
+        while server.call("GET", location).json()["state"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        server.stop()
+        server.start()
+        job = server.call("GET", location).json()
+        assert job["progress"]["decided"] < 5000, job  # stopped half way (5,000 take seconds with one process)
+        assert job["state"] == "failed" and job["error"].startswith("interrupted: the service was stopped")
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            server.stop()

@@ -2,5 +2,7 @@
 and a hash-chained log of every decision returned. docs/service.md is its guide.
 
 engine.service.app makes the ASGI app (it imports FastAPI, so it is imported only by what serves);
-engine.service.store keeps incidents and the log; engine.service.tokens says who may call.
+engine.service.serving runs it in one process or several workers; engine.service.store keeps
+incidents, the log, loaded versions and replays (all that workers share); engine.service.tokens says
+who may call.
 """

@@ -14,18 +14,21 @@ import hashlib
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import Future
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +39,7 @@ from engine.api import (
     Incident,
     IncidentError,
     Library,
+    Policy,
     RulesetLookupError,
     SelectionError,
 )
@@ -44,7 +48,8 @@ from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError, decode_json
 from engine.io.output import save_traceback
 from engine.service import models
-from engine.service.loaded import WrongVersion, compiled, load, restored
+from engine.service.decision_log import DecisionLog
+from engine.service.loaded import WrongVersion, adding, compiled, load
 from engine.service.metrics import Metrics
 from engine.service.models import (
     MAX_BATCH,
@@ -59,15 +64,19 @@ from engine.service.models import (
     RulesetVersions,
     VersionDocument,
 )
-from engine.service.replay import ReplayError, Replays
-from engine.service.store import Conflict, Store, StoreError
+from engine.service.replay import KEPT as REPLAYS_KEPT
+from engine.service.replay import ReplayError, Replays, job_dict
+from engine.service.store import Conflict, LogEntry, Store, StoredIncident, StoreError
 from engine.service.tokens import Role, Token, Tokens, allows
 from policy import diff as ruleset_diff
 from policy.canonical import canonical_data, dumps_canonical
 from policy.diagnostics import RulesetError, sort_key
 from policy.values import quoted
 
+R = TypeVar("R")
 PROBLEM = "application/problem+json"
+SYNC = 1.0
+"""Seconds between two looks, by each process, for ruleset versions another process loaded."""
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 _BEARER = HTTPBearer(auto_error=False, description="A token from the tokens file or BWC_TOKENS.")
 
@@ -254,6 +263,93 @@ class _Measure:
                                  status, time.perf_counter() - start)
 
 
+class _FastDecide:
+    """`POST /v1/decide` answered without FastAPI's routing, dependency and response machinery when it
+    succeeds: a known token of a role that may decide, a JSON body that is a valid decide request, an
+    incident the version decides. That is most of the service's traffic, and the machinery cost about
+    a fifth of such a request's CPU (docs/performance.md, "The service").
+
+    Anything else (no token, a bad body, an unknown version, an incident that does not fit, a bug) is
+    handed to the app as it came, its body replayed, before anything is recorded: every error is
+    answered by the one path that answers it for every route, so the two never disagree. Past that
+    point only the store can fail, and that answer (503, nothing recorded) is the app's own too."""
+
+    PATH = "/v1/decide"
+
+    def __init__(self, app: ASGIApp, service: Service, router: APIRouter) -> None:
+        # made when the app serves its first request, when every route is there
+        self.app, self.service = app, service
+        self.route = next(r for r in router.routes if isinstance(r, APIRoute) and r.path == self.PATH
+                          and "POST" in (r.methods or ()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != self.PATH or scope["method"] != "POST"
+                or scope.get("query_string") or not self._admits(scope)):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:  # the body, through _BodyLimit's receive: too large is a 413 from there
+            try:
+                message = await receive()
+            except HTTPException as exc:
+                await _send_problem(send, exc.status_code, str(exc.detail))
+                return
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        service = self.service
+        try:
+            asked = DecideRequest.model_validate(decode_json(body))
+            text, fields = service.decided(service.library, asked.policy, asked.incident, asked.as_of)
+        except Exception:  # every refusal (and any bug) is the app's to answer
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        scope["route"] = self.route  # for the metrics' route label, as the router sets it
+        try:
+            await service.log.append(fields)
+        except StoreError:
+            service.metrics.store_errors.inc()
+            await _send_problem(send, 503, "the store cannot be reached; nothing was recorded")
+            return
+        service.logged(fields)
+        data = text.encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(data)).encode()), (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": data})
+
+    def _admits(self, scope: Scope) -> bool:
+        """A JSON body, and a bearer token of a role that may decide (as the app's own checks read them)."""
+        authorization = kind = None
+        for name, value in scope["headers"]:
+            if name == b"authorization" and authorization is None:
+                authorization = value.decode("latin-1")
+            elif name == b"content-type" and kind is None:
+                kind = value.decode("latin-1")
+        if kind is None or kind.split(";")[0].strip().lower() != "application/json":
+            return False
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        if scheme.lower() != "bearer" or not credentials:
+            return False
+        token = self.service.tokens.role_of(credentials)
+        return token is not None and allows(token.role, "read")
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` with the body already read given again first."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return again
+
+
 async def _send_problem(send: Send, status: int, detail: str) -> None:
     body = orjson.dumps({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
                          "detail": detail})
@@ -265,23 +361,81 @@ async def _send_problem(send: Send, status: int, detail: str) -> None:
 # --- the app --------------------------------------------------------------------------------------------
 
 class Service:
-    """What every request reads: the library (swapped whole, never edited), the store, the tokens."""
+    """What every request reads: the library (swapped whole, never edited), the store, the tokens.
 
-    def __init__(self, library: Library, store: Store, tokens: Tokens, replay_workers: int = 0) -> None:
+    Several worker processes may serve one port (`bwc serve --workers N`), each with a Service of its
+    own; what they share is in the store. A ruleset version loaded through one is in the store, and
+    every other process adds it to its library: when a request names a version it does not hold, and
+    otherwise within `SYNC` seconds (a background thread looks for new ones)."""
+
+    def __init__(self, library: Library, store: Store, tokens: Tokens, replay_workers: int = 0,
+                 loaded_seq: int = 0) -> None:
         self.library = library
+        self.seq = loaded_seq  # the last version loaded into the store that `library` holds
         self.store = store
         self.tokens = tokens
         self.metrics = Metrics()
-        self.appending = threading.Lock()  # one append at a time: validate, store, decide
-        self.loading = threading.Lock()  # one ruleset load at a time: check, compile, store, swap
-        self.replays = Replays(store, lambda: self.library, now_text, replay_workers)
+        self.loading = threading.Lock()  # one ruleset load or refresh at a time in this process
+        self.log = DecisionLog(store)
+        self.replays = Replays(store, lambda: self.library, now_text, replay_workers, refresh=self.refresh)
+        self._stopping = threading.Event()
+        self._sync: threading.Thread | None = None
+
+    def begin(self) -> None:
+        """Start the background work: picking up versions other processes load, and running replays."""
+        self._sync = threading.Thread(target=self._syncing, name="bwc-sync", daemon=True)
+        self._sync.start()
+        self.replays.begin()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with suppress(StoreError):  # the store is away: the replay is found interrupted by the next to look
+            self.replays.stop()
+
+    def _syncing(self) -> None:
+        while not self._stopping.wait(SYNC):
+            try:
+                self.refresh()
+                self.replays.heartbeat()
+            except StoreError:
+                continue  # tried again at the next turn; requests meanwhile answer 503 on their own
+
+    def refresh(self) -> bool:
+        """Add the versions loaded into the store since this process last looked (by another worker or
+        server) to the library; True if there were any."""
+        if not self.store.rulesets(self.seq):
+            return False
+        with self.loading:
+            rows = self.store.rulesets(self.seq)
+            library = self.library
+            for row in rows:
+                try:
+                    library = adding(library, [row])
+                except RulesetError as exc:  # a version another server loaded that clashes with our folders
+                    print(f"bwc serve: the version {quoted(row[1])}@{quoted(row[2])} loaded by another server does "
+                          f"not fit the rulesets this one serves, and is left out: {exc}", file=sys.stderr)
+                self.seq = row[0]
+            if library is not self.library:
+                self.library = compiled(library)
+            return bool(rows)
+
+    def fresh(self, use: Callable[[Library], R]) -> R:
+        """`use(library)`; once more, with the versions stored since, when it names a version this
+        process does not hold yet (loaded through another worker a moment ago)."""
+        try:
+            return use(self.library)
+        except (SelectionError, RulesetLookupError, ReplayError):
+            if not self.refresh():
+                raise
+        return use(self.library)
 
     def load(self, text: str, ruleset_id: str, version: str) -> LoadedVersion:
         """Load a ruleset version (engine.service.loaded) and swap the new library in: a request already
         running keeps the library it started with."""
         with self.loading:
-            library, loaded = load(self.library, self.store, text, now_text(), expected=(ruleset_id, version))
-            self.library = library
+            library, loaded, seq = load(self.library, self.seq, self.store, text, now_text(),
+                                        expected=(ruleset_id, version))
+            self.library, self.seq = library, seq
             return loaded
 
     def caller(self, needed: Role) -> Callable[..., Coroutine[Any, Any, Token]]:
@@ -301,19 +455,42 @@ class Service:
 
     def decide(self, library: Library, ref: str, data: dict[str, Any] | Incident, as_of: str | None) -> str:
         """Decide, record in the log, and return the decision's JSON (recorded before it is returned)."""
+        text, fields = self.decided(library, ref, data, as_of)
+        self.log.append_now(fields)
+        self.logged(fields)
+        return text
+
+    async def decide_async(self, library: Library, ref: str, data: dict[str, Any] | Incident,
+                           as_of: str | None) -> str:
+        """`decide`, from the event loop: the decision is made on it (it is short), and the commit of
+        its log entry is awaited without holding the loop."""
+        text, fields = self.decided(library, ref, data, as_of)
+        await self.log.append(fields)
+        self.logged(fields)
+        return text
+
+    def decided(self, library: Library, ref: str, data: dict[str, Any] | Incident,
+                as_of: str | None) -> tuple[str, dict[str, str]]:
+        """The decision's JSON and its log entry's fields, not recorded yet."""
         incident, policy = library.read(ref, data)
-        decision = library.judge(ref, incident, policy, as_of)
-        return self.record(decision, incident)
+        return self.entry(library.judge(ref, incident, policy, as_of), incident)
 
     def record(self, decision: Decision, incident: Incident) -> str:
+        text, fields = self.entry(decision, incident)
+        self.log.append_now(fields)
+        self.logged(fields)
+        return text
+
+    def entry(self, decision: Decision, incident: Incident) -> tuple[str, dict[str, str]]:
         text = decision.to_json()
-        self.store.record({
+        return text, {
             "decision_id": decision.decision_id, "incident_id": decision.incident_id,
             "ruleset": decision.ruleset.id, "version": decision.ruleset.version, "digest": decision.ruleset.digest,
             "input_digest": "sha256:" + hashlib.sha256(dumps_canonical(incident.to_json()).encode()).hexdigest(),
-            "as_of": decision.as_of, "recorded_at": now_text(), "decision": text})
-        self.metrics.decisions.labels(decision.ruleset.id, decision.ruleset.version).inc()
-        return text
+            "as_of": decision.as_of, "recorded_at": now_text(), "decision": text}
+
+    def logged(self, fields: dict[str, str]) -> None:
+        self.metrics.decisions.labels(fields["ruleset"], fields["version"]).inc()
 
 
 # --- the OpenAPI document: every error a route may answer, as a problem document --------------------
@@ -372,6 +549,12 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _holding(library: Library, ref: str) -> Library:
+    """`library`, once it is known to hold the ruleset `ref` names (SelectionError otherwise)."""
+    library.select(ref)
+    return library
+
+
 def _json(text: str, status: int = 200) -> Response:
     return Response(text, status_code=status, media_type="application/json")
 
@@ -380,14 +563,26 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
                replay_workers: int = 0) -> FastAPI:
     """The service over `library` (compiled once, here) and `store`, admitting `tokens`. Replays run
     with `replay_workers` processes (0: one per CPU)."""
-    service = Service(compiled(restored(library, store)), store, tokens, replay_workers)
+    stored = store.rulesets()
+    service = Service(compiled(adding(library, stored)), store, tokens, replay_workers,
+                      loaded_seq=stored[-1][0] if stored else 0)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.begin()
+        try:
+            yield
+        finally:
+            service.stop()
+
     app = FastAPI(title="bwc-policy decision service", version="1", openapi_url="/v1/openapi.json",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.router.route_class = _StrictRoute
     app.state.service = service
     _install_errors(app, service.metrics)
     metrics = service.metrics
 
+    app.add_middleware(_FastDecide, service=service, router=app.router)
     app.add_middleware(_Measure, metrics=metrics)
     app.add_middleware(_BodyLimit, limit=max_body)
 
@@ -422,10 +617,15 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     @app.post("/v1/decide", tags=["decide"], dependencies=[Depends(read)],
               responses={**decision_response, **problems(404, 503)},
               response_class=Response)
-    def decide(body: DecideRequest) -> Response:
+    async def decide(body: DecideRequest) -> Response:
         """Decide one incident under `policy` (`id`: the version in force on its date; `id@version`: that
         version), as of `as_of` (default: its last event). The decision is recorded in the log."""
-        return _json(service.decide(service.library, body.policy, body.incident, body.as_of))
+        try:
+            return _json(await service.decide_async(service.library, body.policy, body.incident, body.as_of))
+        except (SelectionError, RulesetLookupError):  # a version another worker loaded a moment ago?
+            if not service.refresh():
+                raise
+        return _json(await service.decide_async(service.library, body.policy, body.incident, body.as_of))
 
     @app.post("/v1/decide/batch", tags=["decide"], dependencies=[Depends(read)], response_class=Response,
               responses={200: {"model": models.BatchDecisions, "description": "The decisions (recorded)."},
@@ -435,12 +635,16 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         others are decided. Each decision is recorded in the log."""
         if len(body.incidents) > MAX_BATCH:
             raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} incidents, not {len(body.incidents):,}")
-        library = service.library  # this batch is decided by one library, whatever is swapped meanwhile
+        library = service.fresh(lambda library: _holding(library, body.policy))
+        # this batch is decided by one library, whatever is swapped meanwhile
         decisions: list[str] = []
         refused: list[dict[str, Any]] = []
+        entries: list[tuple[dict[str, str], Future[LogEntry]]] = []
         for k, data in enumerate(body.incidents):
             try:
-                decisions.append(service.decide(library, body.policy, data, body.as_of))
+                text, fields = service.decided(library, body.policy, data, body.as_of)
+                entries.append((fields, service.log.submit(fields)))  # committed together, in this order
+                decisions.append(text)
             except IncidentError as exc:
                 decisions.append("null")
                 refused.append({"index": k, "detail": "the incident does not fit the vocabulary",
@@ -448,14 +652,16 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
             except CalendarOverflow as exc:
                 decisions.append("null")
                 refused.append({"index": k, "detail": f"its dates run past the calendar: {exc}"})
+        for fields, done in entries:  # every decision recorded before any is returned
+            done.result()
+            service.logged(fields)
         return _json('{"decisions":[' + ",".join(decisions) + '],"refused":' + dumps_canonical(refused) + "}")
 
     @app.post("/v1/explain", tags=["decide"], dependencies=[Depends(read)], response_model=None,
               responses={200: {"model": models.Explanation}, **problems(404)})
     def explain(body: DecideRequest) -> dict[str, Any]:
         """For every rule of the version that judges the incident: whether it applies, and why (or why not)."""
-        library = service.library
-        incident, policy = library.read(body.policy, body.incident)
+        incident, policy = service.fresh(lambda library: library.read(body.policy, body.incident))
         rules = policy.explain(incident, body.as_of)
         return {"ruleset": policy.program.ref, "digest": policy.program.digest,
                 "rules": [r.to_dict() for r in rules]}
@@ -465,12 +671,14 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     @app.get("/v1/rulesets", tags=["rulesets"], dependencies=[Depends(read)])
     def rulesets() -> list[RulesetSummary]:
         """Every ruleset the service holds, with its versions (oldest first)."""
+        service.refresh()
         repo = service.library.repository
         return [RulesetSummary(id=rid, title=repo.get(rid).title, versions=repo.versions(rid)) for rid in repo.ids()]
 
     @app.get("/v1/rulesets/{ruleset_id}", tags=["rulesets"], dependencies=[Depends(read)], responses=problems(404))
     def versions(ruleset_id: str) -> RulesetVersions:
         """The versions of one ruleset: status, dates in effect and content digest."""
+        service.refresh()
         repo = service.library.repository
         found = [repo.get(ruleset_id, v) for v in repo.versions(ruleset_id)]
         return RulesetVersions(id=ruleset_id, versions=[VersionDocument.of(r, repo.digest(r)) for r in found])
@@ -479,8 +687,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
              response_model=None, responses={200: {"model": models.CanonicalVersion}, **problems(404)})
     def canonical(ruleset_id: str, version: str) -> dict[str, Any]:
         """One version's canonical form (the JSON its digest is computed from) and its digest."""
-        repo = service.library.repository
-        r = repo.get(ruleset_id, version)
+        repo, r = service.fresh(lambda library: (library.repository, library.repository.get(ruleset_id, version)))
         return {"id": ruleset_id, "version": version, "digest": repo.digest(r), "canonical": canonical_data(r)}
 
     @app.get("/v1/rulesets/{ruleset_id}/diff", tags=["rulesets"], dependencies=[Depends(read)],
@@ -489,8 +696,9 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
                                                   **problems(404)})
     def diff(ruleset_id: str, from_: str = Query(alias="from"), to: str = Query()) -> Response:
         """What changed from one version to another, rule by rule (`bwc diff --format json`)."""
-        repo = service.library.repository
-        return _json(ruleset_diff.render_json(ruleset_diff.diff(repo.get(ruleset_id, from_), repo.get(ruleset_id, to))))
+        old, new = service.fresh(lambda library: (library.repository.get(ruleset_id, from_),
+                                                  library.repository.get(ruleset_id, to)))
+        return _json(ruleset_diff.render_json(ruleset_diff.diff(old, new)))
 
     @app.put("/v1/rulesets/{ruleset_id}/versions/{version}", tags=["rulesets"], dependencies=[Depends(admin)],
              status_code=201, response_model=LoadedVersion,
@@ -523,23 +731,25 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         """Start a replay: the stored incidents whose first event falls in [since, until), decided under
         the baseline and the candidate, and what would change (the `bwc impact` report). It runs in the
         background, one replay at a time; follow it at the URL in `Location`."""
-        job = service.replays.start(body.candidate, body.baseline, body.since, body.until, body.as_of)
-        return JSONResponse(job.to_dict(report=False), status_code=202,
+        job = service.fresh(lambda _: service.replays.start(body.candidate, body.baseline, body.since, body.until,
+                                                            body.as_of))
+        return JSONResponse(job_dict(job, report=False), status_code=202,
                             headers={"Location": f"/v1/replays/{job.id}"})
 
     @app.get("/v1/replays", tags=["replay"], dependencies=[Depends(read)])
     def replays() -> list[dict[str, Any]]:
-        """The replays asked for since the service started (without their reports), oldest first."""
-        return [job.to_dict(report=False) for job in service.replays.all()]
+        """The replays kept in the store (without their reports), oldest first."""
+        return [job_dict(job, report=False) for job in service.replays.all()]
 
     @app.get("/v1/replays/{replay_id}", tags=["replay"], dependencies=[Depends(read)], responses=problems(404))
-    def replay(replay_id: str) -> dict[str, Any]:
+    def replay(replay_id: str) -> Response:
         """A replay's state (queued, running, done, failed), its progress, and its report when done."""
         job = service.replays.get(replay_id)
         if job is None:
-            raise HTTPException(404, f"no replay `{quoted(replay_id)}` (replays are kept until the service "
-                                     "restarts, the newest 100 finished)")
-        return job.to_dict()
+            raise HTTPException(404, f"no replay `{quoted(replay_id)}` (the store keeps the newest "
+                                     f"{REPLAYS_KEPT} finished replays)")
+        head = orjson.dumps(job_dict(job, report=False)).decode()
+        return _json(head[:-1] + ',"report":' + (job.report or "null") + "}")
 
     # --- incidents as a stream of events ------------------------------------------------------------
 
@@ -550,8 +760,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     def create_incident(incident_id: str, body: IncidentRequest) -> Response:
         """Open an incident: the policy that judges it, its time zone and its facts (fixed from now on).
         Sending the same again is harmless; other content for the same id is a conflict."""
-        library = service.library
-        library.select(body.policy)  # an unknown ruleset is refused before anything is stored
+        library = service.fresh(lambda library: _holding(library, body.policy))  # unknown: refused, nothing stored
         reader = IncidentReader(library.vocabulary(body.policy))
         found = reader.header_problems(incident_id, body.timezone, body.facts)
         if found:
@@ -567,22 +776,30 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         skipped, so retries are safe). The events are checked with the incident before anything is
         stored; the answer comes after they are committed, with the incident's decision as of its last
         event (recorded in the log)."""
-        with service.appending:
-            stored = service.store.incident(incident_id)
-            if stored is None:
-                raise HTTPException(404, f"no incident `{quoted(incident_id)}`: open it first "
-                                         f"(PUT /v1/incidents/{quoted(incident_id)})")
+        if len({e.event_id for e in body.events}) != len(body.events):
+            raise HTTPException(422, "two events of one request have the same event_id")
+
+        def append_with(library: Library) -> tuple[int, tuple[Incident, Policy, str]] | None:
+            def check(stored: StoredIncident, new: list[dict[str, Any]]) -> tuple[Incident, Policy, str]:
+                # the incident as it will be once these are committed: refused here, nothing is stored
+                incident, policy = library.read(stored.policy, {**stored.data(), "events": [*stored.events, *new]})
+                return incident, policy, stored.policy
+            return service.store.append_events(incident_id, [(e.event_id, e.event) for e in body.events],
+                                               now_text(), check)
+
+        library = service.library
+        try:
+            done = append_with(library)
+        except (SelectionError, RulesetLookupError):  # the incident's version was loaded by another process
+            if not service.refresh():
+                raise
             library = service.library
-            known = {e.event_id for e in body.events}
-            candidate = {**stored.data(), "events": [*stored.events, *(e.event for e in body.events)]}
-            if len(known) != len(body.events):
-                raise HTTPException(422, "two events of one request have the same event_id")
-            incident, policy = library.read(stored.policy, candidate)  # refuses a bad event before storing
-            added = service.store.append_events(incident_id, [(e.event_id, e.event) for e in body.events],
-                                                now_text())
-            if added != len(body.events):  # retries: decide what is stored, not what was resent
-                incident, policy = library.read(stored.policy, service.store.incident(incident_id).data())  # type: ignore[union-attr]
-            text = service.record(library.judge(stored.policy, incident, policy), incident)
+            done = append_with(library)
+        if done is None:
+            raise HTTPException(404, f"no incident `{quoted(incident_id)}`: open it first "
+                                     f"(PUT /v1/incidents/{quoted(incident_id)})")
+        added, (incident, policy, ref) = done
+        text = service.record(library.judge(ref, incident, policy), incident)
         return _json(f'{{"appended":{added},"decision":{text}}}')
 
     @app.get("/v1/incidents/{incident_id}/decision", tags=["incidents"], dependencies=[Depends(read)],
@@ -592,7 +809,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         stored = service.store.incident(incident_id)
         if stored is None:
             raise HTTPException(404, f"no incident `{quoted(incident_id)}`")
-        return _json(service.decide(service.library, stored.policy, stored.data(), as_of))
+        return _json(service.fresh(lambda library: service.decide(library, stored.policy, stored.data(), as_of)))
 
     # --- the decision log ---------------------------------------------------------------------------
 

@@ -1,9 +1,12 @@
 """The service's Prometheus metrics, in a registry of its own (one per app, so two apps in one process,
-as in tests, count apart)."""
+as in tests, count apart). With several worker processes (`bwc serve --workers N`) each counts its own
+requests, and a scrape is answered by one of them: `bwc_worker{pid}` says which."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -20,6 +23,9 @@ class Metrics:
                                  ["ruleset", "version"], registry=self.registry)
         self.store_errors = Counter("bwc_store_errors", "Requests that failed because the store did.",
                                     registry=self.registry)
+        self.worker = Gauge("bwc_worker", "The worker process that answered this scrape (each worker counts "
+                            "its own requests).", ["pid"], registry=self.registry)
+        self.worker.labels(str(os.getpid())).set(1)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -9,28 +9,34 @@ incident's date, as of the same time. An incident is replayed when its earliest 
 period and it was opened under the candidate's ruleset or the baseline's. The comparison runs through
 impact's runner (engine.tools.impact.run), so the report is the same whatever the number of workers.
 
-`Replays` runs replays one at a time in a background thread for the service, with progress.
+`Replays` keeps the service's replays in the store and runs them one at a time, in a background thread
+of whichever worker process claims one, with progress.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from engine.api import Library, Policy, RulesetLookupError, resolve_as_of
 from engine.io.export import Record
-from engine.service.store import Store, StoredIncident, utc_text
+from engine.service.store import Store, StoredIncident, StoredReplay, StoreError, utc_text
 from engine.tools.impact import Comparer, ImpactReport, policy_of, run
 from policy.model import Ruleset, Status
 from policy.values import parse_timestamp, quoted
 
 ENACTED = (Status.ADOPTED, Status.SUPERSEDED, Status.REPEALED)
 KEPT = 100
-"""Finished replays the service remembers (the oldest are forgotten first)."""
+"""Finished replays the store keeps (the oldest are forgotten first)."""
 
 
 class ReplayError(ValueError):
@@ -85,10 +91,11 @@ def _records(incidents: Iterator[StoredIncident], rulesets: set[str],
 
 def replay(library: Library, store: Store, candidate: str, baseline: str | None = None, *,
            since: str | None = None, until: str | None = None, as_of: str | None = None, workers: int = 0,
-           progress: Callable[[int, int], None] | None = None) -> ImpactReport:
+           progress: Callable[[int, int], None] | None = None, cluster: str | None = None) -> ImpactReport:
     """Decide the stored incidents of [since, until) under the baseline and the candidate and report
     the changes. `progress(scanned, decided)` is told as the store is read and as chunks are decided.
-    Raises ReplayError before reading anything when the versions or the period are not right."""
+    Raises ReplayError before reading anything when the versions or the period are not right. With
+    `cluster` the incidents are decided on a Dask cluster through impact's runner (docs/scale.md)."""
     old, new = versions(library, candidate, baseline)
     start_at, end_at = period(since, until)
     try:
@@ -109,105 +116,193 @@ def replay(library: Library, store: Store, candidate: str, baseline: str | None 
 
     begun = time.perf_counter()
     items = _records(store.incidents(start_at, end_at), {old.ruleset, new.ruleset}, scanned)
-    tally = run(Comparer(a, b, when), items, workers=workers, progress=decided)
+    tally = run(Comparer(a, b, when), items, workers=workers, progress=decided, cluster=cluster)
     return ImpactReport(old.ref, new.ref, when.isoformat() if when is not None else None, tally,
                         time.perf_counter() - begun, workers)
 
 
-@dataclass
-class Job:
-    """One replay the service was asked for, and how far it has got."""
+LEASE = 60.0
+"""Seconds without a heartbeat after which a running replay is taken for interrupted (its server gone)."""
+BEAT = 5.0
+"""Seconds between heartbeats of a running replay (progress counts as one)."""
+POLL = 1.0
+"""Seconds between looks for a queued replay, by each idle process."""
 
-    id: str
-    candidate: str
-    baseline: str | None
-    since: str | None
-    until: str | None
-    as_of: str | None
-    requested_at: str
-    state: str = "queued"  # queued, running, done, failed
-    total: int = 0  # incidents of the period in the store (every ruleset's)
-    scanned: int = 0
-    decided: int = 0
-    finished_at: str | None = None
-    error: str | None = None
-    report: dict[str, Any] | None = field(default=None, repr=False)
 
-    def to_dict(self, *, report: bool = True) -> dict[str, Any]:
-        out = {"id": self.id, "state": self.state, "candidate": self.candidate, "baseline": self.baseline,
-               "since": self.since, "until": self.until, "as_of": self.as_of, "requested_at": self.requested_at,
-               "finished_at": self.finished_at,
-               "progress": {"incidents_in_period": self.total, "scanned": self.scanned, "decided": self.decided},
-               "error": self.error}
-        if report:
-            out["report"] = self.report
-        return out
+def job_dict(job: StoredReplay, *, report: bool = True) -> dict[str, Any]:
+    """A replay as `GET /v1/replays/{id}` answers it (the report decoded when asked for and done)."""
+    out: dict[str, Any] = {
+        "id": job.id, "state": job.state, "candidate": job.candidate, "baseline": job.baseline,
+        "since": job.since, "until": job.until, "as_of": job.as_of, "requested_at": job.requested_at,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+        "progress": {"incidents_in_period": job.total, "scanned": job.scanned, "decided": job.decided},
+        "error": job.error}
+    if report:
+        out["report"] = orjson.loads(job.report) if job.report is not None else None
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def this_machine() -> str:
+    """This machine, as far as its process numbers go: the host name, and on Linux the process-number
+    namespace (two containers of one host name do not see each other's processes)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # e.g. pid:[4026531836]
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()} {namespace}"
+
+
+def _utc(now: str) -> datetime:
+    return datetime.fromisoformat(now.replace("Z", "+00:00"))
 
 
 class Replays:
-    """The service's replays: checked when asked for, then run one at a time in a background thread
-    (each with `workers` processes), and their reports kept in memory (the newest `KEPT` finished)."""
+    """The service's replays, kept in the store: checked when asked for and queued there, then run one
+    at a time by whichever worker process (of this server, or of another on the same database) finds
+    one queued and none running, each replay with `workers` processes. Any process answers for any
+    replay. A replay whose process died (a crash, a kill, a restart) is reported failed, as interrupted,
+    by the next process that looks: at once when that process ran on this machine, after `LEASE`
+    seconds without a heartbeat otherwise. The newest `KEPT` finished replays are kept."""
 
     def __init__(self, store: Store, library: Callable[[], Library], now: Callable[[], str],
-                 workers: int = 0) -> None:
+                 workers: int = 0, refresh: Callable[[], object] | None = None) -> None:
         self.store, self.library, self.now, self.workers = store, library, now, workers
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._queue: list[tuple[Job, Library]] = []
-        self._wake = threading.Condition(self._lock)
+        self.refresh = refresh  # brings the library up to the versions stored (loaded by another process)
+        self.runner = uuid.uuid4().hex  # this process, as the store names who runs a replay
+        self.host = this_machine()
+        self.pid = os.getpid()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running: str | None = None  # the id of the replay this process runs
+        self._beat = 0.0
+
+    def begin(self) -> None:
+        """Start looking for queued replays (and running them) in a background thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="bwc-replay", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop looking; a replay this process is running is reported failed as interrupted (the thread
+        running it dies with the process: its result, should it come, is not written)."""
+        self._stopping.set()
+        self._wake.set()
+        running = self._running
+        if running is not None:
+            self.store.finish_replay(running, self.runner, "failed", self.now(),
+                                     error="interrupted: the service was stopped while this replay ran; "
+                                           "start it again with POST /v1/replays")
 
     def start(self, candidate: str, baseline: str | None, since: str | None, until: str | None,
-              as_of: str | None) -> Job:
+              as_of: str | None) -> StoredReplay:
         """Queue a replay; raises ReplayError at once when it could not run."""
-        library = self.library()  # the replay runs on the versions loaded now, whatever is loaded later
-        versions(library, candidate, baseline)
+        library = self.library()
+        old, _ = versions(library, candidate, baseline)  # the default baseline fixed now, not when it runs
         start_at, end_at = period(since, until)
         if as_of is not None:
             try:
                 resolve_as_of(as_of)
             except ValueError as exc:
                 raise ReplayError(f"`as_of`: {exc}") from None
-        job = Job(uuid.uuid4().hex, candidate, baseline, since, until, as_of, self.now(),
-                  total=self.store.count_incidents(start_at, end_at))
-        with self._lock:
-            self._jobs[job.id] = job
-            self._queue.append((job, library))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="bwc-replay", daemon=True)
-                self._thread.start()
-            self._wake.notify()
+        job = StoredReplay(uuid.uuid4().hex, candidate, baseline, old.ref, since, until, as_of, self.now(), "queued",
+                           self.store.count_incidents(start_at, end_at), 0, 0, None, None, None, None, None, None,
+                           None, None)
+        self.store.add_replay(job)
+        self._wake.set()
         return job
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+    def get(self, job_id: str) -> StoredReplay | None:
+        found = self.store.replay(job_id)
+        if found is not None and found.state == "running" and self._reap([found]):
+            found = self.store.replay(job_id)
+        return found
 
-    def all(self) -> list[Job]:
-        with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: (j.requested_at, j.id))
+    def all(self) -> list[StoredReplay]:
+        found = self.store.replays()
+        if self._reap([j for j in found if j.state == "running"]):
+            found = self.store.replays()
+        return found
+
+    def heartbeat(self) -> None:
+        """Renew the heartbeat of the replay this process runs (called every second or so)."""
+        running = self._running
+        if running is not None and time.monotonic() - self._beat >= BEAT:
+            self._beat = time.monotonic()
+            self.store.heartbeat(running, self.runner, self.now())
+
+    def _dead(self, job: StoredReplay, now: str) -> str | None:
+        """Why `job`, running, is no longer running: its process is gone. None when it may be running."""
+        if job.runner == self.runner:
+            return None
+        if job.pid is not None and job.host == self.host and (job.pid == self.pid or not _alive(job.pid)):
+            return "the process running it stopped (a crash or a restart) before it finished"
+        if job.heartbeat_at is not None and (_utc(now) - _utc(job.heartbeat_at)).total_seconds() > LEASE:
+            return f"the server running it ({job.host}) has not reported for over {LEASE:.0f} s"
+        return None
+
+    def _reap(self, running: list[StoredReplay]) -> bool:
+        """Report the running replays whose process is gone as failed; True if there was one."""
+        now, ended = self.now(), False
+        for job in running:
+            why = self._dead(job, now)
+            if why is not None:
+                ended |= self.store.finish_replay(
+                    job.id, None, "failed", now, seen=job.heartbeat_at,
+                    error=f"interrupted: {why}; start it again with POST /v1/replays")
+        return ended
 
     def _loop(self) -> None:
-        while True:
-            with self._lock:
-                while not self._queue:
-                    self._wake.wait()
-                job, library = self._queue.pop(0)
-                job.state = "running"
-            self._run(job, library)
+        while not self._stopping.is_set():
+            self._wake.wait(POLL)
+            self._wake.clear()
+            try:
+                active = self.store.replays(active=True)
+                self._reap([j for j in active if j.state == "running"])
+                if not any(j.state == "queued" for j in active):
+                    continue
+                job = self.store.claim_replay(self.runner, self.host, self.pid, self.now())
+            except StoreError:
+                continue  # the store is away: looked at again at the next poll
+            if job is not None and not self._stopping.is_set():
+                self._run(job)
+                self._wake.set()  # another may be queued behind it
 
-    def _run(self, job: Job, library: Library) -> None:
+    def _run(self, job: StoredReplay) -> None:
+        self._running, self._beat = job.id, time.monotonic()
+        told = [0.0]
+        counts = [0, 0]
+
         def progress(scanned: int, decided: int) -> None:
-            job.scanned, job.decided = scanned, decided
+            counts[:] = [scanned, decided]
+            if time.monotonic() - told[0] >= POLL:  # the store is told at most once a second
+                told[0] = self._beat = time.monotonic()
+                self.store.replay_progress(job.id, self.runner, scanned, decided, self.now())
 
+        report: str | None = None
+        error: str | None = None
         try:
-            report = replay(library, self.store, job.candidate, job.baseline, since=job.since, until=job.until,
-                            as_of=job.as_of, workers=self.workers, progress=progress)
-            job.report, job.state = report.to_dict(), "done"
+            if self.refresh is not None:  # the candidate may have been loaded by another process just now
+                self.refresh()
+            done = replay(self.library(), self.store, job.candidate, job.baseline_ref, since=job.since,
+                          until=job.until, as_of=job.as_of, workers=self.workers, progress=progress)
+            report = orjson.dumps(done.to_dict()).decode()
         except Exception as exc:  # a replay that fails is reported as failed; the service goes on
-            job.error, job.state = f"{type(exc).__name__}: {exc}", "failed"
-        job.finished_at = self.now()
-        with self._lock:
-            finished = [j for j in self._jobs.values() if j.state in ("done", "failed")]
-            for old in sorted(finished, key=lambda j: (j.finished_at or "", j.id))[:-KEPT]:
-                del self._jobs[old.id]
+            error = f"{type(exc).__name__}: {exc}"
+        try:
+            self.store.finish_replay(job.id, self.runner, "failed" if report is None else "done", self.now(),
+                                     report=report, error=error, scanned=counts[0], decided=counts[1], kept=KEPT)
+        except StoreError as exc:
+            print(f"bwc serve: the replay {job.id} ended but could not be recorded: {exc}", file=sys.stderr)
+        finally:
+            self._running = None

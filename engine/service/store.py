@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -39,17 +40,23 @@ from policy.values import quoted, quoted_path
 if TYPE_CHECKING:
     from sqlalchemy import URL, Connection, Engine, TextClause
 
+T = TypeVar("T")
+
 _LOG_COLUMNS = ("seq", "decision_id", "incident_id", "ruleset", "version", "digest", "input_digest", "as_of",
                 "recorded_at", "decision", "prev", "hash")
 _INCIDENT_COLUMNS = ("incident_id", "policy", "timezone", "facts", "created_at", "first_event_at")
 _EVENT_COLUMNS = ("incident_id", "seq", "event_id", "event", "received_at")
 _RULESET_COLUMNS = ("ruleset", "version", "seq", "digest", "text", "loaded_at")
+_REPLAY_COLUMNS = ("id", "candidate", "baseline", "baseline_ref", "since", "until", "as_of", "requested_at", "state",
+                   "total", "scanned", "decided", "started_at", "finished_at", "runner", "host", "pid",
+                   "heartbeat_at", "error", "report")
 
 # PostgreSQL advisory lock keys (any 64-bit numbers no other program on the database uses: "bwc" and
 # what each serializes, in ASCII).
 _LOG_LOCK = 0x6277_632D_6C6F_67  # bwc-log: appends to the decision log
 _RULESETS_LOCK = 0x6277_632D_7275_6C  # bwc-rul: loads of ruleset versions
 _MIGRATION_LOCK = 0x6277_632D_6D69_67  # bwc-mig: schema migrations
+_REPLAYS_LOCK = 0x6277_632D_7265_70  # bwc-rep: claims of replay jobs (one runs at a time)
 
 _URL_HELP = ("write sqlite:///bwc.db (a file beside you), sqlite:////var/lib/bwc/bwc.db (an absolute path) or "
              "postgresql://USER:PASSWORD@HOST:5432/DATABASE")
@@ -108,9 +115,50 @@ class Verification:
         return not self.problems
 
 
+@dataclass(frozen=True, slots=True)
+class StoredReplay:
+    """A replay job as kept in the store (engine.service.replay runs it)."""
+
+    id: str
+    candidate: str
+    baseline: str | None  # as asked (None: the default)
+    baseline_ref: str  # the version it is compared with
+    since: str | None
+    until: str | None
+    as_of: str | None
+    requested_at: str
+    state: str  # queued, running, done, failed
+    total: int
+    scanned: int
+    decided: int
+    started_at: str | None
+    finished_at: str | None
+    runner: str | None
+    host: str | None
+    pid: int | None
+    heartbeat_at: str | None
+    error: str | None
+    report: str | None  # JSON; None until done, and in listings
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _REPLAY_COLUMNS}
+
+
 def entry_hash(prev: str, fields: Mapping[str, Any]) -> str:
     """The chain's hash of one entry: SHA-256 of the previous hash and the entry's canonical JSON."""
-    return hashlib.sha256((prev + "\n" + dumps_canonical(dict(fields))).encode()).hexdigest()
+    data = dict(fields)
+    text: bytes | None = None
+    if all(type(v) is str or (type(v) is int and abs(v) < 1 << 62) for v in data.values()):
+        # Text and small integers only (every entry's fields): orjson's sorted output is the canonical
+        # JSON byte for byte (dumps_canonical falls back to `json` only for floats and huge integers),
+        # without dumps_canonical's search of the output for floats, which costs more than the hash here.
+        try:
+            text = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # a lone surrogate: left to dumps_canonical, which says so
+            text = None
+    if text is None:
+        text = dumps_canonical(data).encode()
+    return hashlib.sha256(prev.encode() + b"\n" + text).hexdigest()
 
 
 def utc_text(time: str) -> str:
@@ -175,18 +223,30 @@ class Store:
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
         self._lock: AbstractContextManager[Any]
+        self._turn: _WriterTurn | None
         if url.startswith("sqlite:"):
             self.path = sqlite_path(url)
             self.shown = str(self.path)
             self._engine = _sqlite_engine(self.path)
             self._lock = threading.Lock()
+            self._turn = _WriterTurn(self.path)
         elif url.startswith(("postgresql:", "postgresql+")):
             self._engine = _postgres_engine(_postgres_url(url), self.shown)
             self._lock = nullcontext()  # the pool gives each thread its own connection
+            self._turn = None
         else:
             raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
         self.postgres = self._engine.dialect.name == "postgresql"
         self._migrate()
+        mark = "%s" if self.postgres else "?"  # the drivers' own parameter styles (psycopg, sqlite3)
+        self._record_insert = (f"INSERT INTO decisions ({', '.join(_LOG_COLUMNS)}) "
+                               f"VALUES ({', '.join(mark for _ in _LOG_COLUMNS)})")
+        self._sqlite: Any = None  # SQLite's one connection, as its driver's object, for `_driver`
+        if not self.postgres:
+            with self._lock:
+                fairy = self._engine.raw_connection()
+                self._sqlite = fairy.driver_connection
+                fairy.close()  # back to the pool, which keeps this one connection open (StaticPool)
 
     def _migrate(self) -> None:
         from alembic.util import CommandError
@@ -213,6 +273,8 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._engine.dispose()
+            if self._turn is not None:
+                self._turn.close()
 
     def __enter__(self) -> Store:
         return self
@@ -250,38 +312,48 @@ class Store:
                                "or facts; an incident's facts are fixed when it is created")
             return False
 
-    def append_events(self, incident_id: str, events: list[tuple[str, dict[str, Any]]], now: str) -> int:
+    def append_events(self, incident_id: str, events: list[tuple[str, dict[str, Any]]], now: str,
+                      check: Callable[[StoredIncident, list[dict[str, Any]]], T]) -> tuple[int, T] | None:
         """Append events (each with the client's event id) in one transaction; an event id already
         stored for the incident is skipped if its event is the same (a retry), and refused (Conflict)
-        if it differs. Returns how many were new. The caller has checked the incident exists."""
-        added, earliest = 0, ""
+        if it differs. `check(stored, new)` is called inside the transaction, with the incident as
+        stored and the events not stored yet, before anything is written: it raises to refuse them, and
+        what it returns is returned with how many events were new. None when there is no such incident.
+
+        The incident is locked from the read to the commit (its row on PostgreSQL; the write lock on
+        SQLite), so a check always sees every event committed before, whichever process wrote them."""
         with self._session(write=True) as db:
-            # The incident's row locked (PostgreSQL) until commit: another writer to this incident waits
-            # here, then numbers its events after these. SQLite's BEGIN IMMEDIATE already did that.
-            db.execute(_sql("SELECT incident_id FROM incidents WHERE incident_id = :id"
-                            + (" FOR UPDATE" if self.postgres else "")), {"id": incident_id})
-            seq = db.execute(_sql("SELECT COALESCE(MAX(seq), 0) FROM events WHERE incident_id = :id"),
-                             {"id": incident_id}).scalar_one()
+            found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"
+                                    + (" FOR UPDATE" if self.postgres else "")), {"id": incident_id}).first()
+            if found is None:
+                return None
+            rows = db.execute(_sql("SELECT seq, event_id, event FROM events WHERE incident_id = :id ORDER BY seq"),
+                              {"id": incident_id}).all()
+            stored_text = {r[1]: r[2] for r in rows}
+            seq = rows[-1][0] if rows else 0
+            new: list[tuple[str, dict[str, Any], str]] = []
             for event_id, event in events:
                 text = dumps_canonical(event)
-                found = db.execute(_sql("SELECT event FROM events WHERE incident_id = :id AND event_id = :event_id"),
-                                   {"id": incident_id, "event_id": event_id}).first()
-                if found is not None:
-                    if found[0] != text:
+                before = stored_text.get(event_id)
+                if before is not None:
+                    if before != text:
                         raise Conflict(f"event `{quoted(event_id)}` of incident `{quoted(incident_id)}` was "
                                        "stored with other content; an event id names one event")
                     continue
-                seq += 1
-                added += 1
-                db.execute(_insert("events", _EVENT_COLUMNS), {"incident_id": incident_id, "seq": seq,
-                                                               "event_id": event_id, "event": text,
-                                                               "received_at": now})
-                at = utc_text(event["at"])  # the caller read the events: `at` is a time with its offset
-                earliest = min(earliest, at) if earliest else at
-            if earliest:
+                stored_text[event_id] = text
+                new.append((event_id, event, text))
+            stored = StoredIncident(incident_id, found[0], found[1], orjson.loads(found[2]),
+                                    [orjson.loads(r[2]) for r in rows])
+            result = check(stored, [e for _, e, _ in new])
+            if new:
+                db.execute(_insert("events", _EVENT_COLUMNS), [
+                    {"incident_id": incident_id, "seq": seq + k + 1, "event_id": event_id, "event": text,
+                     "received_at": now} for k, (event_id, _, text) in enumerate(new)])
+                # the check read the events: each `at` is a time with its offset
+                earliest = min(utc_text(e["at"]) for _, e, _ in new)
                 db.execute(_sql("UPDATE incidents SET first_event_at = :t WHERE incident_id = :id AND "
                                 "(first_event_at IS NULL OR first_event_at > :t)"), {"t": earliest, "id": incident_id})
-        return added
+        return len(new), result
 
     def incident(self, incident_id: str) -> StoredIncident | None:
         with self._session() as db:
@@ -362,43 +434,55 @@ class Store:
 
     # --- ruleset versions loaded through the service -------------------------------------------------
 
-    def add_ruleset(self, ruleset: str, version: str, digest: str, text: str, now: str) -> bool:
-        """Keep a loaded ruleset version's text; True if new, False if that very text was there. Raises
-        Conflict when the version is there with other content: a loaded version never changes."""
+    @contextmanager
+    def loading(self) -> Iterator[RulesetLoad]:
+        """One load of a ruleset version, as one transaction that no other load (of any process, any
+        server on the database) runs beside: what was loaded meanwhile is read, checked with, and
+        committed before the next load begins."""
         with self._session(write=True) as db:
             if self.postgres:  # the load order is numbered: one load at a time, across servers
                 db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _RULESETS_LOCK})
-            found = db.execute(_sql("SELECT digest FROM rulesets WHERE ruleset = :ruleset AND version = :version"),
-                               {"ruleset": ruleset, "version": version}).first()
-            if found is not None:
-                if found[0] != digest:
-                    raise Conflict(f"`{quoted(ruleset)}@{quoted(version)}` was loaded before with other "
-                                   "content; a loaded version never changes")
-                return False
-            seq = db.execute(_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM rulesets")).scalar_one()
-            db.execute(_insert("rulesets", _RULESET_COLUMNS), {"ruleset": ruleset, "version": version, "seq": seq,
-                                                                "digest": digest, "text": text, "loaded_at": now})
-        return True
+            yield RulesetLoad(db)
 
-    def rulesets(self) -> list[tuple[str, str, str]]:
-        """The loaded ruleset versions as (id, version, text), in the order they were loaded."""
+    def add_ruleset(self, ruleset: str, version: str, digest: str, text: str, now: str) -> bool:
+        """Keep a loaded ruleset version's text; True if new, False if that very text was there. Raises
+        Conflict when the version is there with other content: a loaded version never changes."""
+        with self.loading() as load:
+            return load.add(ruleset, version, digest, text, now) is not None
+
+    def rulesets(self, after: int = 0) -> list[tuple[int, str, str, str]]:
+        """The loaded ruleset versions as (seq, id, version, text), in the order they were loaded; only
+        those loaded after number `after` when given (what another process loaded since)."""
         with self._session() as db:
-            rows = db.execute(_sql("SELECT ruleset, version, text FROM rulesets ORDER BY seq")).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+            return _rulesets_after(db, after)
 
     # --- the decision log ----------------------------------------------------------------------------
 
     def record(self, fields: Mapping[str, str]) -> LogEntry:
         """Append one decision to the log (fields: every column but seq, prev and hash)."""
-        with self._session(write=True) as db:
-            if self.postgres:  # held until commit: the next writer reads this entry as the last one
-                db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _LOG_LOCK})
-            last = db.execute(_sql("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")).first()
-            seq, prev = (int(last[0]) + 1, str(last[1])) if last is not None else (1, "")
-            entry: dict[str, Any] = {"seq": seq, **fields}
-            row = {**entry, "prev": prev, "hash": entry_hash(prev, entry)}
-            db.execute(_insert("decisions", _LOG_COLUMNS), row)
-        return LogEntry(*(row[c] for c in _LOG_COLUMNS))
+        return self.record_many([fields])[0]
+
+    def record_many(self, many: list[Mapping[str, str]]) -> list[LogEntry]:
+        """Append decisions to the log, in order, in one transaction (one commit, one sync to disk).
+
+        Every decision the service returns comes here, so this goes to the database driver directly
+        (statements prepared once per connection by the driver) rather than through SQLAlchemy, whose
+        connection and statement handling cost more than the rest of the write."""
+        entries: list[LogEntry] = []
+        with self._driver(doing="cannot record the decision in") as run:
+            if self.postgres:  # held until commit: the next writer reads these entries as the last ones
+                run("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
+            last = run("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (int(last[0]), str(last[1])) if last is not None else (0, "")
+            for fields in many:
+                seq += 1
+                entry: dict[str, Any] = {"seq": seq, **fields}
+                row = {**entry, "prev": prev, "hash": entry_hash(prev, entry)}
+                values = tuple(row[c] for c in _LOG_COLUMNS)
+                run(self._record_insert, values)
+                entries.append(LogEntry(*values))
+                prev = row["hash"]
+        return entries
 
     def entry(self, decision_id: str) -> LogEntry | None:
         """The first log entry of a decision id (the same inputs decided again give the same id)."""
@@ -447,6 +531,87 @@ class Store:
                             f"{quoted(head)} saved earlier: entries were removed from the end")
         return Verification(count, prev, problems)
 
+    # --- replay jobs ------------------------------------------------------------------------------------
+
+    def add_replay(self, job: StoredReplay) -> None:
+        with self._session(write=True) as db:
+            db.execute(_insert("replays", _REPLAY_COLUMNS), job.row())
+
+    def replay(self, job_id: str) -> StoredReplay | None:
+        with self._session() as db:
+            row = db.execute(_sql(f"SELECT {', '.join(_REPLAY_COLUMNS)} FROM replays WHERE id = :id"),
+                             {"id": job_id}).first()
+        return StoredReplay(*row) if row is not None else None
+
+    def replays(self, *, active: bool = False) -> list[StoredReplay]:
+        """Every replay kept (without its report), oldest first; only the queued and running ones when
+        `active`."""
+        columns = ", ".join("NULL" if c == "report" else c for c in _REPLAY_COLUMNS)
+        where = " WHERE state IN ('queued', 'running')" if active else ""
+        with self._session() as db:
+            rows = db.execute(_sql(f"SELECT {columns} FROM replays{where} ORDER BY requested_at, id")).all()
+        return [StoredReplay(*r) for r in rows]
+
+    def claim_replay(self, runner: str, host: str, pid: int, now: str) -> StoredReplay | None:
+        """The oldest queued replay, now running in `runner`'s hands; None when there is none, or when
+        a replay is running already (one at a time, whichever process or server runs it)."""
+        with self._session(write=True) as db:
+            if self.postgres:
+                db.execute(_sql("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": _REPLAYS_LOCK})
+            if db.execute(_sql("SELECT 1 FROM replays WHERE state = 'running' LIMIT 1")).first() is not None:
+                return None
+            row = db.execute(_sql("SELECT id FROM replays WHERE state = 'queued' ORDER BY requested_at, id "
+                                  "LIMIT 1")).first()
+            if row is None:
+                return None
+            db.execute(_sql("UPDATE replays SET state = 'running', started_at = :now, heartbeat_at = :now, "
+                            "runner = :runner, host = :host, pid = :pid WHERE id = :id"),
+                       {"now": now, "runner": runner, "host": host, "pid": pid, "id": row[0]})
+            found = db.execute(_sql(f"SELECT {', '.join(_REPLAY_COLUMNS)} FROM replays WHERE id = :id"),
+                               {"id": row[0]}).one()
+        return StoredReplay(*found)
+
+    def replay_progress(self, job_id: str, runner: str, scanned: int, decided: int, now: str) -> None:
+        """How far a running replay has got, from the process running it (which renews its heartbeat)."""
+        with self._session(write=True) as db:
+            db.execute(_sql("UPDATE replays SET scanned = :scanned, decided = :decided, heartbeat_at = :now "
+                            "WHERE id = :id AND runner = :runner AND state = 'running'"),
+                       {"scanned": scanned, "decided": decided, "now": now, "id": job_id, "runner": runner})
+
+    def heartbeat(self, job_id: str, runner: str, now: str) -> None:
+        with self._session(write=True) as db:
+            db.execute(_sql("UPDATE replays SET heartbeat_at = :now WHERE id = :id AND runner = :runner "
+                            "AND state = 'running'"), {"now": now, "id": job_id, "runner": runner})
+
+    def finish_replay(self, job_id: str, runner: str | None, state: str, now: str, *, report: str | None = None,
+                      error: str | None = None, seen: str | None = None, scanned: int | None = None,
+                      decided: int | None = None, kept: int = 100) -> bool:
+        """End a replay as `state` (done or failed), with its last `scanned` and `decided` counts, if it
+        is still running in `runner`'s hands (any runner's, when None: a replay found interrupted, whose
+        heartbeat is still `seen`). Keeps the newest `kept` finished replays and forgets older ones. True
+        if this call ended it."""
+        where: str = ""
+        args: dict[str, Any] = {}
+        if runner is not None:
+            where, args = " AND runner = :runner", {"runner": runner}
+        elif seen is not None:
+            where, args = " AND heartbeat_at = :seen", {"seen": seen}
+        with self._session(write=True) as db:
+            counts = ""
+            if scanned is not None and decided is not None:  # the last progress, which was not told yet
+                counts = ", scanned = :scanned, decided = :decided"
+                args = {**args, "scanned": scanned, "decided": decided}
+            ended = db.execute(_sql("UPDATE replays SET state = :state, finished_at = :now, report = :report, "
+                                    f"error = :error{counts} WHERE id = :id AND state IN ('queued', 'running')"
+                                    + where),
+                               {"state": state, "now": now, "report": report, "error": error, "id": job_id,
+                                **args}).rowcount
+            if ended:
+                db.execute(_sql("DELETE FROM replays WHERE state IN ('done', 'failed') AND id NOT IN (SELECT id FROM "
+                                "replays WHERE state IN ('done', 'failed') ORDER BY finished_at DESC, id DESC "
+                                "LIMIT :kept)"), {"kept": kept})
+        return bool(ended)
+
     # --- the one way in ----------------------------------------------------------------------------------
 
     @contextmanager
@@ -455,7 +620,7 @@ class Store:
         becomes a StoreError naming the store (without its password); Conflict passes through."""
         from sqlalchemy.exc import SQLAlchemyError
 
-        with self._lock:
+        with self._lock, (self._turn if write and self._turn is not None else nullcontext()):
             try:
                 with self._engine.connect() as db:
                     db.execution_options(bwc_write=write)  # read by the SQLite begin hook: BEGIN IMMEDIATE
@@ -463,6 +628,51 @@ class Store:
                         yield db
             except SQLAlchemyError as exc:
                 raise StoreError(f"{doing} {quoted_path(self.shown)}: {self._reason(exc)}") from None
+
+    @contextmanager
+    def _driver(self, *, doing: str) -> Iterator[Callable[..., Any]]:
+        """One write transaction on the database driver's own connection, for the hottest write (`record`):
+        yields `run(sql, params)` (the driver's parameter style: `?` on SQLite, `%s` on PostgreSQL);
+        committed when the block ends, rolled back on any error, which becomes a StoreError as in
+        `_session`. On SQLite, the connection SQLAlchemy uses, under the same lock: never both at once."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        errors: tuple[type[Exception], ...] = (SQLAlchemyError, *self._driver_errors())
+        with self._lock, (self._turn if self._turn is not None else nullcontext()):
+            try:
+                if self.postgres:
+                    fairy = self._engine.raw_connection()  # from the pool, checked as `_session`'s are
+                    try:
+                        cursor = fairy.cursor()
+                        try:
+                            yield cursor.execute
+                            fairy.commit()
+                        except BaseException:
+                            fairy.rollback()
+                            raise
+                    finally:
+                        fairy.close()
+                else:
+                    db = self._sqlite
+                    db.execute("BEGIN IMMEDIATE")  # as `_session` begins a write
+                    try:
+                        yield db.execute
+                        db.execute("COMMIT")
+                    except BaseException:
+                        if db.in_transaction:
+                            db.execute("ROLLBACK")
+                        raise
+            except errors as exc:
+                raise StoreError(f"{doing} {quoted_path(self.shown)}: {self._reason(exc)}") from None
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        if self.postgres:
+            import psycopg
+
+            return (psycopg.Error,)
+        import sqlite3
+
+        return (sqlite3.Error,)
 
     def _reason(self, exc: Exception) -> str:
         """The database's own words, on one line, with the password taken out should they quote it."""
@@ -484,6 +694,79 @@ def _period(column: str, since: str | None, until: str | None) -> tuple[str, dic
         where += f" AND {column} < :until"
         args["until"] = until
     return where, args
+
+
+def _rulesets_after(db: Connection, after: int) -> list[tuple[int, str, str, str]]:
+    rows = db.execute(_sql("SELECT seq, ruleset, version, text FROM rulesets WHERE seq > :after ORDER BY seq"),
+                      {"after": after}).all()
+    return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+class RulesetLoad:
+    """The transaction of one ruleset load (`Store.loading`)."""
+
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    def after(self, seq: int) -> list[tuple[int, str, str, str]]:
+        """The versions loaded after number `seq`, as (seq, id, version, text), in order."""
+        return _rulesets_after(self._db, seq)
+
+    def add(self, ruleset: str, version: str, digest: str, text: str, now: str) -> int | None:
+        """Keep a version's text: its number in the load order, or None when that very text was there.
+        Raises Conflict when the version is there with other content: a loaded version never changes."""
+        db = self._db
+        found = db.execute(_sql("SELECT digest FROM rulesets WHERE ruleset = :ruleset AND version = :version"),
+                           {"ruleset": ruleset, "version": version}).first()
+        if found is not None:
+            if found[0] != digest:
+                raise Conflict(f"`{quoted(ruleset)}@{quoted(version)}` was loaded before with other "
+                               "content; a loaded version never changes")
+            return None
+        seq = int(db.execute(_sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM rulesets")).scalar_one())
+        db.execute(_insert("rulesets", _RULESET_COLUMNS), {"ruleset": ruleset, "version": version, "seq": seq,
+                                                            "digest": digest, "text": text, "loaded_at": now})
+        return seq
+
+
+class _WriterTurn:
+    """Writers to one SQLite file, in any process, take turns here before `BEGIN IMMEDIATE`: an
+    exclusive flock(2) on a file beside the store (`FILE-writer`), which wakes the next writer as soon
+    as the one before commits. Without it a writer that finds the file locked sleeps and retries (SQLite's
+    busy handler: 1, 2, 5, 10, ... up to 100 ms at a time), which with two worker processes writing
+    at a few hundred commits a second left some waiting for over a second. Where the file cannot be
+    made (a read-only folder) or flock does not exist, writers rely on SQLite's own lock alone,
+    correct but slower to hand over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + "-writer")
+        self._fd: int | None = None
+        self._tried = False
+
+    def __enter__(self) -> None:
+        if not self._tried:  # opened at the first write, in the process that writes (a worker)
+            self._tried = True
+            try:
+                import fcntl  # POSIX only: without it, SQLite's own lock alone
+
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except (ImportError, OSError):
+                self._fd = None
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._tried = None, False
 
 
 def _sqlite_engine(path: Path) -> Engine:

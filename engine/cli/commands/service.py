@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from engine.cli.boundary import EXIT_FAILED
-from engine.cli.options import BACKEND, POLICY, RULESETS, load_library
+from engine.cli.options import BACKEND, CLUSTER, POLICY, RULESETS, load_library
 from engine.cli.text.console import say, say_error, say_line_problem
 from engine.service.models import MAX_BODY
 from engine.service.store import Store
@@ -34,35 +34,50 @@ STORE = click.option("--store", "store_url", default="sqlite:///bwc.db", show_de
               help=f"Tokens file (JSON or YAML: tokens: [{{name, role, token}}]); or set {ENV}=role:TOKEN,...")
 @click.option("--max-body", default=MAX_BODY, show_default=True, type=click.IntRange(1024, 1 << 30),
               help="Largest request body accepted, in bytes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes serving the port, sharing the store (one per core is the most that helps).")
 @click.option("--replay-workers", default=0, show_default=True, type=click.IntRange(min=0),
               help="Processes a replay decides with (0: one per CPU).")
 @BACKEND
 def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, tokens_file: Path | None,
-          max_body: int, replay_workers: int, backend: str) -> None:
+          max_body: int, workers: int, replay_workers: int, backend: str) -> int:
     """Serve decisions over HTTP (docs/service.md): decide, explain, incidents as streams of events,
     rulesets, diffs and loading new versions, replays of stored incidents, and a hash-chained log of
     every decision returned."""
-    import uvicorn  # the web stack is loaded only by the command that serves
-
     from engine.service.app import create_app
+    from engine.service.loaded import compiled, restored
+    from engine.service.serving import listening
+    from engine.service.serving import serve as serve_on
 
     tokens = Tokens.from_file(tokens_file) if tokens_file is not None else Tokens.from_env(os.environ)
     if tokens is None:
         raise TokenError(f"give --tokens FILE or set {ENV}: every call but /healthz needs a bearer token")
-    library = load_library(rulesets, backend)
-    store = Store(store_url)
-    app = create_app(library, store, tokens, max_body=max_body, replay_workers=replay_workers)
-    say(f"bwc serve: {len(library.repository.ids())} ruleset(s), store {store.shown}, "
-        f"listening on http://{host}:{port}", err=True)
+    # The store is opened here once (its schema made or upgraded, the versions loaded through the
+    # service read back and checked), then closed: each worker opens its own connection to it.
+    with Store(store_url) as store:
+        library = compiled(restored(load_library(rulesets, backend), store))
+        shown = store.shown
+    sock = listening(host, port)
+    say(f"bwc serve: {len(library.repository.ids())} ruleset(s), store {shown}, {workers} worker(s), "
+        f"listening on http://{host}:{sock.getsockname()[1]}", err=True)
     # What was loaded to serve (the compiled rulesets, the web stack) lives as long as the process: kept
     # out of the garbage collector's full passes, which otherwise walk it all and hold every request
-    # (a full pass took ~15 ms with the bundled rulesets loaded; docs/performance.md, "The service").
+    # (a full pass took ~15 ms with the bundled rulesets loaded; docs/performance.md, "The service"),
+    # and shared by the workers forked from this process rather than copied into each.
     gc.collect()
     gc.freeze()
+    opened: list[Store] = []
+
+    def make_app() -> object:
+        opened.append(Store(store_url))  # in the worker: a connection of its own
+        return create_app(library, opened[-1], tokens, max_body=max_body, replay_workers=replay_workers)
+
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return serve_on(make_app, sock, workers, say=lambda text: say(text, err=True))
     finally:
-        store.close()
+        for store in opened:
+            store.close()
+        sock.close()
 
 
 @click.command("verify")
@@ -96,8 +111,10 @@ def log_verify(store_url: str, head: str | None) -> int:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Processes deciding in parallel (0: one per CPU).")
+@CLUSTER
 def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, baseline: str | None,
-                   since: str | None, until: str | None, as_of: str | None, fmt: str, workers: int) -> None:
+                   since: str | None, until: str | None, as_of: str | None, fmt: str, workers: int,
+                   cluster: str | None) -> None:
     """Decide the incidents kept in the service's store under CANDIDATE (ID@VERSION) and a baseline, and
     report what would change: the `bwc impact` report over stored history. The versions loaded
     through the service are there too; the service's own replay (POST /v1/replays) is the same."""
@@ -116,7 +133,7 @@ def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, b
                 seen[0] = decided
 
             report = replay(library, store, candidate, baseline, since=since, until=until, as_of=as_of,
-                            workers=workers, progress=progress)
+                            workers=workers, progress=progress, cluster=cluster)
     say(RENDER[fmt](report), nl=False)
     say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
         f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
