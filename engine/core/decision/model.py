@@ -254,6 +254,11 @@ class Decision(_Decided):
 
     def to_dict(self) -> dict[str, Any]:
         """The decision as JSON values (the keys of `DECISION_SCHEMA`; absent values left out)."""
+        for o in self.obligations:
+            # pydantic serializes an instance of a subclass through its slow, checking path: hand it the
+            # evidence as the plain type the schema names (read from the trace here, if not yet).
+            if type(o.matched) is not Matched:
+                o.matched = Matched(events=o.matched.events, facts=o.matched.facts)
         data: dict[str, Any] = _DECIDED.dump_python(self, mode="json", by_alias=True, exclude_none=True)
         data["decision_id"] = self.decision_id
         return data
