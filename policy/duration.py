@@ -131,6 +131,8 @@ class Duration:
         try:
             if self.business_days:
                 return _add_business_days_to(day, self.business_days, holidays)
+            if not (self.years or self.months):  # days and weeks only (most periods): no month to clamp
+                return day + timedelta(days=self.days + 7 * self.weeks)
             total_months = day.month - 1 + self.months + 12 * self.years
             year = day.year + total_months // 12
             month = total_months % 12 + 1

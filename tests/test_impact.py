@@ -13,6 +13,9 @@ from engine.api import Library
 from engine.cli import main
 from engine.cli.text.impact import render_markdown, render_text
 from engine.tools.impact import Side, compare_days, impact
+from engine.tools.impact.compare import Comparer
+from engine.tools.impact.report import ImpactTally
+from policy.vocabulary import Spec, ValueType, core
 
 ROOT = Path(__file__).resolve().parent.parent
 IL = "illinois-50-ilcs-706-10-20"
@@ -214,3 +217,40 @@ def test_cli(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "2 decisions change, 1 do not" in result.stdout
     result = CliRunner().invoke(main, ["impact", f"{IL}@9.9.9", B, str(good), "--rulesets", str(ROOT / "rulesets")])
     assert result.exit_code == 1 and "has no version `9.9.9`" in result.output
+
+
+def test_an_incident_is_read_once_for_both_only_where_the_narrower_vocabulary_fits_the_other(
+        library: Library) -> None:
+    old, new = library.select(A), library.select(B)
+    # 2021 declares what 2016 does, and more: what 2016 accepts, 2021 accepts as it is; not the reverse.
+    assert old.program.vocabulary.reads_within(new.program.vocabulary)
+    assert not new.program.vocabulary.reads_within(old.program.vocabulary)
+    assert Comparer(old, new).reader is old and Comparer(new, old).reader is old
+
+    def tally(reader_first: bool) -> dict[str, Any]:
+        comparer = Comparer(old, new)
+        if not reader_first:
+            comparer.reader = None  # each version reads every incident itself
+        t = ImpactTally()
+        for line, text in enumerate(IL_LINES, 1):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            comparer.one(data, t, line)
+        return {"incidents": t.incidents, "changed": t.changed, "by_kind": t.by_kind, "rules": t.rules,
+                "examples": t.examples, "refused": t.refused, "bad": [b.to_dict() for b in t.bad]}
+
+    assert tally(True) == tally(False)
+    assert tally(True)["incidents"] == 3 and tally(True)["refused"]  # the 2021-only fact: B only
+
+
+def test_a_vocabulary_whose_values_differ_is_not_read_within_another() -> None:
+    base = core()
+    wider = base.extended({"shift": Spec(type=ValueType.ENUM, values=("day", "night"))}, {}, {})
+    narrower_values = wider.extended({"shift": Spec(type=ValueType.ENUM, values=("day",))}, {}, {})
+    assert base.reads_within(wider) and not wider.reads_within(base)
+    assert narrower_values.reads_within(wider) is False  # a value set that differs: read again
+    ranged = base.extended({"officers": Spec(type=ValueType.INTEGER, minimum=1)}, {}, {})
+    unranged = base.extended({"officers": Spec(type=ValueType.INTEGER)}, {}, {})
+    assert not ranged.reads_within(unranged) and not unranged.reads_within(ranged)

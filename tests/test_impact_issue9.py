@@ -131,7 +131,8 @@ def test_any_failure_of_one_record_is_reported_and_the_run_goes_on(library: Libr
     real = Policy.decide
 
     def decide(self: Policy, incident: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(incident, dict) and incident.get("id") == "boom":
+        iid = incident.get("id") if isinstance(incident, dict) else getattr(incident, "id", None)  # data or read
+        if iid == "boom":
             raise RecursionError("maximum recursion depth exceeded")
         return real(self, incident, *args, **kwargs)
 

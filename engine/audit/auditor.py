@@ -15,6 +15,10 @@ from engine.core.decision import Decision
 from engine.core.incident import Incident
 from policy.base import Effect
 
+_Shape = tuple[str, Effect, str | None, bool]  # an obligation's kind, effect, purpose and whether it redacts
+_LayerKey = tuple[str, str, str, tuple[str, ...]]  # a decision layer's id, version, role and rules
+_MEMO_LIMIT = 4096  # sets of applied rules remembered (some 2,000 in 20,000 generated incidents; ~1 kB each)
+
 
 @dataclass(frozen=True)
 class _RefInfo:
@@ -37,6 +41,11 @@ class Auditor:
         # incident is checked against the version that judges it (`Library.read`), as `bwc decide` does.
         self.vocabulary = library.vocabulary(ruleset_id)
         self._refs: dict[str, _RefInfo] = {}
+        # Memos of what is the same for many incidents: the checks of each obligation shape, and the rules
+        # that did not apply (with the versions whose rules count) for each set of rules that did.
+        self._shapes: dict[_Shape, tuple[str, ...]] = {}
+        self._unapplied: dict[tuple[str, tuple[_LayerKey, ...], frozenset[str]],
+                              tuple[tuple[str, ...], tuple[RuleChecks, ...]]] = {}
 
     def _ref(self, ref: str) -> _RefInfo:
         info = self._refs.get(ref)
@@ -68,26 +77,49 @@ class Auditor:
 
     def _check(self, c: CheckContext, decision: Decision, selected: str) -> IncidentAudit:
         applied: set[str] = set()
+        shapes = self._shapes
         for o in decision.obligations:
             applied.add(o.rule)
-            for check in self._selected(checks_for(o.kind, o.effect, o.purpose, bool(o.redact))):
-                if o.overridden_by is not None:
+            shape = (o.kind, o.effect, o.purpose, bool(o.redact))
+            checks = shapes.get(shape)
+            if checks is None:
+                checks = shapes[shape] = self._selected(checks_for(*shape))
+            if o.overridden_by is not None:
+                for check in checks:
                     c.add(o, check, "not_applicable", "", f"set aside by `{o.overridden_by}`")
-                    continue
-                CHECKERS[check](c, o)
-        refs = list(dict.fromkeys([selected, *(f"{lay.id}@{lay.version}" for lay in decision.layers)]))
+            else:
+                for check in checks:
+                    CHECKERS[check](c, o)
+        layers = tuple([(lay.id, lay.version, lay.role, tuple(lay.rules or ())) for lay in decision.layers])
+        key = (selected, layers, frozenset(applied))
+        memo = self._unapplied.get(key)
+        if memo is None:
+            if len(self._unapplied) >= _MEMO_LIMIT:  # bounded, whatever mix of rules an export brings
+                self._unapplied.clear()
+            memo = self._unapplied[key] = self._unapplied_rules(selected, layers, applied)
+        refs, unapplied = memo
+        return IncidentAudit(c.findings, list(unapplied), c.inc.id, c.month, c.groups, c.required, c.recorded,
+                             list(refs))
+
+    def _unapplied_rules(self, selected: str, layers: tuple[_LayerKey, ...],
+                         applied: set[str]) -> tuple[tuple[str, ...], tuple[RuleChecks, ...]]:
+        """The versions whose rules count (the selected one, then its layers') and their rules with checks
+        that `applied` does not name; a later version's amendments, or a version's conduct rules, count only
+        for the rules the layer names."""
+        refs = tuple(dict.fromkeys([selected, *(f"{id_}@{version}" for id_, version, _, _ in layers)]))
         amended: dict[str, set[str]] = {}
-        for lay in decision.layers:  # a later version's amendments, or a version's conduct rules
-            if lay.role in ("amendment", "conduct") and f"{lay.id}@{lay.version}" != selected:
-                amended.setdefault(f"{lay.id}@{lay.version}", set()).update(lay.rules or ())
+        for id_, version, role, rules in layers:
+            if role in ("amendment", "conduct") and f"{id_}@{version}" != selected:
+                amended.setdefault(f"{id_}@{version}", set()).update(rules)
+        seen = set(applied)
         unapplied: list[RuleChecks] = []
         for ref in refs:
             only = amended.get(ref)
             for r in self._ref(ref).rules:
-                if r.id not in applied and (only is None or r.id in only):
-                    applied.add(r.id)
+                if r.id not in seen and (only is None or r.id in only):
+                    seen.add(r.id)
                     unapplied.append(r)
-        return IncidentAudit(c.findings, unapplied, c.inc.id, c.month, c.groups, c.required, c.recorded, refs)
+        return refs, tuple(unapplied)
 
 
 _AUDITORS: weakref.WeakKeyDictionary[Library, dict[str, Auditor]] = weakref.WeakKeyDictionary()

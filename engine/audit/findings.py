@@ -88,8 +88,14 @@ def duration_text(seconds: float) -> str:
     s = round(seconds)
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
-    parts = [f"{h} h" if h else "", f"{m} min" if m else "", f"{sec} s" if sec or not (h or m) else ""]
-    return " ".join(p for p in parts if p)
+    parts: list[str] = []
+    if h:
+        parts.append(f"{h} h")
+    if m:
+        parts.append(f"{m} min")
+    if sec or not (h or m):
+        parts.append(f"{sec} s")
+    return " ".join(parts)
 
 
 def days_text(n: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from engine.audit.findings import SEVERITIES, IncidentAudit
@@ -23,13 +24,22 @@ CHECKED = "checked"  # in `incident_counts`, the incidents of a group, whatever 
 # Why a `not_applicable` finding is one: the rule did not apply at all (no trigger, a condition unmet or an
 # exception held), or it applied and another rule set it aside (`overrides`).
 DID_NOT_APPLY, SET_ASIDE = "did_not_apply", "set_aside"
+# A RuleChecks' (id, checks) and checks, read in C: a tally adds some twenty rules that did not apply per incident.
+_RULE_AND_CHECKS = attrgetter("id", "checks")
+_CHECKS = attrgetter("checks")
 
 
 @dataclass
 class Tally:
     """Counts that add up across chunks (in input order, so the result does not depend on workers)."""
 
-    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (dimension, key, severity)
+    # The findings are counted in as few keys as the audit of millions of them allows, and `counts` derives
+    # the per-dimension counts from them when read: the checked findings by (rule, check, severity,
+    # month), one key each instead of one per dimension; the rules that did not apply by (rule id, its
+    # checks), each standing for one `not_applicable` finding per check, and per month by their findings.
+    found: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    unapplied: Counter[tuple[str, tuple[str, ...]]] = field(default_factory=Counter)
+    unapplied_months: Counter[str] = field(default_factory=Counter)
     groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (column, value, severity)
     required: float = 0.0
     recorded: float = 0.0
@@ -46,8 +56,31 @@ class Tally:
     incident_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     not_applicable: Counter[str] = field(default_factory=Counter)  # DID_NOT_APPLY / SET_ASIDE -> findings
 
+    @property
+    def counts(self) -> Counter[tuple[str, str, str]]:
+        """Findings by (dimension, key, severity), dimension `severity`, `rule`, `check` or `month`."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for (rule, check, sev, month), n in self.found.items():
+            counts[("severity", sev, sev)] += n
+            counts[("rule", rule, sev)] += n
+            counts[("check", check, sev)] += n
+            counts[("month", month, sev)] += n
+        if self.unapplied:
+            total = 0
+            for (rule, checks), n in self.unapplied.items():
+                total += n * len(checks)
+                counts[("rule", rule, NA)] += n * len(checks)
+                for check in checks:
+                    counts[("check", check, NA)] += n
+            counts[("severity", NA, NA)] += total
+        for month, n in self.unapplied_months.items():
+            counts[("month", month, NA)] += n
+        return counts
+
     def merge(self, other: Tally) -> None:
-        self.counts.update(other.counts)
+        self.found.update(other.found)
+        self.unapplied.update(other.unapplied)
+        self.unapplied_months.update(other.unapplied_months)
         self.groups.update(other.groups)
         self.incident_counts.update(other.incident_counts)
         self.not_applicable.update(other.not_applicable)
@@ -76,37 +109,37 @@ class Tally:
     def add(self, result: IncidentAudit) -> None:
         self.incidents += 1
         self.rulesets.update(result.rulesets)
-        counts, groups = self.counts, self.groups
+        found, groups, incident_counts = self.found, self.groups, self.incident_counts
+        # Every finding of an incident has the incident's groups: a group value is counted once per
+        # severity the incident has, by that severity's findings, not once per finding.
+        severities: dict[str, int] = {}
         flagged: set[tuple[str, str, str]] = set()
         for f in result.checked:
             sev = f.severity
-            counts[("severity", sev, sev)] += 1
-            counts[("rule", f.rule, sev)] += 1
-            counts[("check", f.check, sev)] += 1
-            counts[("month", f.month, sev)] += 1
-            for col, value in f.groups.items():
-                groups[(col, value, sev)] += 1
+            found[(f.rule, f.check, sev, f.month)] += 1
+            severities[sev] = severities.get(sev, 0) + 1
             if sev in FLAGGED:
                 flagged.update((("severity", sev, sev), ("check", f.check, sev), ("rule", f.rule, sev)))
             elif sev == NA:
                 self.not_applicable[SET_ASIDE if f.actual.startswith("set aside") else DID_NOT_APPLY] += 1
-        for col, value in result.groups.items():
-            flagged.add((f"group.{col}", value, CHECKED))
-            flagged.update((f"group.{col}", value, sev) for sev in FLAGGED if ("severity", sev, sev) in flagged)
-        self.incident_counts.update(flagged)
-        if result.unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
-            total = 0
-            for r in result.unapplied:
-                n = len(r.checks)
-                total += n
-                counts[("rule", r.id, NA)] += n
-                for check in r.checks:
-                    counts[("check", check, NA)] += 1
-            counts[("severity", NA, NA)] += total
+        unapplied = result.unapplied
+        if unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
+            self.unapplied.update(map(_RULE_AND_CHECKS, unapplied))
+            total = sum(map(len, map(_CHECKS, unapplied)))
+            self.unapplied_months[result.month] += total
             self.not_applicable[DID_NOT_APPLY] += total
-            counts[("month", result.month, NA)] += total
-            for col, value in result.groups.items():
-                groups[(col, value, NA)] += total
+            severities[NA] = severities.get(NA, 0) + total
+        flagged_sevs: list[str] = []  # the severities the incident is counted for, in its groups too
+        if flagged:
+            incident_counts.update(flagged)
+            flagged_sevs = [s for s in FLAGGED if ("severity", s, s) in flagged]
+        for col, value in result.groups.items():
+            for s, n in severities.items():
+                groups[(col, value, s)] += n
+            dim = f"group.{col}"
+            incident_counts[(dim, value, CHECKED)] += 1
+            for s in flagged_sevs:
+                incident_counts[(dim, value, s)] += 1
         self.required += result.required_seconds
         self.recorded += result.recorded_seconds
         if result.required_seconds:
@@ -157,6 +190,7 @@ def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[
     by_group: dict[str, dict[str, dict[str, int]]] = {}
     for (col, value, sev), n in sorted(tally.groups.items()):
         by_group.setdefault(col, {}).setdefault(value, {})[sev] = n
+    counts = tally.counts
     return {
         "as_of": as_of.isoformat() if as_of is not None else None,
         "rulesets": sorted(tally.rulesets),
@@ -170,10 +204,10 @@ def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[
             "errors": [e.to_dict() for e in tally.errors[:MAX_ERRORS]],
         },
         "counts": {
-            "by_severity": {sev: tally.counts.get(("severity", sev, sev), 0) for sev in SEVERITIES},
-            "by_rule": _nested(tally.counts, "rule"),
-            "by_check": _nested(tally.counts, "check"),
-            "by_month": _nested(tally.counts, "month"),
+            "by_severity": {sev: counts.get(("severity", sev, sev), 0) for sev in SEVERITIES},
+            "by_rule": _nested(counts, "rule"),
+            "by_check": _nested(counts, "check"),
+            "by_month": _nested(counts, "month"),
             "by_group": by_group,
             "incidents": _incidents(tally),
             "not_applicable": {why: tally.not_applicable.get(why, 0) for why in (DID_NOT_APPLY, SET_ASIDE)},

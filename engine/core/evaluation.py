@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from engine.core.incident import Event
@@ -24,9 +23,10 @@ Firing = tuple[int, int | None]  # (rule position, trigger event position or Non
 CompiledTest = Callable[[Mapping[str, Any]], bool]  # a test of a mapping (facts or attributes)
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What conditions read: the incident as of the decision time, in the ruleset's time zone."""
+class Context(NamedTuple):
+    """What conditions read: the incident as of the decision time, in the ruleset's time zone.
+
+    A named tuple: one is made per decision and per backend run, and it is the cheapest immutable record."""
 
     facts: Mapping[str, Any]
     by_type: Mapping[str, tuple[Event, ...]]

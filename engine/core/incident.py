@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from policy.values import quoted
 
@@ -37,12 +37,14 @@ class IncidentError(ValueError):
         super().__init__("\n".join(map(str, problems)))
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
+    """One event of an incident. A named tuple, immutable and the cheapest record to make: a reader
+    makes one for every event it reads."""
+
     type: str
     at: datetime
     attributes: Mapping[str, Any]
-    index: int  # position in the input (ties in time keep this order)
+    index: int  # type: ignore[assignment]  # position in the input (ties in time keep this order); hides tuple.index
     position: int = 0  # position in time order
 
     def to_json(self) -> dict[str, Any]:

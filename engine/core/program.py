@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from policy.base import Effect
 from policy.canonical import digest
 from policy.conditions import (
     AllCondition,
@@ -136,6 +137,9 @@ class Program:
     conduct_rules: frozenset[str]
     existing_footage_rules: frozenset[str]
     ref: str  # `id@version`, as every obligation names its ruleset
+    # Each rule's fields that are the same in every obligation it imposes (by rule position): a
+    # decision fills in the rest (trigger, evidence, dates).
+    heads: tuple[dict[str, Any], ...]
 
 
 # --- stages --------------------------------------------------------------------------------------
@@ -288,6 +292,19 @@ def _anchor_types(rule: Rule) -> list[str]:
     return [n for n in names if n and n != RULE_APPLIES]
 
 
+def _head(rule: CompiledRule, ref: str) -> dict[str, Any]:
+    """The fields of the rule's obligations that do not depend on the incident."""
+    r, ob = rule.rule, rule.obligation
+    head: dict[str, Any] = {"kind": rule.kind, "effect": getattr(ob, "effect", Effect.MUST), "rule": r.id,
+                            "ruleset": ref, "cite": r.cite, "summary": r.summary,
+                            "confidence": r.confidence.value if r.confidence else None}
+    if isinstance(ob, AccessObligation):
+        head["purpose"] = ob.purpose
+    elif isinstance(ob, ReleaseObligation):
+        head["unedited"] = ob.unedited or None
+    return head
+
+
 _CACHE: dict[str, Program] = {}
 
 
@@ -313,6 +330,7 @@ def compile_ruleset(ruleset: Ruleset, vocabulary: Vocabulary | None = None) -> P
         conduct_rules=frozenset(r.id for r in state.rules if r.rule.governs is Governs.CONDUCT),
         existing_footage_rules=frozenset(r.id for r in state.rules if r.rule.applies_to_existing_footage),
         ref=ruleset.ref,
+        heads=tuple(_head(r, ruleset.ref) for r in state.rules),
     )
     _CACHE[key] = program
     return program

@@ -85,6 +85,7 @@ class IncidentReader:
         self._accept = {name: {a: self._acceptor(spec) for a, spec in attrs.items()}
                         for name, attrs in self._attrs.items()}
         self._accept_fact = {name: self._acceptor(spec) for name, spec in vocab.facts.items()}
+        self._zones: set[str] = set()  # time zone names already read (each is read once)
 
     def _acceptor(self, spec: Spec) -> Callable[[Any], bool]:
         allowed = self.vocab.allowed_values(spec)
@@ -143,9 +144,10 @@ class IncidentReader:
         if tz is None:
             problems.append(Problem(iid, "timezone", "every incident needs a `timezone` (an IANA name, "
                                     "e.g. America/Chicago)"))
-        else:
+        elif not (type(tz) is str and tz in self._zones):  # (a value of another type may not hash)
             try:
                 parse_zone(tz)
+                self._zones.add(tz)  # bounded: the tz database names a few hundred zones
             except ValueError as exc:
                 problems.append(Problem(iid, "timezone", f"{shown(tz)}: {exc}" if not isinstance(tz, str)
                                         else str(exc)))
@@ -153,8 +155,9 @@ class IncidentReader:
             problems.append(Problem(iid, "facts", f"`facts` is an object of fact names and values, not "
                                     f"{shown(facts)}"))
             return problems
+        accept_fact = self._accept_fact
         for name, value in facts.items():
-            accept = self._accept_fact.get(name) if isinstance(name, str) else None
+            accept = accept_fact.get(name)  # a key of any type: only names of facts are found
             if accept is not None and accept(value):
                 continue
             spec = self.vocab.facts.get(name) if isinstance(name, str) else None

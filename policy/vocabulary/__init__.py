@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -116,6 +116,20 @@ class Vocabulary(BaseModel):
         if spec.type in (ValueType.ROLE, ValueType.PURPOSE, ValueType.RECIPIENT):
             return self.names_of(spec.type)
         return None
+
+    def reads_within(self, other: Vocabulary) -> bool:
+        """Whether every incident this vocabulary accepts, `other` accepts as it is: each fact, event type
+        and attribute declared here is declared there, taking the same values. (Then an incident read
+        with this vocabulary need not be read again with the other's.)"""
+        def same(a: dict[str, Spec], b: dict[str, Spec]) -> bool:
+            return all(n in b and self._accepts(s) == other._accepts(b[n]) for n, s in a.items())
+        return same(self.facts, other.facts) and all(
+            t in other.events and same(self.attributes_of(t), other.attributes_of(t)) for t in self.events)
+
+    def _accepts(self, spec: Spec) -> tuple[Any, ...]:
+        """What decides which values of one name an incident may give: its type, allowed values, range."""
+        allowed = self.allowed_values(spec)
+        return (spec.type, None if allowed is None else frozenset(allowed), spec.minimum, spec.maximum)
 
     def extended(self, facts: dict[str, Spec], events: dict[str, EventSpec],
                  attributes: dict[str, dict[str, Spec]]) -> Vocabulary:

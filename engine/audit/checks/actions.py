@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 
 from engine.core.incident import Incident
@@ -26,9 +27,12 @@ class Actions:
         self.deleted: datetime | None = None
         self.biometric: list[tuple[float, str | None, datetime]] = []
         open_at: dict[str | None, float] = {}
-        for e in incident.events:
-            if e.at > as_of:
-                break
+        events = incident.events
+        # The events up to the as-of time. They are in time order, and an audit is as of each incident's
+        # last event unless told otherwise: the last one settles most incidents without comparing the others.
+        if events and events[-1].at > as_of:
+            events = tuple(takewhile(lambda e: e.at <= as_of, events))
+        for e in events:
             t = e.type
             if t == "recording_started":
                 open_at.setdefault(e.attributes.get("officer"), e.at.timestamp())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, datetime, tzinfo
 
@@ -12,6 +13,12 @@ from engine.core.incident import Incident
 from engine.core.intervals import Span, subtract, union
 
 AT_RISK_DAYS = 7  # a deadline this close to the as-of time is at risk
+
+
+@functools.cache
+def _month_text(year: int, month: int) -> str:
+    """`2021-07`: formatted once per month an audit meets (strftime costs more than the rest of a context)."""
+    return date(year, month, 1).strftime("%Y-%m")
 
 
 def timestamp(m: Moment | None) -> float | None:
@@ -28,7 +35,8 @@ class CheckContext:
         self.as_of = as_of
         self.groups = groups
         self.zone = zone
-        self.month = inc.events[0].at.astimezone(zone).strftime("%Y-%m")
+        start = inc.events[0].at.astimezone(zone)
+        self.month = _month_text(start.year, start.month)
         self.actions = Actions(inc, as_of)
         self.findings: list[Finding] = []
         self.required = 0.0

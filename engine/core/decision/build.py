@@ -10,7 +10,6 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date
 from functools import partial
-from typing import Any
 
 from engine.core.decision.evidence import evidence, since
 from engine.core.decision.model import (
@@ -28,7 +27,6 @@ from engine.core.decision.model import (
 from engine.core.evaluation import BEYOND_CALENDAR, Context, Trace, predicate_of, traced_of
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import CompiledRule, Cond, Const, Program
-from policy.base import Effect
 from policy.duration import Duration
 from policy.obligations import (
     INCIDENT,
@@ -52,6 +50,7 @@ class _Builder:
         self.incident = incident
         self.ctx = ctx
         self.holidays = program.ruleset.holidays
+        self.heads = program.heads
         self._refs: dict[int, EventRef] = {}
         self._evidence: dict[int, Matched] = {}
         self._traces: dict[int, Trace] = {}
@@ -187,56 +186,50 @@ class _Builder:
                           reassess_every=str(d.reassess_every) if d.reassess_every else None, ends_on=ends)
 
     def obligation(self, rule: CompiledRule, trigger: Event | None) -> Obligation:
-        r = rule.rule
         ob = rule.obligation
         self.rule = rule
-        fields: dict[str, Any] = {
-            "kind": rule.kind, "rule": r.id, "ruleset": self.program.ref, "cite": r.cite, "summary": r.summary,
-            "confidence": r.confidence.value if r.confidence else None,
-            "trigger": self.ref(trigger) if trigger is not None else None,
-            "matched": DeferredMatched(partial(self.evidence, rule)) if self.explain else Matched(),
-            "effect": Effect.MUST,
-        }
+        head = self.heads[rule.position]
+        trig = self.ref(trigger) if trigger is not None else None
+        matched = DeferredMatched(partial(self.evidence, rule)) if self.explain else Matched()
+        if isinstance(ob, RetainObligation):
+            if ob.indefinitely:
+                return Obligation(**head, trigger=trig, matched=matched, retain_until="indefinite")
+            if ob.at_least is not None:
+                return Obligation(**head, trigger=trig, matched=matched,
+                                  retain_until=self.day(ob.at_least, ob.after, trigger))
+            if ob.until is not None:
+                return Obligation(**head, trigger=trig, matched=matched, retain_until=self.day(None, ob.until, trigger))
+            return Obligation(**head, trigger=trig, matched=matched, legal_hold=True,
+                              retain_until=self.day(None, "legal_hold_released", trigger))
+        if isinstance(ob, ReleaseObligation):
+            by: DateOrPending | None = None
+            promptly: Moment | None = None
+            if isinstance(ob.within, Duration):
+                by = self.day(ob.within, ob.after, trigger)
+            elif ob.within == PROMPTLY:
+                e = self.counted(ob.after, trigger)
+                promptly = Moment(event=e.type, at=self.ref(e).at, pending=False) if e is not None \
+                    else Moment(event=_awaited(ob.after), at=None, pending=True)
+            delays = [self.delay(d, ob.after, rule, k, cond, trigger)
+                      for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions, strict=True))] \
+                if ob.may_delay else None
+            return Obligation(**head, trigger=trig, matched=matched, to=list(ob.to), redact=list(ob.redact) or None,
+                              by=by, promptly_after=promptly, delays=delays)
         if isinstance(ob, WindowObligation):
             start = self.anchor(ob.from_, trigger)
-            fields["effect"] = ob.effect
-            from_ = self.moment(ob.from_, trigger)
             until = None
             if ob.until is not None:
                 until = (Moment(event=ob.until, at=None, pending=True) if start is None
                          else self.moment(ob.until, _opening(start)))
-            fields["window"] = Window(from_=from_, until=until)
-        elif isinstance(ob, RetainObligation):
-            if ob.indefinitely:
-                fields["retain_until"] = "indefinite"
-            elif ob.at_least is not None:
-                fields["retain_until"] = self.day(ob.at_least, ob.after, trigger)
-            elif ob.until is not None:
-                fields["retain_until"] = self.day(None, ob.until, trigger)
-            else:
-                fields["legal_hold"] = True
-                fields["retain_until"] = self.day(None, "legal_hold_released", trigger)
-        elif isinstance(ob, DeleteObligation):
-            fields["delete_by"] = self.day(ob.within, ob.after, trigger)
-        elif isinstance(ob, AccessObligation):
-            opening = self.anchor(ob.after, trigger) if ob.after else trigger
-            fields.update(effect=ob.effect, role=list(ob.role), purpose=ob.purpose, window=Window(
-                from_=self.moment(ob.after, trigger) if ob.after else None,
-                until=self.moment(ob.before, _opening(opening)) if ob.before else None))
-        elif isinstance(ob, ReleaseObligation):
-            fields.update(effect=ob.effect, to=list(ob.to), redact=list(ob.redact) or None,
-                          unedited=ob.unedited or None)
-            if isinstance(ob.within, Duration):
-                fields["by"] = self.day(ob.within, ob.after, trigger)
-            elif ob.within == PROMPTLY:
-                e = self.counted(ob.after, trigger)
-                fields["promptly_after"] = Moment(event=e.type, at=self.ref(e).at, pending=False) \
-                    if e is not None else Moment(event=_awaited(ob.after), at=None, pending=True)
-            if ob.may_delay:
-                fields["delays"] = [self.delay(d, ob.after, rule, k, cond, trigger)
-                                    for k, (d, cond) in enumerate(zip(ob.may_delay, rule.delay_conditions,
-                                                                      strict=True))]
-        return Obligation(**fields)
+            return Obligation(**head, trigger=trig, matched=matched,
+                              window=Window(from_=self.moment(ob.from_, trigger), until=until))
+        if isinstance(ob, DeleteObligation):
+            return Obligation(**head, trigger=trig, matched=matched, delete_by=self.day(ob.within, ob.after, trigger))
+        assert isinstance(ob, AccessObligation)
+        opening = self.anchor(ob.after, trigger) if ob.after else trigger
+        return Obligation(**head, trigger=trig, matched=matched, role=list(ob.role), window=Window(
+            from_=self.moment(ob.after, trigger) if ob.after else None,
+            until=self.moment(ob.before, _opening(opening)) if ob.before else None))
 
 
 _NO_TIME = Duration()

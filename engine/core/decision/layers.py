@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from engine.core.decision.model import Decision, LayerRef, Obligation, RulesetRef
 from engine.core.decision.precedence import settle
@@ -39,9 +38,8 @@ def in_force(program: Program, incident: Incident, zone: Any) -> bool:
     return day is not None and program.ruleset.effective.covers(day)
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One ruleset version's contribution to a decision."""
+class Layer(NamedTuple):
+    """One ruleset version's contribution to a decision (a named tuple: several are made per decision)."""
 
     program: Program
     role: Literal["selected", "base", "amendment", "conduct"]
@@ -53,16 +51,10 @@ class Layer:
 def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[Layer]) -> Decision:
     """Combine the layers' obligations, settle precedence, summarise. `layers[0]` is the selected version."""
     selected = layers[0]
-    replaced = {r for layer in layers if layer.role == "amendment" and layer.in_force for r in _rule_ids(layer)}
-    obligations: list[Obligation] = []
-    for layer in sorted(layers, key=lambda lay: lay.rank):
-        if not layer.in_force and layer.role not in ("amendment", "conduct"):
-            continue
-        for o in layer.obligations:
-            if layer.role not in ("amendment", "conduct") and o.rule in replaced \
-                    and o.ruleset == selected.program.ref:
-                continue  # the later version's rule of the same id governs existing footage
-            obligations.append(o)
+    if len(layers) == 1:  # one version alone (most decisions): its obligations as they are
+        obligations = list(selected.obligations) if selected.in_force else []
+    else:
+        obligations = _combined(selected, layers)
     conflicts = settle(layers, obligations, lambda: {e.index: e.attributes.get("officer") for e in known.events})
     rs = selected.program.ruleset
     return Decision(
@@ -80,6 +72,22 @@ def assemble(incident: Incident, known: Incident, as_of: datetime, layers: list[
         summary=summarise(obligations, known),
         conflicts=conflicts,
     )
+
+
+def _combined(selected: Layer, layers: list[Layer]) -> list[Obligation]:
+    """The layers' obligations, the most fundamental layer's first; an amendment's rule replaces the
+    selected version's rule of the same id."""
+    replaced = {r for layer in layers if layer.role == "amendment" and layer.in_force for r in _rule_ids(layer)}
+    obligations: list[Obligation] = []
+    for layer in sorted(layers, key=lambda lay: lay.rank):
+        if not layer.in_force and layer.role not in ("amendment", "conduct"):
+            continue
+        for o in layer.obligations:
+            if layer.role not in ("amendment", "conduct") and o.rule in replaced \
+                    and o.ruleset == selected.program.ref:
+                continue  # the later version's rule of the same id governs existing footage
+            obligations.append(o)
+    return obligations
 
 
 def _rule_ids(layer: Layer) -> frozenset[str]:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.core.decision.model import Conflict, Obligation, Pending, Resolution, Suspension, Window
+from engine.core.program import Program
 from policy.base import Effect
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ FAR = 1 << 62  # a window with no closing edge ends after every event
 _MICROSECOND = timedelta(microseconds=1)
 
 WindowSpan = tuple[int, int] | None
+_Winner = Callable[["Obligation", "Obligation", bool], tuple["Obligation | None", Resolution]]
 
 
 def instant(text: str) -> int:
@@ -86,6 +88,27 @@ def _contradict(a: Obligation, b: Obligation) -> bool:
     if Effect.MUST_NOT not in effects or len(effects) == 1:
         return False
     return a.kind == "access" or Effect.MAY not in effects
+
+
+_WINDOWED = ("record", "notify", "access", "release")
+def _interactions(programs: Mapping[str, Program], windowed: list[Obligation]) -> bool:
+    """Whether two of the windowed obligations might change each other: two of one kind whose effects
+    contradict, or one whose rule overrides another's (`_settle_windows` then compares subjects and
+    windows). Most decisions have neither, and this costs one pass."""
+    if len(windowed) < 2:
+        return False
+    effects: dict[str, set[Effect]] = {}
+    rules: set[str] = set()
+    for o in windowed:
+        effects.setdefault(o.kind, set()).add(o.effect)
+        rules.add(o.rule)
+    for kind, found in effects.items():
+        if Effect.MUST_NOT in found and (Effect.MUST in found or (kind == "access" and Effect.MAY in found)):
+            return True
+    return any(not programs[o.ruleset].overrides.get(o.rule, _NONE).isdisjoint(rules) for o in windowed)
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 # --- finding overlapping windows without comparing every pair -------------------------------------
@@ -276,7 +299,18 @@ def settle(layers: list[Layer], obligations: list[Obligation],
             return (a if rank[a.ruleset] < rank[b.ruleset] else b), "layer"
         return None, "unresolved"
 
-    windowed = [o for o in obligations if o.kind in ("record", "notify", "access", "release")]
+    windowed = [o for o in obligations if o.kind in _WINDOWED]
+    if _interactions(programs, windowed):
+        _settle_windows(windowed, programs, winner, compatible, conflicts)
+    deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
+    if deletes:
+        _settle_retention(obligations, deletes, winner, conflicts)
+    return conflicts
+
+
+def _settle_windows(windowed: list[Obligation], programs: Mapping[str, Program], winner: _Winner,
+                    compatible: Callable[[int, int], bool], conflicts: list[Conflict]) -> None:
+    """Overlapping windows of rules that contradict or override each other."""
     spans = [_span(o.window) for o in windowed]
     opened = [i for i, s in enumerate(spans) if s is not None]  # a window not yet open overlaps nothing
     runs = _runs([windowed[i] for i in opened])
@@ -307,8 +341,11 @@ def settle(layers: list[Layer], obligations: list[Obligation],
     for _, _, apply in steps:
         apply()
 
+
+def _settle_retention(obligations: list[Obligation], deletes: list[Obligation], winner: _Winner,
+                      conflicts: list[Conflict]) -> None:
+    """Deletions that come before a retention ends: a legal hold, `overrides` or the layers decide."""
     retains = [o for o in obligations if o.kind == "retain"]
-    deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
     holds = {k for k, r in enumerate(retains) if r.legal_hold and isinstance(r.retain_until, Pending)}
     # Retentions that outlast any deletion (indefinite, or a hold), and dated ones by date: each
     # deletion meets only the retentions that keep footage past it, found by a binary search.
@@ -336,7 +373,6 @@ def settle(layers: list[Layer], obligations: list[Obligation],
                 kind="retention", rules=[r.rule, d.rule],
                 detail=f"`{r.rule}` keeps footage until {keep}, but `{d.rule}` deletes it by {d.delete_by}",
                 resolution=how if prevails else "unresolved", winner=prevails.rule if prevails else None))
-    return conflicts
 
 
 def _conflict(windowed: list[Obligation], spans: list[WindowSpan], conflicts: list[Conflict], i: int, j: int,

@@ -10,15 +10,18 @@ from policy.base import Effect
 
 
 def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
-    live = [o for o in obligations if o.overridden_by is None]
     ret = RetentionSummary()
-    for o in live:
-        if o.kind == "retain":
+    release: dict[str, ReleaseDeadline] = {}
+    for o in obligations:
+        if o.overridden_by is not None:
+            continue
+        kind = o.kind
+        if kind == "retain":
             keep = o.retain_until
-            if o.legal_hold and isinstance(keep, Pending):
-                ret.legal_hold = True
             if isinstance(keep, Pending):
-                if not o.legal_hold:
+                if o.legal_hold:
+                    ret.legal_hold = True
+                else:
                     ret.pending.append(keep)
                 continue
             if keep == ret.minimum:
@@ -27,14 +30,12 @@ def summarise(obligations: list[Obligation], incident: Incident) -> Summary:
                     ret.minimum != "indefinite" and isinstance(keep, date) and isinstance(ret.minimum, date)
                     and keep > ret.minimum):
                 ret.minimum, ret.minimum_rules = keep, [o.rule]
-        elif o.kind == "delete" and isinstance(o.delete_by, date):
+        elif kind == "delete" and isinstance(o.delete_by, date):
             if o.delete_by == ret.maximum:
                 ret.maximum_rules.append(o.rule)
             elif ret.maximum is None or o.delete_by < ret.maximum:
                 ret.maximum, ret.maximum_rules = o.delete_by, [o.rule]
-    release: dict[str, ReleaseDeadline] = {}
-    for o in live:
-        if o.kind == "release" and o.effect is Effect.MUST and isinstance(o.by, date):
+        elif kind == "release" and o.effect is Effect.MUST and isinstance(o.by, date):
             for to in o.to or ():
                 cur = release.get(to)
                 if cur is None or o.by < cur.by:

@@ -14,7 +14,18 @@ from engine.api import Library, Policy, resolve_as_of
 from engine.core.decision import Decision
 from engine.core.incident import IncidentError
 from engine.executor import Executor, chunked, default_workers, start_method
-from engine.io.export import ExportError, Record, RowError, read_export
+from engine.io.export import (
+    ExportError,
+    JsonParser,
+    JsonUnit,
+    Record,
+    RowError,
+    TableParser,
+    TableUnit,
+    Unit,
+    open_export,
+    parse_unit,
+)
 from engine.tools.impact.differences import differences
 from engine.tools.impact.report import ImpactReport, ImpactTally
 from engine.tools.impact.sides import Side
@@ -38,10 +49,16 @@ def _reasons(exc: Exception) -> list[str]:
 class Comparer:
     """Decides incidents under A and B and tallies the differences."""
 
-    def __init__(self, a: Policy, b: Policy, as_of: datetime | None = None) -> None:
+    def __init__(self, a: Policy, b: Policy, as_of: datetime | None = None,
+                 parser: JsonParser | TableParser | None = None) -> None:
         self.a, self.b, self.as_of = a, b, as_of
-        # Versions that declare the same vocabulary read an incident alike: it is read once, for both.
-        self.read_once = a.program.vocabulary == b.program.vocabulary
+        # With a parser, the export's lines or rows are handed over as read (`Unit`s) and decoded here,
+        # in the worker that decides them: the process reading the file only splits it.
+        self.parser = parser
+        # An incident is read once, for both, by a version whose vocabulary the other's includes (most
+        # versions of a ruleset change rules, or add words); what it refuses, each version reads itself.
+        va, vb = a.program.vocabulary, b.program.vocabulary
+        self.reader = a if va.reads_within(vb) else b if vb.reads_within(va) else None
 
     def one(self, data: Any, tally: ImpactTally, line: int) -> None:
         iid = data.get("id") if isinstance(data, dict) else None
@@ -49,9 +66,9 @@ class Comparer:
         decided: dict[str, Decision] = {}
         failed: dict[str, tuple[Exception, list[str]]] = {}
         source: Any = data
-        if self.read_once:
+        if self.reader is not None:
             try:
-                source = self.a.read(data)
+                source = self.reader.read(data)
             except Exception:  # each version refuses it below, in its own words
                 source = data
         for name, policy in (("A", self.a), ("B", self.b)):
@@ -70,9 +87,12 @@ class Comparer:
             tally.fail(line, ta if ta == tb else f"under A: {ta} / under B: {tb}",
                        iid if isinstance(iid, str) else None)
 
-    def records(self, items: Iterable[Record | RowError]) -> ImpactTally:
+    def records(self, items: Iterable[Record | RowError | Unit]) -> ImpactTally:
         tally = ImpactTally()
         for item in items:
+            if isinstance(item, JsonUnit | TableUnit):
+                assert self.parser is not None, "units need the export's parser"
+                item = parse_unit(self.parser, item)
             if isinstance(item, RowError):
                 tally.fail(item.line, item.message, item.incident, getattr(item, "column", None))
                 continue
@@ -91,18 +111,19 @@ def _failure_text(exc: Exception) -> str:
 
 
 
-def _load_comparer(a: Side, b: Side, as_of: datetime | None) -> Comparer:
+def _load_comparer(a: Side, b: Side, as_of: datetime | None,
+                   parser: JsonParser | TableParser | None = None) -> Comparer:
     """A worker's comparer where it cannot be inherited (spawn): the rulesets loaded again."""
     lib_a = Library.load(*a.rulesets)
     lib_b = lib_a if b.rulesets == a.rulesets else Library.load(*b.rulesets)
-    return Comparer(a.policy(lib_a), b.policy(lib_b), as_of)
+    return Comparer(a.policy(lib_a), b.policy(lib_b), as_of, parser)
 
 
-def _work(comparer: Comparer, items: list[Record | RowError]) -> ImpactTally:
+def _work(comparer: Comparer, items: list[Record | RowError | Unit]) -> ImpactTally:
     return comparer.records(items)
 
 
-def run(comparer: Comparer, items: Iterable[Record | RowError], *, workers: int = 0,
+def run(comparer: Comparer, items: Iterable[Record | RowError | Unit], *, workers: int = 0,
         load: Callable[[], Comparer] | None = None, progress: Callable[[int], None] | None = None,
         cluster: str | None = None) -> ImpactTally:
     """Compare every incident read. `progress(n)` is told of each chunk's size. With `workers` > 1 (0:
@@ -146,12 +167,13 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     lib_b = library if b.rulesets == a.rulesets else Library.load(*b.rulesets)
     when = resolve_as_of(as_of)
     pa, pb = a.policy(library), b.policy(lib_b)
-    comparer = Comparer(pa, pb, when)
     workers = workers or default_workers()
     start = time.perf_counter()
-    records = read_export(incidents, _vocabulary(pa, pb), fmt)
-    tally = run(comparer, records, workers=workers, load=functools.partial(_load_comparer, a, b, when),
-                progress=progress, cluster=cluster)
+    export = open_export(incidents, _vocabulary(pa, pb), fmt)
+    comparer = Comparer(pa, pb, when, export.parser)
+    tally = run(comparer, export.units(), workers=workers,
+                load=functools.partial(_load_comparer, a, b, when, export.parser), progress=progress,
+                cluster=cluster)
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")

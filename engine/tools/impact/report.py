@@ -61,9 +61,19 @@ class ImpactTally:
         for d in found:
             by_label.setdefault(d.label, []).append(d)
         for label, ds in by_label.items():
-            self.by_kind.setdefault(label, []).append(incident_id)
-            self.rules.setdefault(label, Counter()).update({r for d in ds for r in d.rules})
-            examples = self.examples.setdefault(label, [])
+            # `get` first: `setdefault` would build a list, a Counter and a list per label per incident.
+            ids = self.by_kind.get(label)
+            if ids is None:
+                ids = self.by_kind[label] = []
+            ids.append(incident_id)
+            counted = self.rules.get(label)
+            if counted is None:
+                counted = self.rules[label] = Counter()
+            for r in {r for d in ds for r in d.rules}:
+                counted[r] += 1
+            examples = self.examples.get(label)
+            if examples is None:
+                examples = self.examples[label] = []
             if len(examples) < EXAMPLES:
                 examples.append((incident_id, "; ".join(dict.fromkeys(d.detail for d in ds))))
 
