@@ -91,6 +91,9 @@ def _contradict(a: Obligation, b: Obligation) -> bool:
 
 
 _WINDOWED = ("record", "notify", "access", "release")
+_NONE: frozenset[str] = frozenset()
+
+
 def _interactions(programs: Mapping[str, Program], windowed: list[Obligation]) -> bool:
     """Whether two of the windowed obligations might change each other: two of one kind whose effects
     contradict, or one whose rule overrides another's (`_settle_windows` then compares subjects and
@@ -106,9 +109,6 @@ def _interactions(programs: Mapping[str, Program], windowed: list[Obligation]) -
         if Effect.MUST_NOT in found and (Effect.MUST in found or (kind == "access" and Effect.MAY in found)):
             return True
     return any(not programs[o.ruleset].overrides.get(o.rule, _NONE).isdisjoint(rules) for o in windowed)
-
-
-_NONE: frozenset[str] = frozenset()
 
 
 # --- finding overlapping windows without comparing every pair -------------------------------------
