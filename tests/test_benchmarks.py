@@ -68,3 +68,20 @@ def test_replay_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     result = json.loads(out.read_text())["replay"]
     assert result["replayed"] == result["changed"] == 60
     assert result["baseline"] == "illinois-50-ilcs-706-10-20@2021.2.0"
+
+
+@pytest.mark.parametrize("stage", ["read", "decide", "audit"])
+def test_instruction_count_stages_run(tmp_path: Path, stage: str) -> None:
+    """benchmarks/instructions.py's inner loop, what callgrind counts (valgrind itself is not needed here),
+    runs each stage over a small generated export."""
+    from click.testing import CliRunner
+
+    from benchmarks import instructions
+    from engine.cli import main
+
+    export = tmp_path / "export.jsonl"
+    result = CliRunner().invoke(main, ["generate", "--rulesets", str(ROOT / "rulesets"), "--policy",
+                                       "illinois-50-ilcs-706-10-20", "--incidents", "20", "--seed", "7",
+                                       str(export)])
+    assert result.exit_code == 0, result.output
+    instructions._inner(ROOT, "illinois-50-ilcs-706-10-20", export, stage, 1)

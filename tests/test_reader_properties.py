@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,20 @@ def test_any_csv_body_gives_records_and_row_errors(tmp_path_factory: Any, lines:
             json.dumps(item.to_dict(), ensure_ascii=False).encode("utf-8")
         else:
             json.dumps(item.incident, ensure_ascii=False).encode("utf-8")
+
+
+# Times a few minutes apart in two offsets, so that equal instants are written differently and ties occur.
+_times = st.builds(lambda minute, offset: f"2024-03-01T{10 + minute // 60:02d}:{minute % 60:02d}:00{offset}",
+                   st.integers(0, 5), st.sampled_from(["-06:00", "Z"]))
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(_times, min_size=1, max_size=8))
+@example(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"])  # a tie, already in order
+@example(["2024-03-01T10:01:00Z", "2024-03-01T10:00:00Z"])  # out of order
+def test_events_are_in_time_order_ties_in_input_order(times: list[str]) -> None:
+    # Whether the input is already in order (read as it is) or not (sorted), the result is the same.
+    incident = READER.read({"id": "T", "timezone": "UTC", "events": [{"type": "dispatched", "at": t} for t in times]})
+    expected = sorted(range(len(times)), key=lambda i: (datetime.fromisoformat(times[i]), i))
+    assert [e.index for e in incident.events] == expected
+    assert [e.position for e in incident.events] == list(range(len(times)))

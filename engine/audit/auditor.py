@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from engine.api import Library, resolve_as_of
-from engine.audit.checks import CHECKERS, CheckContext, checks_for
+from engine.audit.checks import CHECKERS, CheckContext, Checker, checks_for
 from engine.audit.findings import Finding, IncidentAudit, RuleChecks
 from engine.core.decision import Decision
 from engine.core.incident import Incident
@@ -43,7 +43,7 @@ class Auditor:
         self._refs: dict[str, _RefInfo] = {}
         # Memos of what is the same for many incidents: the checks of each obligation shape, and the rules
         # that did not apply (with the versions whose rules count) for each set of rules that did.
-        self._shapes: dict[_Shape, tuple[str, ...]] = {}
+        self._shapes: dict[_Shape, tuple[tuple[str, Checker], ...]] = {}  # with each check's function
         self._unapplied: dict[tuple[str, tuple[_LayerKey, ...], frozenset[str]],
                               tuple[tuple[str, ...], tuple[RuleChecks, ...]]] = {}
 
@@ -76,22 +76,23 @@ class Auditor:
         return self._check(c, decision, selected)
 
     def _check(self, c: CheckContext, decision: Decision, selected: str) -> IncidentAudit:
-        applied: set[str] = set()
         shapes = self._shapes
-        for o in decision.obligations:
-            applied.add(o.rule)
+        obligations = decision.obligations
+        for o in obligations:
             shape = (o.kind, o.effect, o.purpose, bool(o.redact))
             checks = shapes.get(shape)
             if checks is None:
-                checks = shapes[shape] = self._selected(checks_for(*shape))
+                checks = shapes[shape] = tuple((name, CHECKERS[name])
+                                               for name in self._selected(checks_for(*shape)))
             if o.overridden_by is not None:
-                for check in checks:
-                    c.add(o, check, "not_applicable", "", f"set aside by `{o.overridden_by}`")
+                for name, _ in checks:
+                    c.add(o, name, "not_applicable", "", f"set aside by `{o.overridden_by}`")
             else:
-                for check in checks:
-                    CHECKERS[check](c, o)
+                for _, checker in checks:
+                    checker(c, o)
+        applied = frozenset([o.rule for o in obligations])
         layers = tuple([(lay.id, lay.version, lay.role, tuple(lay.rules or ())) for lay in decision.layers])
-        key = (selected, layers, frozenset(applied))
+        key = (selected, layers, applied)
         memo = self._unapplied.get(key)
         if memo is None:
             if len(self._unapplied) >= _MEMO_LIMIT:  # bounded, whatever mix of rules an export brings
@@ -102,7 +103,7 @@ class Auditor:
                              list(refs))
 
     def _unapplied_rules(self, selected: str, layers: tuple[_LayerKey, ...],
-                         applied: set[str]) -> tuple[tuple[str, ...], tuple[RuleChecks, ...]]:
+                         applied: frozenset[str]) -> tuple[tuple[str, ...], tuple[RuleChecks, ...]]:
         """The versions whose rules count (the selected one, then its layers') and their rules with checks
         that `applied` does not name; a later version's amendments, or a version's conduct rules, count only
         for the rules the layer names."""

@@ -6,6 +6,7 @@ A finding is one obligation checked one way against one incident's actions; its 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,7 +86,13 @@ UNAPPLIED = "the rule did not apply"
 
 def duration_text(seconds: float) -> str:
     """`12 min 30 s`, `1 h 5 min`, `45 s`."""
-    s = round(seconds)
+    return _duration_text(round(seconds))
+
+
+# A recording check writes two or three amounts, most of them met before: in the same finding (all of a
+# window recorded) or in other incidents (windows of a usual length). Bounded, whatever an export brings.
+@functools.lru_cache(maxsize=4096)
+def _duration_text(s: int) -> str:
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     parts: list[str] = []

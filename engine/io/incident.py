@@ -178,14 +178,12 @@ class IncidentReader:
                 at = parse_timestamp(raw["at"])
             except (KeyError, ValueError):
                 return self._checked_event(iid, i, raw)
-            attributes: dict[str, Any] = {}
-            for name, value in raw.items():
-                if name == "type" or name == "at":
-                    continue
+            attributes = raw.copy()  # a copy: the caller's data is never changed
+            del attributes["type"], attributes["at"]
+            for name, value in attributes.items():
                 check = accept.get(name)
                 if check is None or not check(value):
                     return self._checked_event(iid, i, raw)
-                attributes[name] = value
             return Event(etype, at, attributes, i, i)
         return self._checked_event(iid, i, raw)
 

@@ -21,14 +21,11 @@ def _month_text(year: int, month: int) -> str:
     return date(year, month, 1).strftime("%Y-%m")
 
 
-def timestamp(m: Moment | None) -> float | None:
-    return datetime.fromisoformat(m.at).timestamp() if m is not None and m.at else None
-
-
 class CheckContext:
     """One incident under audit: the checks add findings and recording seconds here."""
 
-    __slots__ = ("actions", "as_of", "findings", "groups", "inc", "month", "recorded", "required", "zone")
+    __slots__ = ("_as_of_day", "_as_of_text", "_deleted_day", "_times", "actions", "as_of", "findings", "groups",
+                 "inc", "month", "recorded", "required", "zone")
 
     def __init__(self, inc: Incident, as_of: datetime, groups: dict[str, str], zone: tzinfo) -> None:
         self.inc = inc
@@ -41,11 +38,26 @@ class CheckContext:
         self.findings: list[Finding] = []
         self.required = 0.0
         self.recorded = 0.0
+        self._as_of_text: str | None = None  # written when a window first ends at the as-of time
+        self._times: dict[str, float] = {}  # `time`'s answers
+        self._deleted_day: date | None = None
+        self._as_of_day: date | None = None
 
     def add(self, o: Obligation, check: str, severity: FindingSeverity, expected: str, actual: str,
             missed_by: str | None = None) -> None:
         self.findings.append(Finding(self.inc.id, o.ruleset, o.rule, o.cite, o.kind, check, severity, expected,
                                      actual, missed_by, self.month, self.groups))
+
+    def time(self, m: Moment | None) -> float | None:
+        """When `m` happened, in seconds since the epoch (None: not known). Worked out once per incident: its
+        windows open and close at a few of its events, and reading a time costs more than the rest of a
+        window (the notice check reads its window's times again)."""
+        if m is None or not m.at:
+            return None
+        t = self._times.get(m.at)
+        if t is None:
+            t = self._times[m.at] = datetime.fromisoformat(m.at).timestamp()
+        return t
 
     def window(self, o: Obligation, default_start: float) -> tuple[list[Span], str] | None:
         """The in-force parts of the obligation's window (suspended parts removed) and a description;
@@ -55,20 +67,20 @@ class CheckContext:
         if w is not None and w.from_ is not None:
             if w.from_.pending:
                 return None
-            start = timestamp(w.from_) or default_start
+            start = self.time(w.from_) or default_start
         end = self.actions.as_of_ts
         open_end = True
         if w is not None and w.until is not None and not w.until.pending and w.until.at:
-            end, open_end = timestamp(w.until) or end, False
+            end, open_end = self.time(w.until) or end, False
         cuts: list[Span] = []
         for s in o.suspended or ():
             if s.from_ is not None and s.from_.pending:
                 continue
-            s0 = timestamp(s.from_) if s.from_ is not None else None
-            s1 = timestamp(s.until) if s.until is not None and not s.until.pending else None
+            s0 = self.time(s.from_) if s.from_ is not None else None
+            s1 = self.time(s.until) if s.until is not None and not s.until.pending else None
             cuts.append((start if s0 is None else s0, self.actions.as_of_ts if s1 is None else s1))
-        if end > start:
-            spans = subtract([(start, end)], cuts)
+        if end > start:  # one span, unless a suspension takes parts out (most obligations have none)
+            spans = subtract([(start, end)], cuts) if cuts else [(start, end)]
         elif end == start and not any(c0 < start < c1 for c0, c1 in union(cuts)):
             # An instant window is kept as an empty span (the shared arithmetic drops empty spans): a
             # view at that instant counts, unless a suspension runs across it.
@@ -79,8 +91,9 @@ class CheckContext:
             "the start of the incident" if default_start > -math.inf else "any time")
         if open_end:
             waiting = w.until.event if w is not None and w.until is not None and w.until.event else None
-            finish = f"the as-of time {self.as_of.isoformat()}" + (f" (`{waiting}` not yet happened)"
-                                                                    if waiting else "")
+            if self._as_of_text is None:
+                self._as_of_text = f"the as-of time {self.as_of.isoformat()}"
+            finish = self._as_of_text + (f" (`{waiting}` not yet happened)" if waiting else "")
         else:
             assert w is not None and w.until is not None
             finish = str(w.until.at)
@@ -93,12 +106,26 @@ class CheckContext:
         """The officer whose event triggered the obligation, if it names one."""
         if o.trigger is None:
             return None
-        officer = next((e.attributes.get("officer") for e in self.inc.events if e.index == o.trigger.index), None)
+        index, events = o.trigger.index, self.inc.events
+        # Events are kept in time order, ties in input order: in an export written in time order (most
+        # are), the event at input position `index` is at that place, so it is looked up, not searched for.
+        if 0 <= index < len(events) and events[index].index == index:
+            officer = events[index].attributes.get("officer")
+        else:
+            officer = next((e.attributes.get("officer") for e in events if e.index == index), None)
         return officer if isinstance(officer, str) else None
+
+    # The days below are asked for by each retention or release obligation of an incident: worked out once.
 
     def deleted_day(self) -> date | None:
         d = self.actions.deleted
-        return d.astimezone(self.zone).date() if d is not None else None
+        if d is None:
+            return None
+        if self._deleted_day is None:
+            self._deleted_day = d.astimezone(self.zone).date()
+        return self._deleted_day
 
     def as_of_day(self) -> date:
-        return self.as_of.astimezone(self.zone).date()
+        if self._as_of_day is None:
+            self._as_of_day = self.as_of.astimezone(self.zone).date()
+        return self._as_of_day

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.audit.checks.context import CheckContext, timestamp
+from engine.audit.checks.context import CheckContext
 from engine.core.decision import Obligation
 
 
@@ -14,10 +14,10 @@ def no_notice(c: CheckContext, o: Obligation) -> None:
         return
     _, text = got
     w = o.window
-    start = timestamp(w.from_) if w is not None and w.from_ is not None else None
+    start = c.time(w.from_) if w is not None and w.from_ is not None else None
     lo = c.actions.start_ts if start is None else start
     closed = w is not None and w.until is not None and not w.until.pending and w.until.at is not None
-    hi = (timestamp(w.until) or c.actions.as_of_ts) if closed and w is not None else c.actions.as_of_ts
+    hi = (c.time(w.until) or c.actions.as_of_ts) if closed and w is not None else c.actions.as_of_ts
     officer = c.officer(o)
     given = [t for t, who in c.actions.notices
              if lo <= t <= hi and (officer is None or who is None or who == officer)]
