@@ -43,12 +43,17 @@ _Dumper.add_implicit_resolver(
 )
 
 
-# A number token with a fraction or an exponent, between `:`, `,` or `[` and `,`, `]`, `}` or the end of
-# compact JSON: where orjson may write a float otherwise than Python (`1e-07`, `4.9e-05`). It can also match
-# inside a string (`"ratio:1.5,"`), which only sends that text the slow way. (It starts with one class of
-# characters, which the regex engine scans for quickly; a number at the very start is checked apart.)
-_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)(?:[,\]}]|\Z)")
-_NUMBER_START = b"-0123456789"
+# Where orjson writes a finite float otherwise than Python: a negative exponent of one digit (`1e-7` for
+# `1e-07`) or a number below 0.0001 written out in full (`0.00001` for `1e-05`); positive exponents are
+# written alike (`1e+16`). The same text inside a string (`"e-5"`) is sent the slow way too: only the speed
+# changes. These scans cost about a sixth of the pattern of number tokens they replace, which tried a match
+# at every `:` and `,` (10 µs against 60 on a 5 kB decision). tests/test_canonical_json.py holds the two
+# writers alike.
+_SHORT_EXPONENT = re.compile(rb"e-[0-9](?![0-9])")
+
+
+def _written_as_python(out: bytes) -> bool:
+    return (b"." not in out or b"0.0000" not in out) and _SHORT_EXPONENT.search(out) is None
 
 
 def dumps_canonical(data: Any) -> str:
@@ -61,7 +66,7 @@ def dumps_canonical(data: Any) -> str:
         out = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         out = None
-    if out is not None and out[:1] not in _NUMBER_START and _FLOAT_TOKEN.search(out) is None:
+    if out is not None and _written_as_python(out):
         return out.decode()
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

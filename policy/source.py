@@ -12,9 +12,10 @@ import math
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.composer import Composer
@@ -90,11 +91,12 @@ class _TooBig(Exception):
         self.alias = alias
 
 
-class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
-    def __init__(self, text: str) -> None:
-        Reader.__init__(self, text)
-        Scanner.__init__(self)
-        Parser.__init__(self)
+class _Limits(Composer, _CoreResolver):
+    """Composes the node graph from a parser's events, refusing deep nesting and alias bombs as it goes."""
+
+    peek_event: Callable[[], Any]  # the parser's, Python or C
+
+    def __init__(self) -> None:
         Composer.__init__(self)
         _CoreResolver.__init__(self)
         self._depth = 0
@@ -118,7 +120,7 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
         # Composing is recursive: refuse deep input before Python's own recursion limit does.
         self._depth += 1
         try:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event = self.peek_event()
             if self._depth > MAX_DEPTH:
                 raise _TooDeep(event.start_mark)
             anchor = getattr(event, "anchor", None)
@@ -141,6 +143,16 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
                 self._expands[anchor] = (self._values - before[0], self._chars - before[1])
         finally:
             self._depth -= 1
+
+
+class _Loader(Reader, Scanner, Parser, _Limits):
+    """PyYAML's pure-Python reader, scanner and parser: the one that gives every error this module reports."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _Limits.__init__(self)
 
     def scan_flow_scalar_non_spaces(self, double: bool, start_mark: yaml.Mark) -> list[str]:
         # PyYAML turns `"\U10001000"` into chr(0x10001000), which raises a bare ValueError: report it
@@ -205,6 +217,50 @@ class _Loader(Reader, Scanner, Parser, Composer, _CoreResolver):
             elif ch != "\ufeff":
                 column += 1
         return yaml.Mark(self.name, at, line, column, self.buffer, at)
+
+
+class _Unplaced(Exception):
+    """libyaml would read a value otherwise than the Python parser does."""
+
+
+_FLOW_STOPS = re.compile(r"[?,\[\]{}]")
+_N = TypeVar("_N", bound=Node)
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastLoader(_Limits, CParser):
+        """libyaml's parser (C, several times faster), its events composed by the same `_Limits`."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _Limits.__init__(self)
+            self._flow = 0  # how many `[...]` or `{...}` are open around the node being composed
+
+        def compose_scalar_node(self, anchor: Any) -> ScalarNode:
+            node: ScalarNode = Composer.compose_scalar_node(self, anchor)
+            if node.style not in ("'", '"') and (not node.value or (self._flow and _FLOW_STOPS.search(node.value))):
+                # Two places where libyaml reads otherwise than the Python parser: an empty value (`key:`
+                # with nothing after it) is placed where the next token starts by libyaml, at the end of its
+                # `:` by the other; and inside brackets, unquoted text that holds `?`, `,` or a bracket is
+                # one value to libyaml, an error to the other. Leave the whole text to the Python parser.
+                raise _Unplaced
+            return node
+
+        def compose_sequence_node(self, anchor: Any) -> SequenceNode:
+            return self._collection(Composer.compose_sequence_node, anchor)
+
+        def compose_mapping_node(self, anchor: Any) -> MappingNode:
+            return self._collection(Composer.compose_mapping_node, anchor)
+
+        def _collection(self, compose: Callable[[Any, Any], _N], anchor: Any) -> _N:
+            flow = bool(self.peek_event().flow_style)
+            self._flow += flow
+            try:
+                return compose(self, anchor)
+            finally:
+                self._flow -= flow
 
 
 # An escape in a double-quoted scalar; group 1 or 2 holds the hex digits of a `\u` or `\U` escape.
@@ -459,6 +515,42 @@ def read_yaml_text(text: str, file: str, *, partial: bool = False) -> SourceDocu
 
 
 def _read(text: str, file: str, *, partial: bool) -> SourceDocument:
+    root = _compose(text, file)
+    builder = _Builder(file)
+    if root is None:
+        raise RulesetError([Diagnostic("BWC012", "the file is empty", file, 1, 1,
+                                       "start with `ruleset: <id>`; see docs/language.md")])
+    builder.doc.data = builder.build(root, ())
+    # A merge key or a key that is not text drops what it holds, so the checks after reading would
+    # report it missing: only the reading problems are reported then.
+    if builder.problems and (not partial or any(d.code in ("BWC010", "BWC011") for d in builder.problems)):
+        raise RulesetError(builder.problems)
+    builder.doc.problems = builder.problems
+    return builder.doc
+
+
+def _compose_fast(text: str) -> Node | None:
+    loader = _FastLoader(text)  # (encodes the text as UTF-8: this can fail too)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, file: str) -> Node | None:
+    """The node graph of the text's one document (None when it has none); RulesetError if it cannot be read.
+
+    libyaml reads a ruleset several times faster than PyYAML's Python parser (which took most of the time
+    `bwc` needs to start). Its graph is used only for text it reads without any error, with none of the
+    values it reads otherwise (see `_FastLoader`), and with no tab or byte-order mark (libyaml takes some
+    of those where the Python parser refuses them; a tab is reported as BWC005). Anything else is read
+    again by the Python parser, whose errors, in the words below, are the ones reported.
+    tests/test_source_parsers.py holds the two alike."""
+    if yaml.__with_libyaml__ and "\t" not in text and "\ufeff" not in text:
+        try:
+            return _compose_fast(text)
+        except Exception:  # whatever libyaml refuses (a raw surrogate too), the Python parser below says why
+            pass
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -494,17 +586,7 @@ def _read(text: str, file: str, *, partial: bool) -> SourceDocument:
     finally:
         if loader is not None:
             loader.dispose()
-    builder = _Builder(file)
-    if root is None:
-        raise RulesetError([Diagnostic("BWC012", "the file is empty", file, 1, 1,
-                                       "start with `ruleset: <id>`; see docs/language.md")])
-    builder.doc.data = builder.build(root, ())
-    # A merge key or a key that is not text drops what it holds, so the checks after reading would
-    # report it missing: only the reading problems are reported then.
-    if builder.problems and (not partial or any(d.code in ("BWC010", "BWC011") for d in builder.problems)):
-        raise RulesetError(builder.problems)
-    builder.doc.problems = builder.problems
-    return builder.doc
+    return root
 
 
 _TAB_INDENT = re.compile(r"^([ \t]*\t[ \t]*)(?=\S)", re.MULTILINE)

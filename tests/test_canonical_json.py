@@ -23,6 +23,8 @@ def _python(data: Any) -> str:
 
 @given(_VALUES)
 @example({"a": 1e-07, "b": 4.9305051314766004e-05, "c": 1e16})  # orjson writes these floats otherwise
+@example({"a": 1.5e-05})  # written out in full by orjson (one check)
+@example([-2.5e-06, 1e-04, 1e15, 1.2345678901234567e15, 1e22])  # a one-digit exponent (the other check)
 @example(1.192092896e-07)  # a number alone, not inside a list or an object
 @example([2**64, -(2**63) - 1])  # past orjson's integers
 @example({"digest": "sha256:81519ed22846", "n": "x:1.5,"})  # text that looks like a number

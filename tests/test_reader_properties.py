@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine.core.incident import Incident, IncidentError
+from engine.io import jsondoc
 from engine.io.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
 from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError, decode_json
@@ -127,6 +128,45 @@ def test_decode_json_raises_only_json_error(text: str | bytes) -> None:
         decode_json(text)
     except JsonError as exc:
         assert exc.line >= 1 and exc.column >= 1 and exc.message
+
+
+def _answer(decode: Any, text: str) -> tuple[Any, ...]:
+    try:
+        return ("value", repr(decode(text)))  # repr: tells -0.0 from 0 and keeps key order
+    except JsonError as exc:
+        return ("refused", exc.message, exc.line, exc.column)
+
+
+def _strictly(text: str) -> Any:
+    jsondoc.check_text(text)
+    return jsondoc._strict(text)
+
+
+# JSON texts written token by token: keys from a small set (and one escaped), so that objects often
+# repeat a key; numbers and strings that orjson reads or writes otherwise than the strict decoder.
+_json_tokens = st.sampled_from(["null", "true", "0", "-0", "7", "1.0", "1e5", "0.1", "5e-324", "1e400", "NaN",
+                                "18446744073709551615", "18446744073709551616", "-9223372036854775809",
+                                '"a"', '"\\u00e9"', '"é"', '"\\/"', '"\\ud800"', '"x\\"y"'])
+_json_texts = st.recursive(
+    _json_tokens | st.builds(json.dumps, st.text(max_size=8)),
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+    | st.lists(st.tuples(st.sampled_from(['"a"', '"b"', '"\\u0061"']), inner), max_size=4).map(
+        lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}"),
+    max_leaves=12,
+) | st.builds(lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False), json_like)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(_json_texts | _json_texts.map(lambda t: " " + t) | st.text(max_size=60))
+@example('{"a":1,"a":2}')
+@example('{"\\u0061":1,"a":2}')
+@example('{"a":18446744073709551616}')
+@example('{"a":1e400}')
+@example('{"a":"\\ud800"}')
+def test_decode_json_answers_as_the_strict_decoder(text: str) -> None:
+    """orjson's value is taken only when it writes back the same bytes: whatever the text, decode_json
+    gives the strict decoder's value, or its refusal with the same message, line and column."""
+    assert _answer(decode_json, text) == _answer(_strictly, text)
 
 
 @settings(max_examples=examples(200), deadline=None)
