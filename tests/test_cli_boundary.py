@@ -362,3 +362,32 @@ def test_a_file_already_there_is_never_replaced_without_overwrite(tmp_path: Path
     proc = bwc(argv[0], "--overwrite", *argv[1:])
     assert proc.returncode == 0, proc.stderr
     assert keep.read_text(encoding="utf-8") != "precious\n"
+
+
+def test_every_command_is_registered_under_its_own_name() -> None:
+    """Commands are imported when run (engine.cli.lazy): the registries (`bwc`'s and `bwc log`'s) name
+    every command each module defines in its `__all__`, each under the name the command gives itself."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    from engine.cli import commands
+    registered = {item for group in (cli.main, rulesets_commands.log_group)
+                  for item in group.lazy.items()}
+    defined = set()
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"engine.cli.commands.{info.name}")
+        defined |= {(command.name, f"{module.__name__}:{attribute}") for attribute in module.__all__
+                    if isinstance(command := getattr(module, attribute), click.Command)}
+    assert registered == defined
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    probe = ("import sys\n"
+             "from engine.cli import main\n"
+             f"code = main(['decide', '--rulesets', {RULESETS!r}, '--policy', {POLICY!r}, {str(SAMPLE)!r}],"
+             " standalone_mode=False)\n"
+             "print(code, sorted(m for m in sys.modules if m.startswith('engine.cli.commands.')))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert proc.stdout.splitlines()[-1] == "0 ['engine.cli.commands.decide']", proc.stderr

@@ -29,13 +29,14 @@ from engine.api import (
     SelectionError,
     WorkerError,
 )
+from engine.cli.lazy import LazyGroup
 from engine.cli.text.console import say, say_diagnostic, say_error
 from engine.io.jsondoc import JsonError
 from engine.io.output import save_traceback
 from engine.service.replay import ReplayError
 from engine.service.store import StoreError
 from engine.service.tokens import TokenError
-from engine.tools.generate import GenerateError
+from engine.tools.generate.errors import GenerateError
 from policy.values import quoted
 
 # Exit codes (docs/diagnostics.md, "Exit codes").
@@ -158,7 +159,7 @@ class _OutputClosed(Exception):
     (it would exit 1): the boundary exits quietly with EXIT_PIPE."""
 
 
-class Bwc(click.Group):
+class Bwc(LazyGroup):
     """The `bwc` group, whose `main` is the one error boundary of every command."""
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -238,6 +238,4 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
     say(gen.to_text(stats), nl=False, err=True)
 
 
-COMMANDS = (audit_command, generate_command, impact_command)
-
-__all__ = ["COMMANDS"]
+__all__ = ["audit_command", "generate_command", "impact_command"]

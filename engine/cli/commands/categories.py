@@ -89,6 +89,4 @@ def check_command(rulesets: tuple[Path, ...], ref: str, as_of: datetime | None, 
         sys.exit(EXIT_FAILED)
 
 
-COMMANDS = (categories_group,)
-
-__all__ = ["COMMANDS"]
+__all__ = ["categories_group"]

@@ -118,6 +118,4 @@ def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetim
     _each_incident(library, ref, incident, one, allow_empty)
 
 
-COMMANDS = (decide, explain)
-
-__all__ = ["COMMANDS"]
+__all__ = ["decide", "explain"]

@@ -113,6 +113,4 @@ def lint_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], fmt: str, 
         sys.exit(EXIT_FAILED)
 
 
-COMMANDS = (lint_command,)
-
-__all__ = ["COMMANDS"]
+__all__ = ["lint_command"]

@@ -70,6 +70,4 @@ def map_schema(overwrite: bool, output: Path | None) -> None:
     write_text_atomic(output, text)
 
 
-COMMANDS = (map_group,)
-
-__all__ = ["COMMANDS", "say_map_problem"]
+__all__ = ["map_group", "say_map_problem"]

@@ -49,6 +49,4 @@ def render_command(rulesets: tuple[Path, ...], ref: str, other: str | None, fmt:
         say(f"wrote {out}", err=True)
 
 
-COMMANDS = (render_command,)
-
-__all__ = ["COMMANDS"]
+__all__ = ["render_command"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from engine.cli.boundary import EXIT_FAILED
+from engine.cli.lazy import LazyGroup
 from engine.cli.options import OVERWRITE, RULESETS, load_library
 from engine.cli.text.console import say
 from engine.cli.text.rulesets import say_check, say_log, say_scenarios
@@ -124,16 +125,16 @@ def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str, out: 
         say(f"wrote {out}", err=True)
 
 
-class _Log(click.Group):
+class _Log(LazyGroup):
     """`bwc log ID` lists a ruleset's versions; `bwc log verify` checks the service's decision log."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands:
+        if not args or args[0] not in self.list_commands(ctx):
             args = ["versions", *args]  # `bwc log [--rulesets DIR] ID`, as it always read
         return super().parse_args(ctx, args)
 
 
-@click.group("log", cls=_Log)
+@click.group("log", cls=_Log, lazy={"verify": "engine.cli.commands.service:log_verify"})
 def log_group() -> None:
     """The versions of a ruleset (`bwc log ID`), or a check of the decision log (`bwc log verify`)."""
 
@@ -148,6 +149,4 @@ def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
     say_log(ruleset_id, list(reversed(diff.history(repo, ruleset_id))), fmt)
 
 
-COMMANDS = (check, schema, vocabulary, test_command, diff_command, log_group)
-
-__all__ = ["COMMANDS", "log_group"]
+__all__ = ["check", "diff_command", "log_group", "schema", "test_command", "vocabulary"]

@@ -46,6 +46,4 @@ def score_command(rulesets: tuple[Path, ...], ref: str, other: str | None, fmt: 
         say_score(card, reports)
 
 
-COMMANDS = (score_command,)
-
-__all__ = ["COMMANDS"]
+__all__ = ["score_command"]

@@ -170,6 +170,4 @@ def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export:
         sys.exit(EXIT_FAILED)
 
 
-COMMANDS = (serve, replay_command, import_command)
-
-__all__ = ["COMMANDS", "log_verify"]
+__all__ = ["import_command", "log_verify", "replay_command", "serve"]
