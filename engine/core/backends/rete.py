@@ -14,8 +14,15 @@ Translation (once per program):
   dates as integers), so durable's loose comparisons cannot compare values of different types.
 
 Per incident: one fixed session (sid "0"); the incident's facts (each with a unique id and the run number,
-which every rule joins on) are asserted, the actions run synchronously in the caller (the Host has no
-background threads), then every fact is retracted.
+which every rule joins on, so facts of earlier incidents never take part) are asserted, and the actions run
+synchronously in the caller (the Host has no background threads).
+
+Facts are never retracted: durable 2.0.28 keeps a fact's link to every action frame it fired, after the frame is
+freed, and retracting a second fact of such a frame scans past the frame's end and may write there
+(`deleteMessageFromFrame`; valgrind shows it, and the CI's slow job crashed on it). Instead the whole session is
+deleted once it holds `HELD_FACTS` facts: `delete_state` frees every pool without walking the frames. A new
+session first fires the primer rule, because `delete_state` frees an action context that durable leaves
+uninitialised until some action has run (a segfault otherwise).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from policy.duration import Duration
 from policy.vocabulary import Spec, ValueType
 
 MAX_RULES = 4096  # durable: error 106 beyond this
+HELD_FACTS = 1024  # facts a session holds before it is deleted and begun again
 MAX_BRANCHES = 512  # durable: create_ruleset hangs when one alpha node has more children
 MAX_PROPERTIES = 253  # durable: error 302 beyond this many top-level properties of a fact
 
@@ -244,7 +252,7 @@ class _Translator:
         return self.out.negseqs.index(key)
 
     def add(self, name: str, patterns: list[dict[str, Any]], action: tuple[str, Any]) -> None:
-        _check_rules(len(self.out.rules) + 1, MAX_RULES - 1)  # one rule is kept for the sink
+        _check_rules(len(self.out.rules) + 1, MAX_RULES - 2)  # two rules are kept: the sink and the primer
         self.out.rules[name] = {"all": patterns}
         self.out.actions[name] = action
 
@@ -279,6 +287,8 @@ class _Translator:
         self.out.rules["sink"] = {"all": [{"m": {"$and": [GUARD, {"$ex": {"k": 1}}]}},
                                           {"n": {"$and": [GUARD, {"k": "never"}]}}]}
         self.out.actions["sink"] = ("none", None)
+        self.out.rules["primer"] = {"all": [{"m": {"$and": [GUARD, {"k": "primer"}]}}]}
+        self.out.actions["primer"] = ("none", None)
         return self.out
 
     def positive(self, aliases: list[_Alias], join: str, pats: list[dict[str, Any]]) -> bool:
@@ -491,6 +501,16 @@ class ReteBackend:
         except durable_rules_engine.error as exc:
             raise ReteCapacityError(f"durable-rules refused the program: {exc}") from exc
         self._ruleset = self._host.get_ruleset(self.ruleset_name)
+        self._held = 0
+        self._begin_session()
+
+    def _begin_session(self) -> None:
+        self._assert([{"id": "primer", "k": "primer"}])  # an action runs, so the session's context is set
+
+    def _end_session(self) -> None:
+        self._host.delete_state(self.ruleset_name, "0")
+        self._held = 0
+        self._begin_session()
 
     def _action(self, kind: str, arg: Any) -> Callable[[Any], None]:
         hits, found = self._hits, self._found
@@ -535,14 +555,13 @@ class ReteBackend:
                 facts[_field(name)] = encode(self.program.vocabulary.facts.get(name), incident.facts[name])
         return events, facts
 
-    def _assert(self, facts: list[dict[str, Any]], retract: bool = False) -> None:
+    def _assert(self, facts: list[dict[str, Any]]) -> None:
         if not facts:
             return
-        call = self._host.retract_facts if retract else self._host.assert_facts
         # The actions run here, in this thread, before the call returns (no background threads).
         # Not handled cannot happen with the sink rule, and would be harmless.
         with contextlib.suppress(MessageNotHandledException):
-            call(self.ruleset_name, facts)
+            self._host.assert_facts(self.ruleset_name, facts)
 
     def firings(self, incident: Incident) -> list[Firing]:
         self._run += 1
@@ -550,29 +569,29 @@ class ReteBackend:
         self._hits.clear()
         self._found.clear()
         events, facts = self._facts(incident, run)
-        derived: list[dict[str, Any]] = []
-        marker = {"id": f"g{run}", "r": run, "k": "g"}
+        done = False
         try:
             try:
                 self._assert(events)
             except durable_rules_engine.error as exc:
                 raise _runtime_refusal(exc, incident) from None
+            derived: list[dict[str, Any]] = []
             if self.translation.negseqs:
-                self._assert([marker])
-                self._assert([marker], retract=True)
+                self._assert([{"id": f"g{run}", "r": run, "k": "g"}])
                 derived = [{"id": f"q{run}.{q}", "r": run, "k": "q", "q": q} for q in sorted(self._found)]
                 self._assert(derived)
             try:
                 self._assert([facts])  # last: every rule matches it first, so negations see the whole incident
             except durable_rules_engine.error as exc:
                 raise _runtime_refusal(exc, incident) from None
+            done = True
             return sorted(self._hits, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
         finally:
-            for batch in ([facts], derived, events):
-                with contextlib.suppress(durable_rules_engine.error):
-                    self._assert(batch, retract=True)
+            self._held += len(events) + len(self._found) + 2
+            if not done or self._held >= HELD_FACTS:
+                self._end_session()  # after a refusal, no half-asserted incident is kept
 
     def session_facts(self) -> list[Mapping[str, Any]]:
-        """The facts durable holds between incidents (none, when cleanup works)."""
+        """The facts durable holds between incidents (at most `HELD_FACTS` and one incident's)."""
         out: list[Mapping[str, Any]] = self._ruleset.get_facts("0")
         return out
