@@ -1,5 +1,6 @@
 """Audit benchmark: generate a synthetic export (engine/tools/generate/) and time `bwc audit` on it with
-every core. Writes benchmarks/audit_results.json (atomically) and prints the figures.
+every core, with the peak resident memory of its process tree (sampled from /proc as scale_bench.py does).
+Writes benchmarks/audit_results.json (atomically) and prints the figures.
 
     .venv/bin/python benchmarks/audit_bench.py            # 1,000,000 incidents (about 10 events each)
     .venv/bin/python benchmarks/audit_bench.py --quick    # 20,000 incidents (a smoke run)
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.scale_bench import timed_audit  # noqa: E402
 from engine.io.output import write_text_atomic  # noqa: E402
 
 FULL, QUICK = 1_000_000, 20_000
@@ -49,20 +51,17 @@ def run(policy: str, incidents: int, fmt: str, workers: int, seed: int) -> dict[
         with export.open("rb") as fh:
             rows = sum(1 for _ in fh) - (1 if fmt == "csv" else 0)
         planted = sum(1 for _ in truth.open())
-        t0 = time.perf_counter()
-        done = subprocess.run([*_bwc(), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", policy,
-                               "--workers", str(workers), "--out", str(Path(tmp) / "report"), str(export)],
-                              check=True, cwd=ROOT, capture_output=True, text=True)
-        seconds = time.perf_counter() - t0
+        audit = timed_audit(export, Path(tmp) / "report", policy, workers, None)
         summary = json.loads((Path(tmp) / "report" / "summary.json").read_text())
     by_sev = summary.get("counts", {}).get("by_severity", {})
     events = rows if fmt == "csv" else None
     return {
         "policy": policy, "format": fmt, "incidents": incidents, "rows": rows, "events": events,
         "export_bytes": size, "workers": workers, "generate_seconds": round(generated, 2),
-        "audit_seconds": round(seconds, 2), "incidents_per_second": round(incidents / seconds, 1),
+        "audit_seconds": audit["seconds"], "incidents_per_second": round(incidents / audit["seconds"], 1),
+        "peak_tree_rss_mib": audit["peak_tree_rss_mib"], "peak_process_rss_mib": audit["peak_process_rss_mib"],
         "planted_violations": planted, "violations_found": by_sev.get("violation"),
-        "audit_output": done.stdout.strip().splitlines(),
+        "audit_output": audit["output"],
     }
 
 
@@ -85,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     write_text_atomic(args.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     print(f"{n:,} incidents ({result['rows']:,} lines, {result['export_bytes'] / 1e6:,.1f} MB {args.fmt}) "
           f"generated in {result['generate_seconds']:.1f} s; audited in {result['audit_seconds']:.1f} s "
-          f"with {args.workers} worker(s): {result['incidents_per_second']:,.0f} incidents/s; "
+          f"with {args.workers} worker(s): {result['incidents_per_second']:,.0f} incidents/s, peak RSS "
+          f"{result['peak_tree_rss_mib']:,.1f} MiB (process tree), {result['peak_process_rss_mib']:,.1f} MiB "
+          f"(largest process); "
           f"{result['planted_violations']:,} violations planted, {result['violations_found']:,} found")
     print(f"wrote {args.output}")
     return 0

@@ -96,7 +96,8 @@ class _Peak:
         self._thread.join()
 
 
-def _audit(export: Path, out: Path, policy: str, workers: int, cluster: str | None) -> dict[str, Any]:
+def timed_audit(export: Path, out: Path, policy: str, workers: int, cluster: str | None) -> dict[str, Any]:
+    """`bwc audit` of `export` into `out`: its wall time, the peak RSS of its process tree, what it printed."""
     argv = [*_bwc(), "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", policy, "--workers", str(workers),
             "--out", str(out), str(export)]
     if cluster is not None:
@@ -138,8 +139,8 @@ def run(policy: str, incidents: int, workers: int, seed: int, export: Path | Non
         with export.open("rb") as fh:  # every event of a generated export is written `{"type":...`
             for line in fh:
                 events += line.count(b'{"type":')
-        pool = _audit(export, Path(tmp) / "pool", policy, workers, None)
-        dask = _audit(export, Path(tmp) / "dask", policy, workers, "local")
+        pool = timed_audit(export, Path(tmp) / "pool", policy, workers, None)
+        dask = timed_audit(export, Path(tmp) / "dask", policy, workers, "local")
         identical = _same(Path(tmp) / "pool", Path(tmp) / "dask")
     return {
         "policy": policy, "export": str(export), "export_bytes": export.stat().st_size if export.exists() else None,

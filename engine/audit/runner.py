@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import heapq
-import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -14,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from engine.api import Library
 from engine.audit.auditor import Auditor
@@ -174,14 +175,18 @@ def _work(state: _State, chunk: Chunk) -> ChunkResult:
 # --- sorting findings in bounded memory ------------------------------------------------------------------
 
 class _Sorter:
-    """Findings sorted by their key; runs beyond `limit` spill to temporary files and are merged."""
+    """Findings sorted by their key in bounded memory: `limit` findings at most are held (each about a
+    kilobyte as Python objects), each fuller buffer is spilled sorted to a run file, and once `fan_in` runs
+    exist they are merged into one, so few files are ever open whatever the export's size."""
 
-    def __init__(self, folder: Path, limit: int = 200_000) -> None:
+    def __init__(self, folder: Path, limit: int = 25_000, fan_in: int = 64) -> None:
         self.folder = folder
         self.limit = limit
+        self.fan_in = fan_in
         self.buffer: list[tuple[list[Any], dict[str, Any]]] = []
         self.runs: list[Path] = []
         self.count = 0
+        self._made = 0  # run files made, for unique names
 
     def extend(self, items: list[tuple[list[Any], dict[str, Any]]]) -> None:
         self.buffer.extend(items)
@@ -189,21 +194,40 @@ class _Sorter:
         if len(self.buffer) >= self.limit:
             self._spill()
 
+    def _new_run(self) -> Path:
+        self._made += 1
+        return self.folder / f"run-{self._made:06d}.jsonl"
+
     def _spill(self) -> None:
         self.buffer.sort(key=lambda kv: kv[0])
-        path = self.folder / f"run-{len(self.runs):05d}.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
-            for item in self.buffer:
-                fh.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+        path = self._new_run()
+        with path.open("wb") as fh:  # orjson: the findings are str, int and None, read back equal
+            fh.writelines(orjson.dumps(item) + b"\n" for item in self.buffer)
         self.runs.append(path)
         self.buffer = []
+        if len(self.runs) >= self.fan_in:
+            self._merge_runs()
+
+    def _merge_runs(self) -> None:
+        path = self._new_run()
+        files = [p.open("rb") for p in self.runs]
+        try:
+            streams = [((orjson.loads(line)[0], line) for line in fh) for fh in files]
+            with path.open("wb") as out:  # lines copied as they are, merged by key
+                out.writelines(line for _, line in heapq.merge(*streams, key=lambda kl: kl[0]))
+        finally:
+            for fh in files:
+                fh.close()
+        for p in self.runs:
+            p.unlink()
+        self.runs = [path]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self.buffer.sort(key=lambda kv: kv[0])
-        files: list[IO[str]] = [p.open(encoding="utf-8") for p in self.runs]
+        files: list[IO[bytes]] = [p.open("rb") for p in self.runs]
         try:
             streams: list[Iterator[tuple[list[Any], dict[str, Any]]]] = [
-                (tuple(json.loads(line)) for line in fh) for fh in files]
+                (tuple(orjson.loads(line)) for line in fh) for fh in files]
             for _, finding in heapq.merge(*streams, iter(self.buffer), key=lambda kv: kv[0]):
                 yield finding
         finally:
