@@ -229,7 +229,7 @@ def test_a_refused_incident_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatc
     assert rete.firings(inc) == [(0, 0)]  # and its pending firings never run
 
 
-def test_a_rule_fires_for_each_trigger_event_and_state_is_cleaned() -> None:
+def test_a_rule_fires_for_each_trigger_event_and_no_incident_sees_another() -> None:
     prog = program(rule("each", """
 on: frisk
 when: {event: arrest}
