@@ -163,6 +163,25 @@ def test_the_old_report_comes_back_if_the_final_rename_fails(tmp_path: Path,
     assert _tree(tmp_path) == before
 
 
+def test_an_interrupt_between_the_two_renames_puts_the_old_report_back(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    before = _tree(tmp_path)
+    real = os.replace
+
+    def interrupted_after(src: str | Path, dst: str | Path) -> None:
+        real(src, dst)
+        if Path(src) == out:  # the previous report moved aside; Ctrl-C before the new one takes its place
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted_after)
+    with pytest.raises(KeyboardInterrupt):
+        replace_report_folder(out, _fill("new"))
+    assert _tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # nothing left aside, no temporary folder
+
+
 def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # The race: someone writes into the previous report between the last check and the swap. The old

@@ -227,6 +227,7 @@ def replace_report_folder(path: Path | str, fill: Callable[[Path], None]) -> Non
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     old: Path | None = None
+    moved = False  # once `tmp` has become `folder`, its path is no longer ours to remove
     try:
         fill(tmp)
         names = sorted(n for n in os.listdir(tmp) if n != MARKER)
@@ -235,19 +236,22 @@ def replace_report_folder(path: Path | str, fill: Callable[[Path], None]) -> Non
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700; give the folder the usual permissions
         check_report_folder(path)  # again, just before the swap: the folder may have changed meanwhile
         with _converted(folder):
-            if folder.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
-                os.rmdir(old)
-                os.replace(folder, old)
             try:
+                if folder.exists():
+                    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+                    os.rmdir(old)
+                    os.replace(folder, old)
                 os.replace(tmp, folder)
+                moved = True
             except BaseException:
-                if old is not None:
-                    os.replace(old, folder)  # put the previous report back
-                    old = None
+                # Also when interrupted between the two renames: the previous report is put back.
+                if old is not None and os.path.lexists(old) and not os.path.lexists(folder):
+                    os.replace(old, folder)
+                old = None
                 raise
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not moved:
+            shutil.rmtree(tmp, ignore_errors=True)  # the folder mkdtemp made above, with what fill wrote
         raise
     if old is not None:
         _remove_previous_report(old)
