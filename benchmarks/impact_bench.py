@@ -111,7 +111,7 @@ def main() -> None:
           f"written in {wrote:.1f} s")
     print("command: bwc impact " + " ".join(cmd[2:]))
     print(f"wall time: {wall:.1f} s; throughput: {report['incidents'] / wall:,.0f} incidents/s "
-          f"(each decided twice); cpus: {len(os.sched_getaffinity(0))}")
+          f"(each judged under both versions); cpus: {len(os.sched_getaffinity(0))}")
     print(f"changed: {report['changed']:,} of {report['incidents']:,}; bad lines: {report['errors']}")
     for label, item in report["changes"].items():
         print(f"  {label}: {item['incidents']:,}")

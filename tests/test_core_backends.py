@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
+from budget import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import rulesets_with_timelines
 
 from engine.core.backends import make_backend
 from engine.core.backends.native import NativeBackend
 from engine.core.program import compile_ruleset
+from engine.io.incident import IncidentReader
 from policy.loader import load_ruleset_text
+from policy.model import Ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_MODULES = ("engine.core.backends.native", "engine.core.backends.rete")
@@ -43,3 +50,18 @@ def test_backends_are_made_by_name() -> None:
     assert isinstance(native, NativeBackend) and native.name == "native"
     with pytest.raises(ValueError, match="unknown backend"):
         make_backend(program, "prolog")  # type: ignore[arg-type]
+    assert isinstance(make_backend(program, "native", only={0}), NativeBackend)
+    with pytest.raises(ValueError, match="whole program"):
+        make_backend(program, "rete", only={0})  # durable-rules is not even loaded: refused first
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(rulesets_with_timelines(), st.data())
+def test_the_native_backend_asked_for_some_rules_fires_those_rules_alike(
+        pair: tuple[Ruleset, dict[str, Any]], data: st.DataObject) -> None:
+    ruleset, timeline = pair
+    program = compile_ruleset(ruleset)
+    only = data.draw(st.sets(st.sampled_from([r.position for r in program.rules])))
+    whole, some = NativeBackend(program), NativeBackend(program, only)
+    incident = IncidentReader(program.vocabulary).read({"id": "x", "timezone": ruleset.timezone, **timeline})
+    assert some.firings(incident) == [f for f in whole.firings(incident) if f[0] in only]

@@ -11,9 +11,11 @@ import pytest
 
 from engine.api import Library, Policy
 from engine.cli.text.impact import render_markdown, render_text
+from engine.core.incident import Incident
 from engine.io.export import ExportError
 from engine.tools.generate import generate
 from engine.tools.impact import Side, impact, render_json
+from engine.tools.impact.unchanged import Unchanged
 
 ROOT = Path(__file__).resolve().parent.parent
 RULESETS = [ROOT / "rulesets"]
@@ -137,6 +139,16 @@ def test_any_failure_of_one_record_is_reported_and_the_run_goes_on(library: Libr
         return real(self, incident, *args, **kwargs)
 
     monkeypatch.setattr(Policy, "decide", decide)
+    same = Unchanged.same
+
+    def fails_too(self: Unchanged, incident: Incident) -> bool:
+        # The shortcut that tells alike decisions from the firings fails as well: the incident is then
+        # decided, and that failure is the one reported.
+        if incident.id == "boom":
+            raise RecursionError("maximum recursion depth exceeded")
+        return same(self, incident)
+
+    monkeypatch.setattr(Unchanged, "same", fails_too)
     late = _incident("late", *PLAIN)
     late["events"] = [{"type": "dispatched", "at": "9999-12-31T10:00:00-06:00"}]  # 90 days later: past 9999
     path = _write(tmp_path / "x.jsonl", [_incident("boom", *PLAIN), late, _incident("shot", *SHOT)])

@@ -9,6 +9,7 @@ per backend, as Cerbos files its audit backends and zen its loaders):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal, Protocol
 
 from engine.core.backends.native import NativeBackend
@@ -27,10 +28,13 @@ class Backend(Protocol):
     def firings(self, incident: Incident) -> list[Firing]: ...
 
 
-def make_backend(program: Program, name: BackendName = "native") -> Backend:
-    """The backend called `name`, ready to evaluate `program`."""
+def make_backend(program: Program, name: BackendName = "native", only: Collection[int] | None = None) -> Backend:
+    """The backend called `name`, ready to evaluate `program`; with `only`, the rules at those positions
+    alone (the native backend only: durable-rules' network is built for the whole program)."""
     if name == "native":
-        return NativeBackend(program)
+        return NativeBackend(program, only)
+    if only is not None:
+        raise ValueError(f"the {name} backend evaluates a whole program: use native to evaluate some rules")
     if name == "rete":
         from engine.core.backends.rete import ReteBackend  # durable-rules is loaded only when asked for
 

@@ -13,7 +13,7 @@ an attribute of the event. The firings are the same, in the same order, as testi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,11 +78,14 @@ class NativeBackend:
 
     name = "native"
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, only: Collection[int] | None = None) -> None:
+        """`only`: evaluate the rules at these positions and no other (their firings are the program's,
+        restricted to them: each rule is evaluated on its own)."""
         self.program = program
         self.zone = ZoneInfo(program.ruleset.timezone)
-        untriggered = [r for r in program.rules if r.trigger is None]
-        triggered = [r for r in program.rules if r.trigger is not None]
+        rules = program.rules if only is None else [r for r in program.rules if r.position in only]
+        untriggered = [r for r in rules if r.trigger is None]
+        triggered = [r for r in rules if r.trigger is not None]
 
         # Rules without a trigger: filed by a fact guard taken out of their condition.
         popular: dict[str, int] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.api import Library, Policy, resolve_as_of
 from engine.core.decision import Decision
-from engine.core.incident import IncidentError
+from engine.core.incident import Incident, IncidentError
 from engine.executor import Executor, chunked, default_workers, start_method
 from engine.io.export import (
     ExportError,
@@ -29,6 +29,7 @@ from engine.io.export import (
 from engine.tools.impact.differences import differences
 from engine.tools.impact.report import ImpactReport, ImpactTally
 from engine.tools.impact.sides import Side
+from engine.tools.impact.unchanged import Unchanged
 from policy.duration import CalendarOverflow
 from policy.values import quoted
 from policy.vocabulary import Vocabulary
@@ -59,6 +60,7 @@ class Comparer:
         # versions of a ruleset change rules, or add words); what it refuses, each version reads itself.
         va, vb = a.program.vocabulary, b.program.vocabulary
         self.reader = a if va.reads_within(vb) else b if vb.reads_within(va) else None
+        self.unchanged = Unchanged(a, b, as_of)
 
     def one(self, data: Any, tally: ImpactTally, line: int) -> None:
         iid = data.get("id") if isinstance(data, dict) else None
@@ -71,6 +73,14 @@ class Comparer:
                 source = self.reader.read(data)
             except Exception:  # each version refuses it below, in its own words
                 source = data
+        if isinstance(source, Incident):
+            try:
+                same = self.unchanged.same(source)
+            except Exception:  # whatever fails is met again, and reported, as each version decides it
+                same = False
+            if same:
+                tally.add(label, [])
+                return
         for name, policy in (("A", self.a), ("B", self.b)):
             try:
                 decided[name] = policy.decide(source, self.as_of, explain=False)  # `matched` is never compared
