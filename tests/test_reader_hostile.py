@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pickle
 import sys
 from datetime import date
 from pathlib import Path
@@ -128,6 +129,28 @@ def test_an_unexpected_exception_while_decoding_is_a_row_error(monkeypatch: pyte
     monkeypatch.setattr(export_module, "decode_json", explode)
     err = parse_unit(JsonParser(), JsonUnit(7, "{}"))
     assert isinstance(err, RowError) and err.line == 7 and "KeyError" in err.message
+
+
+@pytest.mark.parametrize("name, body", [
+    ("x.jsonl", '{"id":"A","timezone":"America/Chicago","events":[]}\n[1,\n\n{"id":"B"}\n'),
+    ("x.json", '[{"id":"A"},\n {"id":"B","events":[]}]'),
+    ("x.csv", "incident_id,timezone,type,at,fact.count\n"
+              f"A,{TZ},dispatched,2024-03-01T14:05:00-06:00,3\nA,{TZ},arrived,2024-03-01T14:15:00-06:00,3\n"
+              f"B,{TZ},dispatched,2024-03-01T14:05:00-06:00,x\n"),
+])
+def test_units_cross_to_a_worker_unchanged(tmp_path: Path, name: str, body: str) -> None:
+    """What an audit or an impact ships to a worker (a unit per incident, pickled by their own
+    `__reduce__`) arrives equal, and is read there as it would be here."""
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    export = open_export(path, _vocab())
+    units = list(export.units())
+    assert len(units) >= 2
+    for unit in units:
+        copy = pickle.loads(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL))
+        assert copy == unit and type(copy) is type(unit)
+        if not isinstance(unit, RowError):
+            assert parse_unit(export.parser, copy) == parse_unit(export.parser, unit)
 
 
 def test_a_csv_cell_over_the_limit_refuses_its_incident_and_reading_goes_on(tmp_path: Path) -> None:

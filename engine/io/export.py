@@ -107,6 +107,12 @@ class JsonUnit:
     text: str
     column: int = 1  # where `text` starts on its first line (an element of a JSON array)
 
+    # Units are what an audit or an impact ships to its workers, one per incident. A slotted dataclass
+    # pickles through Python-level __getstate__/__setstate__; its constructor's arguments pickle in C,
+    # about 2 µs less an incident, sent and received.
+    def __reduce__(self) -> tuple[type[JsonUnit], tuple[int, str, int]]:
+        return JsonUnit, (self.line, self.text, self.column)
+
 
 @dataclass(frozen=True, slots=True)
 class TableUnit:
@@ -117,6 +123,9 @@ class TableUnit:
     incident: str
     rows: list[tuple[int, list[Any]]]
     problems: list[RowError] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[type[TableUnit], tuple[int, str, list[tuple[int, list[Any]]], list[RowError]]]:
+        return TableUnit, (self.line, self.incident, self.rows, self.problems)  # as JsonUnit's
 
 
 @dataclass(frozen=True, slots=True)
