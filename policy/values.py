@@ -21,6 +21,9 @@ from policy.diagnostics import closest
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?", re.ASCII)
+# The form nearly every export writes (seconds and a ±HH:MM offset), one of _TIMESTAMP's: this pattern,
+# with no optional parts to try, matches in half the time, and a reader matches one per event.
+_COMMON_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", re.ASCII)
 # A zone name is a path below the tz database's root: letters, digits and `_+-` in `/`-separated parts.
 _ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*", re.ASCII)
 # Names that resolve on some hosts but do not name a place: their meaning depends on the machine.
@@ -70,7 +73,7 @@ def parse_timestamp(value: Any) -> datetime:
     """A time in ISO 8601 with its offset from UTC (`Z` or `±HH:MM`); the offset is required."""
     if not isinstance(value, str):
         raise ValueError(f"a time is text in ISO 8601, e.g. {TIMESTAMP_EXAMPLE}")
-    if not _TIMESTAMP.fullmatch(value):
+    if not (_COMMON_TIMESTAMP.fullmatch(value) or _TIMESTAMP.fullmatch(value)):
         raise ValueError(f"`{quoted(value)}` is not a time in ISO 8601 (e.g. {TIMESTAMP_EXAMPLE})")
     try:
         t = datetime.fromisoformat(value)

@@ -64,4 +64,49 @@ def test_the_native_backend_asked_for_some_rules_fires_those_rules_alike(
     only = data.draw(st.sets(st.sampled_from([r.position for r in program.rules])))
     whole, some = NativeBackend(program), NativeBackend(program, only)
     incident = IncidentReader(program.vocabulary).read({"id": "x", "timezone": ruleset.timezone, **timeline})
-    assert some.firings(incident) == [f for f in whole.firings(incident) if f[0] in only]
+    fired = whole.firings(incident)
+    # In the order every backend gives (decisions list obligations in it): rule, then trigger, None first.
+    assert fired == sorted(fired, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
+    assert some.firings(incident) == [f for f in fired if f[0] in only]
+
+
+_TRIGGERED_THEN_FACTS = """
+ruleset: firing-order
+version: 1.0.0
+title: A rule on an event, then rules on facts alone
+status: draft
+effective: {from: 2020-01-01}
+timezone: America/Chicago
+drafted_by: tests
+sources:
+  - id: t
+    title: tests
+rules:
+  - id: record-arrests
+    summary: Record each arrest.
+    cite: t 1
+    on: arrest
+    record: {effect: must, until: left_scene}
+  - id: keep-force
+    summary: Keep footage of force.
+    cite: t 2
+    when: {event: use_of_force}
+    retain: {at_least: P1Y, after: incident}
+  - id: keep-uniformed
+    summary: Keep footage of officers in uniform.
+    cite: t 3
+    when: {facts: {in_uniform: true}}
+    retain: {at_least: P2Y, after: incident}
+"""
+
+
+@pytest.mark.parametrize("backend", ["native", "rete"])
+def test_firings_come_in_rule_order_then_trigger_order(backend: Any) -> None:
+    # Rules on facts alone are found before rules on events; decisions list obligations in firing order.
+    program = compile_ruleset(load_ruleset_text(_TRIGGERED_THEN_FACTS, "order.yaml"))
+    incident = IncidentReader(program.vocabulary).read({"id": "x", "timezone": "America/Chicago",
+                                                        "facts": {"in_uniform": True}, "events": [
+        {"type": "arrest", "at": "2024-03-01T10:05:00-06:00"},
+        {"type": "use_of_force", "at": "2024-03-01T10:01:00-06:00"},
+        {"type": "arrest", "at": "2024-03-01T10:00:00-06:00"}]})
+    assert make_backend(program, backend).firings(incident) == [(0, 0), (0, 2), (1, None), (2, None)]

@@ -13,11 +13,12 @@ from budget import examples
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.core.incident import Incident, IncidentError
+from engine.core.incident import Event, Incident, IncidentError
 from engine.io import jsondoc
 from engine.io.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
 from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError, decode_json
+from policy import values
 from policy.vocabulary import Spec, ValueType, core
 
 VOCAB = core().extended({"weight": Spec(type=ValueType.NUMBER), "hired": Spec(type=ValueType.DATE)}, {}, {})
@@ -216,3 +217,31 @@ def test_events_are_in_time_order_ties_in_input_order(times: list[str]) -> None:
     expected = sorted(range(len(times)), key=lambda i: (datetime.fromisoformat(times[i]), i))
     assert [e.index for e in incident.events] == expected
     assert [e.position for e in incident.events] == list(range(len(times)))
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.lists(_times, min_size=1, max_size=8), st.randoms(use_true_random=False))
+@example(["2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"], None)  # a tie, positions going down
+def test_an_incident_puts_events_of_any_positions_in_time_order(times: list[str], rnd: Any) -> None:
+    # Events as `until` hands them over (positions from an earlier placement, not rising in input order)
+    # or in any order at all: the incident is the one sorting them gives, ties by position.
+    events = [Event("dispatched", datetime.fromisoformat(t), {}, i) for i, t in enumerate(times)]
+    if rnd is not None:
+        rnd.shuffle(events)
+    else:
+        events.reverse()
+    placed = Incident.of("T", "UTC", {}, events).events
+    expected = sorted(events, key=lambda e: (e.at, e.index))
+    assert [(e.at, e.index) for e in placed] == [(e.at, e.index) for e in expected]
+    assert [e.position for e in placed] == list(range(len(times)))
+    for cut in placed:  # an earlier view of it keeps the same order
+        assert Incident.of("T", "UTC", {}, list(placed)).until(cut.at).events == \
+            tuple(e for e in placed if e.at <= cut.at)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.from_regex(values._COMMON_TIMESTAMP, fullmatch=True))
+@example("2024-03-01T14:05:00-06:00")
+def test_the_common_time_form_is_a_form_of_iso_8601_the_reader_takes(text: str) -> None:
+    # The shortcut pattern for the usual form accepts nothing the full pattern refuses.
+    assert values._TIMESTAMP.fullmatch(text)

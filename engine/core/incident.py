@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
+from operator import le, lt
 from typing import Any, NamedTuple
 
 from policy.values import quoted
@@ -66,10 +66,14 @@ class Incident:
 
     @classmethod
     def of(cls, id: str, timezone: str, facts: Mapping[str, Any], events: list[Event]) -> Incident:
-        # Input in time order (the common case) needs no sort: checking it costs one comparison of
-        # times per event, sorting several (each of a time and, on ties, a position).
-        ordered = events if all(a.at < b.at or (a.at == b.at and a.index < b.index)
-                                for a, b in pairwise(events)) else sorted(events, key=_time_order)
+        # Input in time order (the common case) needs no sort. Times that never go back, with positions
+        # that always go up, are in order: two comparisons per event, each pass made in C (`map`), where
+        # comparing pair by pair in Python cost three times as much. Anything else is sorted, which
+        # leaves events already in order as they are.
+        ats = [e.at for e in events]
+        indices = [e.index for e in events]
+        ordered = events if all(map(le, ats, ats[1:])) and all(map(lt, indices, indices[1:])) \
+            else sorted(events, key=_time_order)
         # An event already in its place (input in time order, or a prefix of a placed incident) is kept.
         placed = tuple(e if e.position == pos else Event(e.type, e.at, e.attributes, e.index, pos)
                        for pos, e in enumerate(ordered))

@@ -257,8 +257,8 @@ def beyond_calendar(incident: Incident, rule: CompiledRule | None, e: Event, dur
 
 def obligations_for(program: Program, known: Incident, ctx: Context, firings: Iterable[tuple[int, int | None]],
                     only: frozenset[str] | None = None, *, explain: bool = True) -> list[Obligation]:
-    """The obligations the firings impose; `explain=False` leaves out which facts and events matched."""
+    """The obligations the firings impose, in the firings' order (a backend's: rule position, then trigger
+    position); `explain=False` leaves out which facts and events matched."""
     builder = _Builder(program, known, ctx, explain=explain)
     return [builder.obligation(program.rules[pos], known.events[tpos] if tpos is not None else None)
-            for pos, tpos in sorted(firings, key=lambda f: (f[0], -1 if f[1] is None else f[1]))
-            if only is None or program.rules[pos].id in only]
+            for pos, tpos in firings if only is None or program.rules[pos].id in only]
