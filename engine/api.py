@@ -242,12 +242,16 @@ def _conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datet
 
 def _amendment(family: Sequence[Policy], chosen: Policy, as_of: datetime) -> Policy | None:
     """A version later than `chosen` in force at `as_of`, if it has rules that apply to existing footage."""
-    later = {id(p.program.ruleset) for p in family[family.index(chosen) + 1:]}
+    newer = family[family.index(chosen) + 1:]
+    if not any(p.program.existing_footage_rules for p in newer):  # most families: none to look for
+        return None
+    later = {id(p.program.ruleset) for p in newer}
     found = version_in_force(_rulesets(family), lambda r: as_of.astimezone(ZoneInfo(r.timezone)).date()
                              if id(r) in later else None)
-    if found is None or not any(r.applies_to_existing_footage for r in found.rules):
+    if found is None:
         return None
-    return _compiled(family, found)
+    amending = _compiled(family, found)
+    return amending if amending.program.existing_footage_rules else None
 
 
 def _rulesets(family: Sequence[Policy]) -> list[Ruleset]:
@@ -256,7 +260,10 @@ def _rulesets(family: Sequence[Policy]) -> list[Ruleset]:
 
 def _compiled(family: Sequence[Policy], ruleset: Ruleset) -> Policy:
     """The member of `family` compiled from `ruleset` (a family is a handful of versions)."""
-    return next(p for p in family if p.program.ruleset is ruleset)
+    for p in family:
+        if p.program.ruleset is ruleset:
+            return p
+    raise ValueError(f"{ruleset.ruleset}@{ruleset.version} is not a version of this family")
 
 
 class Policy:
