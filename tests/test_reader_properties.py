@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +245,21 @@ def test_an_incident_puts_events_of_any_positions_in_time_order(times: list[str]
 def test_the_common_time_form_is_a_form_of_iso_8601_the_reader_takes(text: str) -> None:
     # The shortcut pattern for the usual form accepts nothing the full pattern refuses.
     assert values._TIMESTAMP.fullmatch(text)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+       st.integers(-(24 * 3600 - 1), 24 * 3600 - 1), st.sampled_from(["minutes", "seconds", "microseconds"]))
+@example(datetime(2024, 3, 1, 14, 5), -6 * 3600, "seconds")
+@example(datetime(1, 1, 1, 12), 5 * 3600, "seconds")  # year 1, on the calendar in UTC
+@example(datetime(2024, 3, 1, 14, 5), 5 * 3600 + 30 * 60 + 15, "seconds")  # an offset with seconds
+def test_a_time_read_is_the_moment_and_offset_written(naive: datetime, offset: int, spec: str) -> None:
+    text = naive.replace(tzinfo=timezone(timedelta(seconds=offset))).isoformat(timespec=spec)
+    try:
+        expected = datetime.fromisoformat(text)
+        expected.astimezone(UTC)
+    except (ValueError, OverflowError):  # off the calendar in UTC: refused (another test says how)
+        return
+    t = values.parse_timestamp(text)
+    assert (t, t.utcoffset(), t.isoformat(timespec=spec), t.fold) == \
+        (expected, expected.utcoffset(), text, expected.fold)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import le, lt
+from itertools import count
+from operator import eq, itemgetter, le, lt
 from typing import Any, NamedTuple
 
 from policy.values import quoted
@@ -52,8 +53,12 @@ class Event(NamedTuple):
         return {"type": self.type, "at": self.at.isoformat(), **self.attributes}
 
 
-def _time_order(e: Event) -> tuple[datetime, int]:
-    return e.at, e.index
+# `tuple.__new__(Event, fields)` makes the same tuple as `Event(*fields)` in C, in half the time (a named
+# tuple's own constructor is Python code).
+_new_tuple = tuple.__new__
+# An event's fields read in C (an event is a tuple): time, input position, place in time order, and the
+# order events are sorted in (time, ties in input order).
+_AT, _INDEX, _POSITION, _TIME_ORDER = itemgetter(1), itemgetter(3), itemgetter(4), itemgetter(1, 3)
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,14 @@ class Incident:
         # that always go up, are in order: two comparisons per event, each pass made in C (`map`), where
         # comparing pair by pair in Python cost three times as much. Anything else is sorted, which
         # leaves events already in order as they are.
-        ats = [e.at for e in events]
-        indices = [e.index for e in events]
+        ats = list(map(_AT, events))
+        indices = list(map(_INDEX, events))
         ordered = events if all(map(le, ats, ats[1:])) and all(map(lt, indices, indices[1:])) \
-            else sorted(events, key=_time_order)
-        # An event already in its place (input in time order, or a prefix of a placed incident) is kept.
-        placed = tuple(e if e.position == pos else Event(e.type, e.at, e.attributes, e.index, pos)
-                       for pos, e in enumerate(ordered))
+            else sorted(events, key=_TIME_ORDER)
+        # Events already in their places (input in time order, or a prefix of a placed incident) are kept.
+        placed = tuple(ordered) if all(map(eq, map(_POSITION, ordered), count())) else tuple(
+            e if e.position == pos else _new_tuple(Event, (e.type, e.at, e.attributes, e.index, pos))
+            for pos, e in enumerate(ordered))
         by_type: dict[str, list[Event]] = {}
         for e in placed:
             by_type.setdefault(e.type, []).append(e)

@@ -17,6 +17,9 @@ from policy.values import DATE_EXAMPLE, is_date, parse_timestamp, parse_zone, qu
 from policy.vocabulary import NUMERIC, Spec, ValueType, Vocabulary
 
 RESERVED = ("type", "at")
+# `tuple.__new__(Event, fields)` makes the same tuple as `Event(*fields)` in C, in half the time (a named
+# tuple's own constructor is Python code), and a reader makes one for every event it reads.
+_new_tuple = tuple.__new__
 
 
 def parse_time(value: Any, where: str, incident: str) -> datetime:
@@ -184,7 +187,7 @@ class IncidentReader:
                 check = accept.get(name)
                 if check is None or not check(value):
                     return self._checked_event(iid, i, raw)
-            return Event(etype, at, attributes, i, i)
+            return _new_tuple(Event, (etype, at, attributes, i, i))
         return self._checked_event(iid, i, raw)
 
     def _checked_event(self, iid: str, i: int, raw: Any) -> Event:
