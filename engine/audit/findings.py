@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from engine.core.decision import Pending
 
@@ -20,8 +20,10 @@ CHECKS = ("camera_off_in_mandatory_window", "recorded_while_prohibited", "no_not
           "biometric_while_prohibited")
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
+    """One obligation checked one way against one incident. A named tuple, immutable and the cheapest
+    record to make: an audit makes several for every incident."""
+
     incident_id: str
     ruleset: str
     rule: str

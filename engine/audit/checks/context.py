@@ -12,6 +12,7 @@ from engine.core.decision import Moment, Obligation
 from engine.core.incident import Incident
 from engine.core.intervals import Span, subtract, union
 
+_new_tuple = tuple.__new__  # (see `CheckContext.add`)
 AT_RISK_DAYS = 7  # a deadline this close to the as-of time is at risk
 
 
@@ -45,8 +46,10 @@ class CheckContext:
 
     def add(self, o: Obligation, check: str, severity: FindingSeverity, expected: str, actual: str,
             missed_by: str | None = None) -> None:
-        self.findings.append(Finding(self.inc.id, o.ruleset, o.rule, o.cite, o.kind, check, severity, expected,
-                                     actual, missed_by, self.month, self.groups))
+        # `tuple.__new__(Finding, fields)` makes the same tuple as `Finding(*fields)` in C: 0.15 µs, where the
+        # named tuple's own constructor (Python code) takes 0.30 and the frozen dataclass a finding was 1.16.
+        self.findings.append(_new_tuple(Finding, (self.inc.id, o.ruleset, o.rule, o.cite, o.kind, check, severity,
+                                                  expected, actual, missed_by, self.month, self.groups)))
 
     def time(self, m: Moment | None) -> float | None:
         """When `m` happened, in seconds since the epoch (None: not known). Worked out once per incident: its
