@@ -288,7 +288,7 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
             sorter.extend(result.findings)
             if progress is not None:
                 progress(export.position, export.total)
-        summary = build_summary(tally, export, as_of)  # type: ignore[arg-type]  # a MappedExport reads the same
+        summary = build_summary(tally, export.format, as_of)
         summary["rules"] = rule_texts([lib.repository.get(*ref.split("@", 1)) for ref in summary["rulesets"]])
         if isinstance(export, MappedExport):
             summary["input"]["map"] = {"name": export.cmap.name, "status": export.cmap.status,

@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import Any
 
 from engine.audit.findings import SEVERITIES, IncidentAudit
-from engine.io.export import Export, RowError
+from engine.io.export import RowError
 from policy.model import Ruleset
 
 NA = "not_applicable"
@@ -185,8 +185,9 @@ def _percent(recorded: float, required: float) -> float | None:
     return round(100.0 * recorded / required, 2) if required > 0 else None
 
 
-def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[str, Any]:
-    """The summary of docs/audit.md: as_of, rulesets, input, counts, recording_coverage."""
+def build_summary(tally: Tally, input_format: str, as_of: datetime | None) -> dict[str, Any]:
+    """The summary of docs/audit.md: as_of, rulesets, input (`input_format`: the export's format as read,
+    e.g. `jsonl` or `mapped csv`), counts, recording_coverage."""
     by_group: dict[str, dict[str, dict[str, int]]] = {}
     for (col, value, sev), n in sorted(tally.groups.items()):
         by_group.setdefault(col, {}).setdefault(value, {})[sev] = n
@@ -195,7 +196,7 @@ def build_summary(tally: Tally, export: Export, as_of: datetime | None) -> dict[
         "as_of": as_of.isoformat() if as_of is not None else None,
         "rulesets": sorted(tally.rulesets),
         "input": {
-            "format": export.format,
+            "format": input_format,
             "rows": tally.rows,
             "incidents": tally.incidents,
             "skipped_rows": tally.skipped_rows,

@@ -54,9 +54,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 STOP_SECONDS = 2.0
+"""Workers are gone within this time of an interrupt: half for SIGTERM, the rest after SIGKILL."""
 MAX_PER_CORE = 4
 """More workers than this per core only add processes that wait for a core."""
-"""Workers are gone within this time of an interrupt: half for SIGTERM, the rest after SIGKILL."""
 
 
 class WorkerError(RuntimeError):
