@@ -314,6 +314,24 @@ def test_cli_audit(tmp_path: Path) -> None:
     assert missing.exit_code == 1
 
 
+def test_cli_audit_reads_an_export_by_its_stated_format(tmp_path: Path) -> None:
+    # `--input-format`, the name every command that reads incidents takes; `--format`, audit's own name
+    # for it from the start, still works.
+    export = tmp_path / "incidents.txt"
+    export.write_bytes((CORPUS / "incidents.csv").read_bytes())
+    common = ["audit", "--rulesets", str(RULESETS), "--policy", IL, "--as-of", LATER, "--workers", "1"]
+    refused = CliRunner().invoke(main, [*common, str(export)])
+    assert refused.exit_code == 1 and "give --input-format" in refused.output and "Traceback" not in refused.output
+    summaries = []
+    for option in ("--input-format", "--format"):
+        out = tmp_path / option.strip("-")
+        result = CliRunner().invoke(main, [*common, option, "csv", "--out", str(out), str(export)])
+        assert result.exit_code == 0, result.output
+        assert "audited 4 incident(s)" in result.output
+        summaries.append((out / "summary.json").read_bytes())
+    assert summaries[0] == summaries[1]
+
+
 # --- the checks, one by one ----------------------------------------------------------------------------
 
 def test_every_check_name_has_its_check() -> None:

@@ -315,6 +315,26 @@ def test_bwc_decide_jsonl_reports_bad_lines_and_decides_good_ones(root: Path, tm
     assert "Traceback" not in result.output
 
 
+def test_an_input_whose_extension_says_nothing_is_read_by_its_stated_format(root: Path, tmp_path: Path) -> None:
+    # `--format` of decide and explain is the output's, so the advice names the option they take.
+    example = root / "examples" / "colorado-complaint.json"
+    txt = tmp_path / "complaint.txt"
+    txt.write_bytes(example.read_bytes())
+    args = ["--rulesets", str(root / "rulesets"), "--policy", "colorado-24-31-902"]
+    for command in ("decide", "explain"):
+        refused = CliRunner().invoke(main, [command, *args, str(txt)])
+        assert refused.exit_code == 1 and "Traceback" not in refused.output
+        assert "from its extension (.jsonl or .ndjson, .json, .csv, .parquet or .pq): give --input-format " \
+               "jsonl, json, csv or parquet" in refused.output
+        stated = CliRunner().invoke(main, [command, *args, "--input-format", "json", "--format", "json", str(txt)])
+        by_name = CliRunner().invoke(main, [command, *args, "--format", "json", str(example)])
+        assert stated.exit_code == 0 and stated.stdout == by_name.stdout != ""
+    jsonl = tmp_path / "complaints.log"
+    jsonl.write_text(json.dumps(json.loads(example.read_text())) + "\n")
+    lines = CliRunner().invoke(main, ["decide", *args, "--input-format", "jsonl", "--format", "json", str(jsonl)])
+    assert lines.exit_code == 0 and json.loads(lines.stdout)["incident_id"] == "CO-2024-0117"
+
+
 def test_bwc_decide_text_and_explain(root: Path) -> None:
     args = ["--rulesets", str(root / "rulesets"), "--policy", "colorado-24-31-902",
             str(root / "examples" / "colorado-complaint.json")]

@@ -219,6 +219,17 @@ def test_cli(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "has no version `9.9.9`" in result.output
 
 
+def test_cli_reads_an_export_by_its_stated_format(tmp_path: Path) -> None:
+    # `--format` of impact is the report's: the input's is `--input-format`, as for every command.
+    path = tmp_path / "il.txt"
+    path.write_text("\n".join(IL_LINES[:3]) + "\n")
+    args = ["impact", A, B, str(path), "--rulesets", str(ROOT / "rulesets"), "--workers", "1"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "give --input-format" in refused.output and "Traceback" not in refused.output
+    result = CliRunner().invoke(main, [*args, "--input-format", "jsonl"])
+    assert result.exit_code == 0 and "2 decisions change, 1 do not" in result.stdout
+
+
 def test_an_incident_is_read_once_for_both_only_where_the_narrower_vocabulary_fits_the_other(
         library: Library) -> None:
     old, new = library.select(A), library.select(B)

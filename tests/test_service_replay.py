@@ -217,6 +217,11 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
                             str(export)], cwd=tmp_path)
     assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err
+    renamed = tmp_path / "export.txt"  # an extension that says nothing: the format is stated
+    renamed.write_bytes(export.read_bytes())
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
+                            "--input-format", "jsonl", str(renamed)], cwd=tmp_path)
+    assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err
     drafts = tmp_path / "drafts"
     (drafts / IL).mkdir(parents=True)
     (drafts / IL / "2026.1.0.yaml").write_text(_candidate(), encoding="utf-8")

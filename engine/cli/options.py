@@ -36,6 +36,18 @@ ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,
                            help="Succeed on an input holding no incident (by default that is an error).")
 OVERWRITE = click.option("--overwrite", is_flag=True, default=False,
                          help="Replace an output file that already exists (refused otherwise).")
+
+
+def input_format_option(formats: tuple[str, ...], *, also_format: bool = False) -> Callable[[F], F]:
+    """`--input-format`: the format of the incidents read, when the file's extension does not tell it
+    (every command that reads incidents takes it; `audit` and `import`, whose `--format` was always
+    the input's, take that name too)."""
+    names = ("--input-format", "--format") if also_format else ("--input-format",)
+    return click.option(*names, "input_format", type=click.Choice(formats), default=None,
+                        help="The input's format (default: by extension: .jsonl or .ndjson, .json, .csv, "
+                             ".parquet or .pq; `-` is JSON Lines).")
+
+
 CLUSTER = click.option("--cluster", "cluster", default=None, metavar="ADDRESS",
                        help="Run on a Dask cluster: `local` (a cluster of --workers processes on this machine, "
                             "for this run) or a scheduler's address (tcp://host:8786); the report is the same. "
@@ -55,4 +67,4 @@ def load_library_for(rulesets: tuple[Path, ...], ref: str, backend: str = "nativ
 
 
 __all__ = ["ALLOW_EMPTY", "AS_OF", "BACKEND", "CLUSTER", "OVERWRITE", "POLICY", "RULESETS", "as_of_option",
-           "load_library", "load_library_for"]
+           "input_format_option", "load_library", "load_library_for"]

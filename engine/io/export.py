@@ -149,8 +149,8 @@ def detect_format(path: Path | str, fmt: str | None = None) -> Format:
     by_suffix: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
                                     ".parquet": "parquet", ".pq": "parquet"}
     if suffix not in by_suffix:
-        raise ExportError(f"cannot tell the format of `{quoted_path(path)}` from its extension: give --format "
-                          "jsonl, json, csv or parquet")
+        raise ExportError(f"cannot tell the format of `{quoted_path(path)}` from its extension (.jsonl or .ndjson, "
+                          ".json, .csv, .parquet or .pq): give --input-format jsonl, json, csv or parquet")
     return by_suffix[suffix]
 
 

@@ -19,6 +19,7 @@ from engine.cli.options import (
     POLICY,
     RULESETS,
     as_of_option,
+    input_format_option,
     load_library,
     load_library_for,
 )
@@ -26,6 +27,7 @@ from engine.cli.text.console import say, say_line_problem
 from engine.cli.text.progress import audit_progress, generate_progress
 from engine.executor import default_workers
 from engine.executor.cluster import require_dask
+from engine.io.export import FORMATS
 from engine.io.output import check_output_file, check_report_folder
 from engine.tools import generate as gen
 from policy.values import quoted
@@ -37,6 +39,7 @@ from policy.values import quoted
 @click.argument("new")
 @click.argument("incidents", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@input_format_option(FORMATS)
 @AS_OF
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Processes deciding in parallel (0: one per CPU; at most four per CPU are started).")
@@ -46,8 +49,12 @@ from policy.values import quoted
 @ALLOW_EMPTY
 @CLUSTER
 def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Path, fmt: str,
-                   as_of: datetime | None, workers: int, dates: bool, allow_empty: bool, cluster: str | None) -> None:
-    """Decide every incident (.jsonl, one per line) under OLD and NEW and report which decisions change.
+                   input_format: str | None, as_of: datetime | None, workers: int, dates: bool, allow_empty: bool,
+                   cluster: str | None) -> None:
+    """Decide every incident of an export under OLD and NEW and report which decisions change.
+
+    The export is read as `bwc decide` reads it: JSON Lines, a .json array, CSV or Parquet, by
+    extension or `--input-format`; `-` is JSON Lines on standard input.
 
     OLD and NEW are ID@VERSION references or ruleset files; both are pinned (no selection by date),
     and by default judged as though in force on every incident's date (`--dates` keeps their dates).
@@ -66,7 +73,7 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
         side.policy(library)  # an unknown or broken side is reported before any incident is read
     with progress_bar(sys.stderr.isatty()) as tick:
         report = impact_.impact(a, b, incidents, as_of=as_of, workers=workers, library=library, progress=tick,
-                                allow_empty=allow_empty, cluster=cluster)
+                                fmt=input_format, allow_empty=allow_empty, cluster=cluster)
     say(RENDER[fmt](report), nl=False)
     say(f"{report.tally.incidents:,} incidents in {report.seconds:.1f} s "
         f"({report.throughput:,.0f} incidents/s, {report.workers} worker(s))", err=True)
@@ -80,8 +87,7 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
 @RULESETS
 @POLICY
 @click.argument("export", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
-              help="The export's format (default: by extension: .jsonl, .csv, .parquet).")
+@input_format_option(("jsonl", "csv", "parquet"), also_format=True)
 @as_of_option("Audit as of this time (ISO 8601 with offset, or `now`); default: each incident's last event.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the report (summary.json, findings.csv, ...) into this folder: a new or empty "
@@ -97,7 +103,8 @@ def impact_command(rulesets: tuple[Path, ...], old: str, new: str, incidents: Pa
               help="With --map: a CSV of recordings (one row per video), matched to incidents as the map says.")
 @click.option("--preset", default=None, metavar="NAME_OR_FILE",
               help="Audit by a published method: its checks, and its measure (docs/audit.md, \"Presets\").")
-def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str | None, as_of: datetime | None,
+def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, input_format: str | None,
+                  as_of: datetime | None,
                   out: Path | None, workers: int | None, allow_empty: bool, cluster: str | None,
                   column_map: str | None, recordings: Path | None, preset: str | None) -> None:
     """Audit an export of incidents (with their actions) against a ruleset: findings and a report.
@@ -116,7 +123,7 @@ def audit_command(rulesets: tuple[Path, ...], ref: str, export: Path, fmt: str |
     library = load_library_for(rulesets, ref)
     cmap, chosen = _map_and_preset(library, ref, column_map, recordings, preset)
     with audit_progress() as tick:
-        outcome = run_audit(rulesets, ref, export, fmt=fmt, as_of=as_of, out_dir=out, workers=workers,
+        outcome = run_audit(rulesets, ref, export, fmt=input_format, as_of=as_of, out_dir=out, workers=workers,
                             library=library, allow_empty=allow_empty, progress=tick, cluster=cluster,
                             column_map=cmap, recordings=recordings, preset=chosen)
     say(summary_text(outcome.summary, out))

@@ -13,23 +13,23 @@ import click
 
 from engine.api import IncidentError, Library
 from engine.cli.boundary import EXIT_FAILED, EXPECTED, at, internal_error
-from engine.cli.options import ALLOW_EMPTY, AS_OF, BACKEND, POLICY, RULESETS, load_library_for
+from engine.cli.options import ALLOW_EMPTY, AS_OF, BACKEND, POLICY, RULESETS, input_format_option, load_library_for
 from engine.cli.text.console import say, say_error, say_line_problem
 from engine.cli.text.decision import render_decision
 from engine.cli.text.explain import render_text
-from engine.io.export import Record, read_export
+from engine.io.export import FORMATS, Record, read_export
 from policy.values import quoted
 
 
-def _each_incident(library: Library, ref: str, source: Path, handle: Callable[[dict[str, Any]], str],
-                   allow_empty: bool) -> None:
+def _each_incident(library: Library, ref: str, source: Path, input_format: str | None,
+                   handle: Callable[[dict[str, Any]], str], allow_empty: bool) -> None:
     """Print `handle(incident)` for each incident of `source`, as it is read (one reader for every
     format: engine.io.export). A bad incident, whatever went wrong with it, is reported on standard
     error with its line and the run goes on; the exit code is then 1."""
     name = str(source)
     vocabulary = library.select(ref).program.vocabulary
     seen = failures = 0
-    for item in read_export(source, vocabulary):
+    for item in read_export(source, vocabulary, input_format):
         seen += 1
         if not isinstance(item, Record):
             failures += 1
@@ -73,9 +73,10 @@ def _decide_one(handle: Callable[[dict[str, Any]], str], incident: dict[str, Any
 @AS_OF
 @BACKEND
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@input_format_option(FORMATS)
 @ALLOW_EMPTY
 def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: datetime | None, backend: str,
-           fmt: str, allow_empty: bool) -> None:
+           fmt: str, input_format: str | None, allow_empty: bool) -> None:
     """Decide the obligations of incidents: one (.json), or many (.json array, .jsonl or .ndjson one per
     line, `-` for JSON Lines on standard input, .csv, .parquet).
 
@@ -91,7 +92,7 @@ def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: datetim
         decision = library.decide(ref, data, as_of)
         return decision.to_json() if fmt == "json" else render_decision(decision)
 
-    _each_incident(library, ref, incidents, one, allow_empty)
+    _each_incident(library, ref, incidents, input_format, one, allow_empty)
 
 
 @click.command()
@@ -100,9 +101,10 @@ def decide(rulesets: tuple[Path, ...], ref: str, incidents: Path, as_of: datetim
 @click.argument("incident", type=click.Path(path_type=Path, allow_dash=True))
 @AS_OF
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@input_format_option(FORMATS)
 @ALLOW_EMPTY
 def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetime | None, fmt: str,
-            allow_empty: bool) -> None:
+            input_format: str | None, allow_empty: bool) -> None:
     """Explain, rule by rule, why each obligation applies to an incident or why it does not.
 
     The incident is judged by the version in effect on its date, as `bwc decide` does; the input is
@@ -115,7 +117,7 @@ def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetim
         return json.dumps([e.to_dict() for e in explanations], ensure_ascii=False) if fmt == "json" \
             else render_text(explanations)
 
-    _each_incident(library, ref, incident, one, allow_empty)
+    _each_incident(library, ref, incident, input_format, one, allow_empty)
 
 
 __all__ = ["decide", "explain"]

@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from engine.cli.boundary import EXIT_FAILED
-from engine.cli.options import BACKEND, CLUSTER, POLICY, RULESETS, load_library
+from engine.cli.options import BACKEND, CLUSTER, POLICY, RULESETS, input_format_option, load_library
 from engine.cli.text.console import say, say_error, say_line_problem
+from engine.io.export import FORMATS
 from engine.service.models import MAX_BODY
 from engine.service.store import Store
 from engine.service.tokens import ENV, TokenError, Tokens
@@ -146,9 +147,9 @@ def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, b
 @STORE
 @POLICY
 @click.argument("export", type=click.Path(path_type=Path, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv", "parquet"]), default=None,
-              help="The export's format (default: by extension).")
-def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export: Path, fmt: str | None) -> None:
+@input_format_option(FORMATS, also_format=True)
+def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export: Path,
+                   input_format: str | None) -> None:
     """Store the incidents of an export (docs/audit.md's layouts) in the service's store, judged by
     --policy, so replays and the incident endpoints see them. Each is checked as the service checks an
     incident sent to it; a line that cannot be stored is reported with its number and the rest goes
@@ -159,7 +160,7 @@ def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export:
     with Store(store_url) as store:
         library = restored(load_library(rulesets), store)
         report = import_export(library, store, ref, export, datetime.now(UTC).isoformat(timespec="microseconds"),
-                               fmt=fmt)
+                               fmt=input_format)
     for bad in report.problems:
         say_line_problem(export, bad.line, bad.reason)
     if report.refused > len(report.problems):
