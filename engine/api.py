@@ -64,7 +64,7 @@ from policy.duration import CalendarOverflow
 from policy.in_force import DaySpan, in_force_during, judging_version, version_in_force
 from policy.loader import load_ruleset
 from policy.model import Ruleset
-from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion
+from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion, split_ref
 from policy.values import parse_timestamp
 from policy.vocabulary import Vocabulary
 
@@ -107,9 +107,9 @@ class Library:
 
     def select(self, ref: str, version: str | None = None, *, backend: BackendName | None = None) -> Policy:
         """`ref` is `id` or `id@version`; without a version the newest is chosen."""
-        rid, _, pinned = ref.partition("@")
         try:
-            return self.policy(self.repository.get(rid, version or pinned or None), backend)
+            rid, pinned = split_ref(ref)
+            return self.policy(self.repository.get(rid, version or pinned), backend)
         except RulesetLookupError as exc:
             raise SelectionError(str(exc)) from None
 
@@ -130,8 +130,8 @@ class Library:
         """Every event, fact and attribute a version that may judge an incident under `ref` declares
         (the newest version's spec wins a clash): what an export's columns may name. Whether one
         incident fits is checked by `read`, against the version that judges it."""
-        rid, _, pinned = ref.partition("@")
-        family = [self.select(ref)] if pinned else self.versions_of(rid)
+        rid, at, _ = ref.partition("@")
+        family = [self.select(ref)] if at else self.versions_of(rid)  # `select` refuses `id@`
         vocab = family[-1].program.vocabulary
         for p in reversed(family[:-1]):
             v = p.program.vocabulary
@@ -150,8 +150,8 @@ class Library:
         it is read again with that version's, which raises IncidentError if that version does not
         declare what it uses.
         """
-        rid, _, pinned = ref.partition("@")
-        if pinned:
+        rid, at, _ = ref.partition("@")
+        if at:  # pinned (`select` refuses `id@`, which pins nothing)
             policy = self.select(ref, backend=backend)
             return policy.read(data), policy
         family = self.versions_of(rid, backend)

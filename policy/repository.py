@@ -27,6 +27,7 @@ from policy.in_force import judging, version_in_force
 from policy.loader import CheckResult, load_document, load_ruleset
 from policy.model import Ruleset
 from policy.source import SourceDocument, read_yaml_file, read_yaml_text
+from policy.values import quoted
 
 
 class RulesetLookupError(LookupError):
@@ -43,6 +44,21 @@ class UnknownVersion(RulesetLookupError):
 
 class UnknownFile(RulesetLookupError):
     pass
+
+
+class BadReference(RulesetLookupError):
+    """`id@` or `@version`: a reference that names no ruleset or no version."""
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """A ruleset reference, `id` or `id@version`, as (id, version or None). `id@` is refused, not read
+    as `id`: whoever wrote the `@` meant to pin a version, and deciding by the incident's date instead
+    would answer another question without saying so."""
+    rid, at, version = ref.partition("@")
+    if at and not (rid.strip() and version.strip()):
+        missing = "ruleset id before" if not rid.strip() else "version after"
+        raise BadReference(f"`{quoted(ref)}` has no {missing} `@`: write ID, or ID@VERSION to pin a version")
+    return rid, version or None
 
 
 @dataclass(frozen=True)
@@ -347,8 +363,7 @@ class Repository:
             if path.is_file():
                 return load_ruleset(path)
             raise UnknownFile(f"no ruleset file `{text}`")
-        rid, _, version = text.partition("@")
-        return self.get(rid, version or None)
+        return self.get(*split_ref(text))
 
     def file_of(self, ruleset: Ruleset) -> Path:
         """The file a ruleset of this repository was read from (the first one, for identical copies)."""

@@ -95,6 +95,19 @@ def test_each_error_is_caught_through_engine_api(error: type[Exception]) -> None
 def test_errors_raised_by_calls_are_caught_by_their_published_names(library: Library, tmp_path: Path) -> None:
     with pytest.raises(SelectionError, match="no ruleset"):
         library.select("no-such-ruleset")
+    # An `@` pins a version: with none after it (or no id before it) the reference names nothing, and is
+    # never read as the bare id (which would judge by the incident's date, a question nobody asked).
+    incident = json.loads((ROOT / "examples" / "colorado-complaint.json").read_text())
+    for ref, words in (("colorado-24-31-902@", "no version after `@`"), ("colorado-24-31-902@ ", "no version after"),
+                       ("@2021.2.0", "no ruleset id before `@`")):
+        with pytest.raises(SelectionError, match=words):
+            library.select(ref)
+        with pytest.raises(SelectionError, match=words):
+            library.decide(ref, incident)
+        with pytest.raises(SelectionError, match=words):
+            library.vocabulary(ref)
+        with pytest.raises(RulesetLookupError, match=words):
+            library.repository.resolve(ref)
     with pytest.raises(RulesetLookupError):
         library.repository.get("no-such-ruleset")
     with pytest.raises(UnknownRuleset):

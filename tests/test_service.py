@@ -182,6 +182,7 @@ def test_every_call_needs_a_token_of_the_right_role(server: Server) -> None:
     (b'{"policy": "' + CO.encode() + b'", "incident": {"id": NaN}}', 400, "not valid JSON"),
     (b"[" * 200 + b"]" * 200, 400, "not valid JSON"),
     (b'{"policy": "nope", "incident": {}}', 404, "no ruleset `nope`"),
+    (b'{"policy": "' + CO.encode() + b'@", "incident": {}}', 404, "has no version after `@`"),
     (b'{"policy": "' + CO.encode() + b'"}', 422, "incident"),
     (json.dumps({"policy": CO, "incident": {**INCIDENT, "events": [{"type": "zzz", "at": "2024-01-01"}]}}).encode(),
      422, "unknown event type"),
