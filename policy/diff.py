@@ -391,8 +391,10 @@ def _obligation_changes(a: Rule, b: Rule, ra: dict[str, Any], rb: dict[str, Any]
     parts: dict[str, list[str]] = {}
     for key in sorted(oa.keys() | ob.keys()):
         if oa.get(key) != ob.get(key):
-            # `after` anchors a duration, except in access, where it opens the window (`before` closes it).
-            part = "window" if key == "after" and b.kind == "access" else _OBLIGATION_PARTS.get(key, key)
+            # `after` anchors a duration, except in access, where it opens the window (`before` closes it);
+            # `until` closes a window, except in retain, where it ends the keeping (the retention's term).
+            part = "window" if key == "after" and b.kind == "access" else \
+                "duration" if key == "until" and b.kind == "retain" else _OBLIGATION_PARTS.get(key, key)
             parts.setdefault(part, []).append(key)
     # A duration and its anchor are read together: "2 years after `flagged`".
     if "duration" in parts and "anchor" in parts:

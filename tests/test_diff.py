@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from budget import examples
@@ -333,10 +334,21 @@ def _access_rule(**window: str) -> Ruleset:
                    "access": {"effect": "must", "role": "involved_officer", **window}}]})
 
 
+def _retain_rule(**term: Any) -> Ruleset:
+    return Ruleset.model_validate({
+        "ruleset": "r", "version": "1.0.0", "title": "t", "status": "draft", "effective": {"from": "2000-01-01"},
+        "timezone": "UTC", "drafted_by": "d", "sources": [{"id": "s", "title": "t"}],
+        "rules": [{"id": "keep", "summary": "s", "cite": "s", "retain": term}]})
+
+
 @FAST
 # Found by the fuzz job (seed 20261202): an access rule's `after` opens its window; the diff took it
 # for the anchor of a duration and read `within`, which access has not.
 @example(_access_rule(), _access_rule(after="incident"))
+# Found by a fuzz run (seed 20261205): a retain rule's `until` ends its keeping; the diff took it for a
+# window's closing edge and read `from`, which retain has not.
+@example(_retain_rule(until="incident"), _retain_rule(until="case_closed"))
+@example(_retain_rule(until="case_closed"), _retain_rule(at_least="P2Y", after="case_closed"))
 @example(_access_rule(after="incident"), _access_rule(after="report_completed", before="case_closed"))
 @given(rulesets(max_rules=4), rulesets(max_rules=4))
 def test_diff_is_non_empty_when_canonical_json_differs(a: Ruleset, b: Ruleset) -> None:
