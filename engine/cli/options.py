@@ -45,7 +45,7 @@ def input_format_option(formats: tuple[str, ...], *, also_format: bool = False) 
     names = ("--input-format", "--format") if also_format else ("--input-format",)
     return click.option(*names, "input_format", type=click.Choice(formats), default=None,
                         help="The input's format (default: by extension: .jsonl or .ndjson, .json, .csv, "
-                             ".parquet or .pq; `-` is JSON Lines).")
+                             ".parquet or .pq).")
 
 
 CLUSTER = click.option("--cluster", "cluster", default=None, metavar="ADDRESS",
