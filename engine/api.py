@@ -15,7 +15,7 @@ docs/api.md describes it all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ from engine.io.jsondoc import JsonError
 from engine.io.output import OutputError
 from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import CalendarOverflow
-from policy.in_force import DaySpan, in_force_during, judging_version, version_in_force
+from policy.in_force import DaySpan, in_force_during, judging, judging_version, version_in_force
 from policy.loader import load_ruleset
 from policy.model import Ruleset
 from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion, split_ref
@@ -81,7 +81,7 @@ class Library:
         self.repository = repository
         self.backend: BackendName = backend
         self._policies: dict[tuple[str, str], Policy] = {}  # by content digest and backend
-        self._families: dict[tuple[str, str], list[Policy]] = {}
+        self._families: dict[tuple[str, str], Family] = {}
         self._alike: dict[tuple[Policy, Policy], bool] = {}
 
     @classmethod
@@ -113,14 +113,14 @@ class Library:
         except RulesetLookupError as exc:
             raise SelectionError(str(exc)) from None
 
-    def versions_of(self, ruleset_id: str, backend: BackendName | None = None) -> list[Policy]:
+    def versions_of(self, ruleset_id: str, backend: BackendName | None = None) -> Family:
         """Every version of a ruleset, oldest first, compiled."""
         key = (ruleset_id, backend or self.backend)
         family = self._families.get(key)
         if family is None:
             try:
-                family = [self.policy(self.repository.get(ruleset_id, v), backend)
-                          for v in self.repository.versions(ruleset_id)]
+                family = Family([self.policy(self.repository.get(ruleset_id, v), backend)
+                                 for v in self.repository.versions(ruleset_id)])
             except RulesetLookupError as exc:
                 raise SelectionError(str(exc)) from None
             self._families[key] = family
@@ -145,7 +145,7 @@ class Library:
 
         Where decide, explain and audit learn which version judges an incident: a pinned
         `id@version` judges everything; otherwise the version in effect on the incident's date
-        (`choose_version`, which asks policy.in_force). To know the date, the incident is first read
+        (`Family.judging`, which asks policy.in_force). To know the date, the incident is first read
         with the newest version's vocabulary (or else an older one's); if another version judges it,
         it is read again with that version's, which raises IncidentError if that version does not
         declare what it uses.
@@ -156,9 +156,9 @@ class Library:
             return policy.read(data), policy
         family = self.versions_of(rid, backend)
         if isinstance(data, Incident):
-            return data, choose_version(family, data)
+            return data, family.judging(data)
         reader, inc = _read_with_any(family, data)
-        chosen = choose_version(family, inc)
+        chosen = family.judging(inc)
         if chosen is not reader and not self._reads_alike(chosen, reader):
             inc = chosen.read(data)
         return inc, chosen
@@ -180,7 +180,7 @@ class Library:
         if "@" in ref:
             return policy.decide(incident, when, explain=explain)
         family = self.versions_of(ref, policy.backend.name)  # type: ignore[arg-type]
-        return policy.decide(incident, when, amendment=_amendment(family, policy, when), explain=explain,
+        return policy.decide(incident, when, amendment=family.amendment(policy, when), explain=explain,
                              family=family)
 
     def decide(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
@@ -199,7 +199,7 @@ class Library:
         return chosen.explain(inc, as_of)
 
 
-def _read_with_any(family: list[Policy], incident: Mapping[str, Any]) -> tuple[Policy, Incident]:
+def _read_with_any(family: Family, incident: Mapping[str, Any]) -> tuple[Policy, Incident]:
     """Read with the newest version's vocabulary, or else an older one's (names a version declared)."""
     try:
         return family[-1], family[-1].read(incident)
@@ -213,57 +213,85 @@ def _read_with_any(family: list[Policy], incident: Mapping[str, Any]) -> tuple[P
 
 
 def choose_version(family: Sequence[Policy], incident: Incident) -> Policy:
-    """The version that judges the incident (`policy.in_force.judging_version`), each version asked
-    about its own day (`version_date`, in its time zone)."""
-    chosen = judging_version(_rulesets(family), lambda r: judging_date(
-        (p := _compiled(family, r)).program, incident, p.zone))
-    return _compiled(family, chosen)
+    """The version of `family` (every version of one ruleset, oldest first) that judges the incident."""
+    return Family.of(family).judging(incident)
 
 
-def _conduct_versions(family: Sequence[Policy], incident: Incident, as_of: datetime) -> list[Policy]:
-    """The versions whose `governs: conduct` rules bound actions on this incident's footage: those that
-    judge by date and have such rules, that had come into force by `as_of` (an action not yet taken
-    breaks nothing), and that were still in force on or after the incident's first day (no action on
-    the footage can be taken before it exists)."""
-    if not incident.events:
-        return []
+class Family(Sequence["Policy"]):
+    """Every version of one ruleset, oldest first (`Library.versions_of`, or the versions a policy
+    extends), with what choosing among them needs made once, not once per incident: which versions
+    judge by date (`policy.in_force.judging`), and which have conduct or existing-footage rules."""
 
-    def span(r: Ruleset) -> DaySpan | None:
-        p = _compiled(family, r)
-        if not p.conduct_rules:
+    __slots__ = ("_amended_after", "_by_ruleset", "_judges", "_members", "_rulesets", "conduct")
+
+    def __init__(self, members: Iterable[Policy]) -> None:
+        self._members = tuple(members)
+        self._rulesets = [p.program.ruleset for p in self._members]
+        self._judges = judging(self._rulesets)
+        self._by_ruleset = {id(p.program.ruleset): p for p in self._members}
+        self.conduct = any(p.conduct_rules for p in self._members)  # whether `conduct_versions` can find any
+        # For each version, whether a newer one has rules that apply to existing footage (most families:
+        # none, and `amendment` has nothing to look for).
+        self._amended_after = {id(p): any(q.program.existing_footage_rules for q in self._members[k + 1:])
+                               for k, p in enumerate(self._members)}
+
+    @classmethod
+    def of(cls, members: Sequence[Policy]) -> Family:
+        return members if isinstance(members, Family) else cls(members)
+
+    def __reduce__(self) -> tuple[type[Family], tuple[tuple[Policy, ...]]]:
+        return (Family, (self._members,))
+
+    @overload
+    def __getitem__(self, index: int) -> Policy: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Policy, ...]: ...
+    def __getitem__(self, index: int | slice) -> Policy | tuple[Policy, ...]:
+        return self._members[index]
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def _member(self, ruleset: Ruleset) -> Policy:
+        return self._by_ruleset[id(ruleset)]
+
+    def judging(self, incident: Incident) -> Policy:
+        """The version that judges the incident (`policy.in_force.judging_version`), each version asked
+        about its own day (`version_date`, in its time zone)."""
+        by_ruleset = self._by_ruleset
+        return by_ruleset[id(judging_version(self._rulesets, lambda r: judging_date(
+            (p := by_ruleset[id(r)]).program, incident, p.zone), self._judges))]
+
+    def conduct_versions(self, incident: Incident, as_of: datetime) -> list[Policy]:
+        """The versions whose `governs: conduct` rules bound actions on this incident's footage: those
+        that judge by date and have such rules, that had come into force by `as_of` (an action not yet
+        taken breaks nothing), and that were still in force on or after the incident's first day (no
+        action on the footage can be taken before it exists)."""
+        if not self.conduct or not incident.events:
+            return []
+
+        def span(r: Ruleset) -> DaySpan | None:
+            p = self._member(r)
+            if not p.conduct_rules:
+                return None
+            try:
+                return incident.events[0].at.astimezone(p.zone).date(), as_of.astimezone(p.zone).date()
+            except (OverflowError, ValueError):
+                return None  # a day outside the calendar: no version's dates can reach it
+
+        return [self._member(r) for r in in_force_during(self._rulesets, span)]
+
+    def amendment(self, chosen: Policy, as_of: datetime) -> Policy | None:
+        """A version later than `chosen` in force at `as_of`, if it has rules that apply to existing footage."""
+        if not self._amended_after.get(id(chosen)):
             return None
-        try:
-            return incident.events[0].at.astimezone(p.zone).date(), as_of.astimezone(p.zone).date()
-        except (OverflowError, ValueError):
-            return None  # a day outside the calendar: no version's dates can reach it
-
-    return [_compiled(family, r) for r in in_force_during(_rulesets(family), span)]
-
-
-def _amendment(family: Sequence[Policy], chosen: Policy, as_of: datetime) -> Policy | None:
-    """A version later than `chosen` in force at `as_of`, if it has rules that apply to existing footage."""
-    newer = family[family.index(chosen) + 1:]
-    if not any(p.program.existing_footage_rules for p in newer):  # most families: none to look for
-        return None
-    later = {id(p.program.ruleset) for p in newer}
-    found = version_in_force(_rulesets(family), lambda r: as_of.astimezone(ZoneInfo(r.timezone)).date()
-                             if id(r) in later else None)
-    if found is None:
-        return None
-    amending = _compiled(family, found)
-    return amending if amending.program.existing_footage_rules else None
-
-
-def _rulesets(family: Sequence[Policy]) -> list[Ruleset]:
-    return [p.program.ruleset for p in family]
-
-
-def _compiled(family: Sequence[Policy], ruleset: Ruleset) -> Policy:
-    """The member of `family` compiled from `ruleset` (a family is a handful of versions)."""
-    for p in family:
-        if p.program.ruleset is ruleset:
-            return p
-    raise ValueError(f"{ruleset.ruleset}@{ruleset.version} is not a version of this family")
+        later = {id(p.program.ruleset) for p in self._members[self._members.index(chosen) + 1:]}
+        found = version_in_force(self._rulesets, lambda r: as_of.astimezone(ZoneInfo(r.timezone)).date()
+                                 if id(r) in later else None)
+        if found is None:
+            return None
+        amending = self._member(found)
+        return amending if amending.program.existing_footage_rules else None
 
 
 class Policy:
@@ -274,15 +302,16 @@ class Policy:
         self.backend = make_backend(program, backend)
         self.reader = IncidentReader(program.vocabulary)
         self.zone = ZoneInfo(program.ruleset.timezone)
-        self.bases = list(bases)  # the versions of the ruleset it extends
+        self.bases = Family(bases)  # the versions of the ruleset it extends
         # Rules judged by the version in force when an action is taken (`governs: conduct`): decided in a
         # layer of their own, never with the rules judged by the incident's date.
         self.conduct_rules = program.conduct_rules
         self._footage_rules = frozenset(r.id for r in program.rules) - self.conduct_rules \
             if self.conduct_rules else None
         self._amending_rules = program.existing_footage_rules - self.conduct_rules
+        self._alone = Family((self,))  # the family of a version decided on its own (`decide` without one)
 
-    def __reduce__(self) -> tuple[type[Policy], tuple[Program, str, list[Policy]]]:
+    def __reduce__(self) -> tuple[type[Policy], tuple[Program, str, Family]]:
         # A policy crosses to another process or host (a Dask worker) as its compiled program, the
         # backend's name and its base layers: the backend (Python closures, or durable-rules' rete) is
         # built again there from the program, so no ruleset file or folder is read on the other side.
@@ -301,7 +330,7 @@ class Policy:
         out: list[Policy] = [self]
         while out[-1].bases:
             bases = out[-1].bases
-            out.append(choose_version(bases, incident) if incident is not None else bases[-1])
+            out.append(bases.judging(incident) if incident is not None else bases[-1])
         return out
 
     def _layer(self, known: Incident, role: Literal["selected", "base", "amendment", "conduct"], rank: int,
@@ -337,12 +366,10 @@ class Policy:
                   for k, p in enumerate(chain)]
         if amendment is not None:
             layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc, explain))
-        families = [(family if family is not None else [self], len(chain) - 1)] + [
+        families = [(Family.of(family) if family is not None else self._alone, len(chain) - 1)] + [
             (chain[k - 1].bases, len(chain) - 1 - k) for k in range(1, len(chain))]
         for members, rank in families:
-            if any(p.conduct_rules for p in members):
-                layers += [p._layer(known, "conduct", rank, inc, explain)
-                           for p in _conduct_versions(members, inc, when)]
+            layers += [p._layer(known, "conduct", rank, inc, explain) for p in members.conduct_versions(inc, when)]
         return assemble(inc, known, when, layers)
 
     def explain(self, incident: Mapping[str, Any] | Incident,
@@ -465,6 +492,7 @@ __all__ = [
     "Event",
     "EventRef",
     "ExportError",
+    "Family",
     "Incident",
     "IncidentError",
     "IncidentSession",

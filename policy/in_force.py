@@ -59,11 +59,13 @@ def version_in_force(family: Sequence[Ruleset], day_of: DayOf) -> Ruleset | None
     return None
 
 
-def judging_version(family: Sequence[Ruleset], day_of: DayOf) -> Ruleset:
+def judging_version(family: Sequence[Ruleset], day_of: DayOf, judges: Sequence[Ruleset] | None = None) -> Ruleset:
     """The version that judges an incident: the one in force on its day; else the last that had come
     into force by then; else the first that judges by date; a family with no enacted version (drafts
-    and proposals only) is judged by its newest version."""
-    judges = judging(family)
+    and proposals only) is judged by its newest version. `judges`: `judging(family)`, when the caller
+    keeps it (a family asked about every incident of an export)."""
+    if judges is None:
+        judges = judging(family)
     if not judges:
         return family[-1]
     started: Ruleset | None = None
