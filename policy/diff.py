@@ -332,6 +332,13 @@ _OBLIGATION_PARTS = {
     "to": "recipients", "role": "roles", "purpose": "purpose",
     "may_delay": "delays", "redact": "redactions", "unedited": "unedited",
 }
+_KIND_PARTS = {
+    # where a key belongs to another part in one kind of obligation: `after` anchors a duration, except in
+    # access, where it opens the window (`before` closes it); `until` closes a window, except in retain,
+    # where it ends the keeping (the retention's term)
+    ("access", "after"): "window",
+    ("retain", "until"): "duration",
+}
 
 
 def _rule_changes(a: Rule, b: Rule) -> list[Change]:
@@ -391,10 +398,7 @@ def _obligation_changes(a: Rule, b: Rule, ra: dict[str, Any], rb: dict[str, Any]
     parts: dict[str, list[str]] = {}
     for key in sorted(oa.keys() | ob.keys()):
         if oa.get(key) != ob.get(key):
-            # `after` anchors a duration, except in access, where it opens the window (`before` closes it);
-            # `until` closes a window, except in retain, where it ends the keeping (the retention's term).
-            part = "window" if key == "after" and b.kind == "access" else \
-                "duration" if key == "until" and b.kind == "retain" else _OBLIGATION_PARTS.get(key, key)
+            part = _KIND_PARTS.get((b.kind, key)) or _OBLIGATION_PARTS.get(key, key)
             parts.setdefault(part, []).append(key)
     # A duration and its anchor are read together: "2 years after `flagged`".
     if "duration" in parts and "anchor" in parts:
