@@ -243,7 +243,7 @@ def test_a_summary_without_incident_counts_still_renders(tmp_path: Path) -> None
 
 
 def test_tally_counts_an_incident_once_per_check() -> None:
-    from engine.audit.findings import Finding, IncidentAudit, RuleChecks
+    from engine.audit.findings import NO_RULES, Finding, IncidentAudit, RuleChecks, UnappliedRules
     from engine.audit.tally import Tally
 
     def finding(rule: str, check: str, severity: str, actual: str = "") -> Finding:
@@ -252,9 +252,9 @@ def test_tally_counts_an_incident_once_per_check() -> None:
 
     deletion = [finding(r, "deleted_before_minimum", "violation") for r in ("keep-a", "keep-b", "keep-c")]
     one = IncidentAudit([*deletion, finding("stop", "recorded_while_prohibited", "not_applicable", "set aside by `x`")],
-                        [RuleChecks("r@1", "notify", "c", "notify", ("no_notice",))], "I-1", "2021-07",
+                        UnappliedRules((RuleChecks("r@1", "notify", "c", "notify", ("no_notice",)),)), "I-1", "2021-07",
                         {"district": "D1"}, 0.0, 0.0, ["r@1"])
-    clean = IncidentAudit([finding("keep-a", "deleted_before_minimum", "compliant")], [], "I-2", "2021-07",
+    clean = IncidentAudit([finding("keep-a", "deleted_before_minimum", "compliant")], NO_RULES, "I-2", "2021-07",
                           {"district": "D1"}, 0.0, 0.0, ["r@1"])
     tally, other = Tally(), Tally()
     tally.add(one)
@@ -266,3 +266,32 @@ def test_tally_counts_an_incident_once_per_check() -> None:
     assert tally.incident_counts[("group.district", "D1", "checked")] == 2
     assert tally.incident_counts[("group.district", "D1", "violation")] == 1
     assert tally.not_applicable == {"did_not_apply": 1, "set_aside": 1}
+
+
+def test_a_tally_counts_the_rules_that_did_not_apply_alike_across_processes() -> None:
+    """Each worker's tally counts the sets of rules that did not apply by a key hashed once; a set that
+    crossed from another process (pickled, as a chunk's tally is) is made again there, so it merges
+    into the same key and the counts come out as if one process had counted them."""
+    import pickle
+
+    from engine.audit.findings import Finding, IncidentAudit, RuleChecks, UnappliedRules
+    from engine.audit.tally import Tally
+
+    rules = (RuleChecks("r@1", "notify", "c", "notify", ("no_notice",)),
+             RuleChecks("r@1", "keep", "c", "retain", ("deleted_before_minimum", "kept_past_maximum")))
+    seen: list[Finding] = []
+
+    def audit(unapplied: UnappliedRules) -> IncidentAudit:
+        return IncidentAudit(seen, unapplied, "I-1", "2021-07", {}, 0.0, 0.0, ["r@1"])
+
+    here, there = Tally(), Tally()
+    here.add(audit(UnappliedRules(rules)))
+    there.add(audit(UnappliedRules(rules)))
+    there.add(audit(UnappliedRules(rules[:1])))
+    here.merge(pickle.loads(pickle.dumps(there)))
+    assert len(here.unapplied) == 2 and here.unapplied[UnappliedRules(rules)] == 2
+    counts = here.counts
+    assert counts[("severity", "not_applicable", "not_applicable")] == 3 + 3 + 1
+    assert counts[("rule", "keep", "not_applicable")] == 4 and counts[("rule", "notify", "not_applicable")] == 3
+    assert counts[("check", "kept_past_maximum", "not_applicable")] == 2
+    assert here.unapplied_months == {"2021-07": 7} and here.not_applicable == {"did_not_apply": 7}

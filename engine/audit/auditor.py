@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.api import Library, resolve_as_of
 from engine.audit.checks import CHECKERS, CheckContext, Checker, checks_for
-from engine.audit.findings import Finding, IncidentAudit, RuleChecks
+from engine.audit.findings import Finding, IncidentAudit, RuleChecks, UnappliedRules
 from engine.core.decision import Decision
 from engine.core.incident import Incident
 from policy.base import Effect
@@ -45,7 +45,7 @@ class Auditor:
         # that did not apply (with the versions whose rules count) for each set of rules that did.
         self._shapes: dict[_Shape, tuple[tuple[str, Checker], ...]] = {}  # with each check's function
         self._unapplied: dict[tuple[str, tuple[_LayerKey, ...], frozenset[str]],
-                              tuple[tuple[str, ...], tuple[RuleChecks, ...]]] = {}
+                              tuple[tuple[str, ...], UnappliedRules]] = {}
 
     def _ref(self, ref: str) -> _RefInfo:
         info = self._refs.get(ref)
@@ -99,11 +99,11 @@ class Auditor:
                 self._unapplied.clear()
             memo = self._unapplied[key] = self._unapplied_rules(selected, layers, applied)
         refs, unapplied = memo
-        return IncidentAudit(c.findings, list(unapplied), c.inc.id, c.month, c.groups, c.required, c.recorded,
+        return IncidentAudit(c.findings, unapplied, c.inc.id, c.month, c.groups, c.required, c.recorded,
                              list(refs))
 
     def _unapplied_rules(self, selected: str, layers: tuple[_LayerKey, ...],
-                         applied: frozenset[str]) -> tuple[tuple[str, ...], tuple[RuleChecks, ...]]:
+                         applied: frozenset[str]) -> tuple[tuple[str, ...], UnappliedRules]:
         """The versions whose rules count (the selected one, then its layers') and their rules with checks
         that `applied` does not name; a later version's amendments, or a version's conduct rules, count only
         for the rules the layer names."""
@@ -120,7 +120,7 @@ class Auditor:
                 if r.id not in seen and (only is None or r.id in only):
                     seen.add(r.id)
                     unapplied.append(r)
-        return refs, tuple(unapplied)
+        return refs, UnappliedRules(tuple(unapplied))
 
 
 _AUDITORS: weakref.WeakKeyDictionary[Library, dict[str, Auditor]] = weakref.WeakKeyDictionary()

@@ -55,6 +55,35 @@ class RuleChecks:
     checks: tuple[str, ...]
 
 
+class UnappliedRules:
+    """The rules with checks that did not apply to an incident, each standing for one `not_applicable`
+    finding per check. Made once per set of rules that did apply (the auditor's memo) and shared by every
+    incident alike, so that a tally counts it by one key, hashed once, not rule by rule per incident."""
+
+    __slots__ = ("_hash", "findings", "rules")
+
+    def __init__(self, rules: tuple[RuleChecks, ...]) -> None:
+        self.rules = rules
+        self.findings = sum(len(r.checks) for r in rules)  # the `not_applicable` findings they stand for
+        self._hash = hash(rules)
+
+    def __reduce__(self) -> tuple[type[UnappliedRules], tuple[tuple[RuleChecks, ...]]]:
+        # Made again on the other side: a string's hash differs from one process to another.
+        return (UnappliedRules, (self.rules,))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, UnappliedRules) and self.rules == other.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+NO_RULES = UnappliedRules(())
+
+
 @dataclass
 class IncidentAudit:
     """The findings of one incident, and what its recording duties required and got (seconds).
@@ -65,7 +94,7 @@ class IncidentAudit:
     """
 
     checked: list[Finding]
-    unapplied: list[RuleChecks]
+    unapplied: UnappliedRules
     incident_id: str
     month: str
     groups: Mapping[str, str]
@@ -78,7 +107,7 @@ class IncidentAudit:
         return self.checked + [
             Finding(self.incident_id, r.ruleset, r.id, r.cite, r.kind, check, "not_applicable", "",
                     UNAPPLIED, None, self.month, self.groups)
-            for r in self.unapplied for check in r.checks]
+            for r in self.unapplied.rules for check in r.checks]
 
 
 UNAPPLIED = "the rule did not apply"

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
-from engine.audit.findings import SEVERITIES, IncidentAudit
+from engine.audit.findings import SEVERITIES, IncidentAudit, UnappliedRules
 from engine.io.export import RowError
 from policy.model import Ruleset
 
@@ -24,9 +23,6 @@ CHECKED = "checked"  # in `incident_counts`, the incidents of a group, whatever 
 # Why a `not_applicable` finding is one: the rule did not apply at all (no trigger, a condition unmet or an
 # exception held), or it applied and another rule set it aside (`overrides`).
 DID_NOT_APPLY, SET_ASIDE = "did_not_apply", "set_aside"
-# A RuleChecks' (id, checks) and checks, read in C: a tally adds some twenty rules that did not apply per incident.
-_RULE_AND_CHECKS = attrgetter("id", "checks")
-_CHECKS = attrgetter("checks")
 
 
 @dataclass
@@ -35,10 +31,11 @@ class Tally:
 
     # The findings are counted in as few keys as the audit of millions of them allows, and `counts` derives
     # the per-dimension counts from them when read: the checked findings by (rule, check, severity,
-    # month), one key each instead of one per dimension; the rules that did not apply by (rule id, its
-    # checks), each standing for one `not_applicable` finding per check, and per month by their findings.
+    # month), one key each instead of one per dimension; the rules that did not apply by the set of them
+    # an incident had (some twenty rules, each standing for one `not_applicable` finding per check: a few
+    # thousand sets in an export), and per month by their findings.
     found: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    unapplied: Counter[tuple[str, tuple[str, ...]]] = field(default_factory=Counter)
+    unapplied: Counter[UnappliedRules] = field(default_factory=Counter)
     unapplied_months: Counter[str] = field(default_factory=Counter)
     groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (column, value, severity)
     required: float = 0.0
@@ -67,11 +64,12 @@ class Tally:
             counts[("month", month, sev)] += n
         if self.unapplied:
             total = 0
-            for (rule, checks), n in self.unapplied.items():
-                total += n * len(checks)
-                counts[("rule", rule, NA)] += n * len(checks)
-                for check in checks:
-                    counts[("check", check, NA)] += n
+            for unapplied, n in self.unapplied.items():
+                total += n * unapplied.findings
+                for r in unapplied.rules:
+                    counts[("rule", r.id, NA)] += n * len(r.checks)
+                    for check in r.checks:
+                        counts[("check", check, NA)] += n
             counts[("severity", NA, NA)] += total
         for month, n in self.unapplied_months.items():
             counts[("month", month, NA)] += n
@@ -124,8 +122,8 @@ class Tally:
                 self.not_applicable[SET_ASIDE if f.actual.startswith("set aside") else DID_NOT_APPLY] += 1
         unapplied = result.unapplied
         if unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
-            self.unapplied.update(map(_RULE_AND_CHECKS, unapplied))
-            total = sum(map(len, map(_CHECKS, unapplied)))
+            self.unapplied[unapplied] += 1
+            total = unapplied.findings
             self.unapplied_months[result.month] += total
             self.not_applicable[DID_NOT_APPLY] += total
             severities[NA] = severities.get(NA, 0) + total
