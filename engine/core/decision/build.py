@@ -132,9 +132,13 @@ class _Builder:
 
     def counted(self, anchor: str | Earliest | None, trigger: Event | None) -> Event | None:
         """The event a time is counted from: one anchor, or the earliest of several that has happened."""
-        if isinstance(anchor, Earliest):
-            found = [e for e in (self.counted(name, trigger) for name in anchor.earliest) if e is not None]
-            return min(found, key=lambda e: e.position) if found else None
+        if isinstance(anchor, Earliest):  # the first of the earliest (a loop: most rules of some rulesets ask)
+            first: Event | None = None
+            for name in anchor.earliest:
+                e = self.counted(name, trigger)
+                if e is not None and (first is None or e.position < first.position):
+                    first = e
+            return first
         if anchor == RULE_APPLIES:
             return self.applies(trigger)
         return self.anchor(anchor, trigger, counted=True)
