@@ -268,10 +268,10 @@ def test_tally_counts_an_incident_once_per_check() -> None:
     assert tally.not_applicable == {"did_not_apply": 1, "set_aside": 1}
 
 
-def test_a_tally_counts_the_rules_that_did_not_apply_alike_across_processes() -> None:
-    """Each worker's tally counts the sets of rules that did not apply by a key hashed once; a set that
-    crossed from another process (pickled, as a chunk's tally is) is made again there, so it merges
-    into the same key and the counts come out as if one process had counted them."""
+def test_a_tally_counts_the_rules_that_did_not_apply_by_set_then_rule_by_rule() -> None:
+    """An incident's rules that did not apply are added as one set (hashed once); folded, they are
+    counted rule by rule, so a merged tally keeps as many keys as there are rules, whatever the mix of
+    sets; a set that crossed from another process (pickled) is made again there, hash and all."""
     import pickle
 
     from engine.audit.findings import Finding, IncidentAudit, RuleChecks, UnappliedRules
@@ -284,13 +284,18 @@ def test_a_tally_counts_the_rules_that_did_not_apply_alike_across_processes() ->
     def audit(unapplied: UnappliedRules) -> IncidentAudit:
         return IncidentAudit(seen, unapplied, "I-1", "2021-07", {}, 0.0, 0.0, ["r@1"])
 
+    copy = pickle.loads(pickle.dumps(UnappliedRules(rules)))
+    assert copy == UnappliedRules(rules) and hash(copy) == hash(UnappliedRules(rules)) and copy.findings == 3
     here, there = Tally(), Tally()
     here.add(audit(UnappliedRules(rules)))
-    there.add(audit(UnappliedRules(rules)))
+    there.add(audit(copy))
     there.add(audit(UnappliedRules(rules[:1])))
+    assert there.unapplied_sets == {UnappliedRules(rules): 1, UnappliedRules(rules[:1]): 1}
     here.merge(pickle.loads(pickle.dumps(there)))
-    assert len(here.unapplied) == 2 and here.unapplied[UnappliedRules(rules)] == 2
     counts = here.counts
+    assert here.unapplied == {("notify", ("no_notice",)): 3,
+                              ("keep", ("deleted_before_minimum", "kept_past_maximum")): 2}
+    assert not here.unapplied_sets
     assert counts[("severity", "not_applicable", "not_applicable")] == 3 + 3 + 1
     assert counts[("rule", "keep", "not_applicable")] == 4 and counts[("rule", "notify", "not_applicable")] == 3
     assert counts[("check", "kept_past_maximum", "not_applicable")] == 2

@@ -60,11 +60,12 @@ class UnappliedRules:
     finding per check. Made once per set of rules that did apply (the auditor's memo) and shared by every
     incident alike, so that a tally counts it by one key, hashed once, not rule by rule per incident."""
 
-    __slots__ = ("_hash", "findings", "rules")
+    __slots__ = ("_hash", "findings", "keys", "rules")
 
     def __init__(self, rules: tuple[RuleChecks, ...]) -> None:
         self.rules = rules
         self.findings = sum(len(r.checks) for r in rules)  # the `not_applicable` findings they stand for
+        self.keys = tuple([(r.id, r.checks) for r in rules])  # what a tally counts them by, rule by rule
         self._hash = hash(rules)
 
     def __reduce__(self) -> tuple[type[UnappliedRules], tuple[tuple[RuleChecks, ...]]]:

@@ -31,11 +31,14 @@ class Tally:
 
     # The findings are counted in as few keys as the audit of millions of them allows, and `counts` derives
     # the per-dimension counts from them when read: the checked findings by (rule, check, severity,
-    # month), one key each instead of one per dimension; the rules that did not apply by the set of them
-    # an incident had (some twenty rules, each standing for one `not_applicable` finding per check: a few
-    # thousand sets in an export), and per month by their findings.
+    # month), one key each instead of one per dimension; the rules that did not apply by (rule id, its
+    # checks), each standing for one `not_applicable` finding per check, and per month by their findings.
+    # An incident adds its rules that did not apply (some twenty) as one set, hashed once (`unapplied_sets`);
+    # `fold` counts them rule by rule, so that what a whole audit keeps is as many keys as the rulesets
+    # have rules, whatever mix of rules its incidents bring.
     found: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    unapplied: Counter[UnappliedRules] = field(default_factory=Counter)
+    unapplied: Counter[tuple[str, tuple[str, ...]]] = field(default_factory=Counter)
+    unapplied_sets: Counter[UnappliedRules] = field(default_factory=Counter)
     unapplied_months: Counter[str] = field(default_factory=Counter)
     groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (column, value, severity)
     required: float = 0.0
@@ -62,20 +65,29 @@ class Tally:
             counts[("rule", rule, sev)] += n
             counts[("check", check, sev)] += n
             counts[("month", month, sev)] += n
+        self.fold()
         if self.unapplied:
             total = 0
-            for unapplied, n in self.unapplied.items():
-                total += n * unapplied.findings
-                for r in unapplied.rules:
-                    counts[("rule", r.id, NA)] += n * len(r.checks)
-                    for check in r.checks:
-                        counts[("check", check, NA)] += n
+            for (rule, checks), n in self.unapplied.items():
+                total += n * len(checks)
+                counts[("rule", rule, NA)] += n * len(checks)
+                for check in checks:
+                    counts[("check", check, NA)] += n
             counts[("severity", NA, NA)] += total
         for month, n in self.unapplied_months.items():
             counts[("month", month, NA)] += n
         return counts
 
+    def fold(self) -> None:
+        """Count the sets of rules that did not apply rule by rule (the counts are the same)."""
+        update = self.unapplied.update
+        for rules, n in self.unapplied_sets.items():
+            for _ in range(n):  # (each update counts its keys in C; a set comes a few times in a chunk)
+                update(rules.keys)
+        self.unapplied_sets.clear()
+
     def merge(self, other: Tally) -> None:
+        other.fold()
         self.found.update(other.found)
         self.unapplied.update(other.unapplied)
         self.unapplied_months.update(other.unapplied_months)
@@ -122,7 +134,7 @@ class Tally:
                 self.not_applicable[SET_ASIDE if f.actual.startswith("set aside") else DID_NOT_APPLY] += 1
         unapplied = result.unapplied
         if unapplied:  # one `not_applicable` finding per check of each rule, counted in bulk
-            self.unapplied[unapplied] += 1
+            self.unapplied_sets[unapplied] += 1
             total = unapplied.findings
             self.unapplied_months[result.month] += total
             self.not_applicable[DID_NOT_APPLY] += total
