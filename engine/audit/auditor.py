@@ -10,20 +10,21 @@ from typing import Any
 
 from engine.api import Library, resolve_as_of
 from engine.audit.checks import CHECKERS, CheckContext, Checker, checks_for
-from engine.audit.findings import Finding, IncidentAudit, RuleChecks, UnappliedRules
+from engine.audit.findings import Finding, IncidentAudit, RuleChecks, RuleKey, UnappliedRules
 from engine.core.decision import Decision
 from engine.core.incident import Incident
 from policy.base import Effect
 
 _Shape = tuple[str, Effect, str | None, bool]  # an obligation's kind, effect, purpose and whether it redacts
 _LayerKey = tuple[str, str, str, tuple[str, ...]]  # a decision layer's id, version, role and rules
-_MEMO_LIMIT = 4096  # sets of applied rules remembered (some 2,000 in 20,000 generated incidents; ~1 kB each)
+_MEMO_LIMIT = 4096  # sets of applied rules remembered (some 2,000 in 20,000 generated incidents; ~1.5 kB each)
 
 
 @dataclass(frozen=True)
 class _RefInfo:
     zone: tzinfo
     rules: tuple[RuleChecks, ...]  # the rules that have checks
+    keys: tuple[RuleKey, ...]  # each rule's key in a tally
 
 
 class Auditor:
@@ -59,7 +60,7 @@ class Auditor:
                                                    bool(getattr(ob, "redact", None))))
                 if checks:  # a rule no check reads never makes a finding
                     rules.append(RuleChecks(ref, r.id, r.rule.cite, r.kind, checks))
-            info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules))
+            info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules), tuple([(r.id, r.checks) for r in rules]))
         return info
 
     def _selected(self, checks: tuple[str, ...]) -> tuple[str, ...]:
@@ -114,13 +115,16 @@ class Auditor:
                 amended.setdefault(f"{id_}@{version}", set()).update(rules)
         seen = set(applied)
         unapplied: list[RuleChecks] = []
+        keys: list[RuleKey] = []
         for ref in refs:
             only = amended.get(ref)
-            for r in self._ref(ref).rules:
+            info = self._ref(ref)
+            for r, key in zip(info.rules, info.keys, strict=True):
                 if r.id not in seen and (only is None or r.id in only):
                     seen.add(r.id)
                     unapplied.append(r)
-        return refs, UnappliedRules(tuple(unapplied))
+                    keys.append(key)
+        return refs, UnappliedRules(tuple(unapplied), tuple(keys))
 
 
 _AUDITORS: weakref.WeakKeyDictionary[Library, dict[str, Auditor]] = weakref.WeakKeyDictionary()

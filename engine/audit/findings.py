@@ -55,6 +55,9 @@ class RuleChecks:
     checks: tuple[str, ...]
 
 
+RuleKey = tuple[str, tuple[str, ...]]  # a rule's id and its checks: how a tally counts the rules that did not apply
+
+
 class UnappliedRules:
     """The rules with checks that did not apply to an incident, each standing for one `not_applicable`
     finding per check. Made once per set of rules that did apply (the auditor's memo) and shared by every
@@ -62,10 +65,12 @@ class UnappliedRules:
 
     __slots__ = ("_hash", "findings", "keys", "rules")
 
-    def __init__(self, rules: tuple[RuleChecks, ...]) -> None:
+    def __init__(self, rules: tuple[RuleChecks, ...], keys: tuple[RuleKey, ...] | None = None) -> None:
         self.rules = rules
         self.findings = sum(len(r.checks) for r in rules)  # the `not_applicable` findings they stand for
-        self.keys = tuple([(r.id, r.checks) for r in rules])  # what a tally counts them by, rule by rule
+        # What a tally counts them by, rule by rule: each rule's (id, checks), given by the auditor as one
+        # tuple per rule, shared by all the sets it remembers.
+        self.keys = keys if keys is not None else tuple([(r.id, r.checks) for r in rules])
         self._hash = hash(rules)
 
     def __reduce__(self) -> tuple[type[UnappliedRules], tuple[tuple[RuleChecks, ...]]]:

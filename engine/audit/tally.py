@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.audit.findings import SEVERITIES, IncidentAudit, UnappliedRules
+from engine.audit.findings import SEVERITIES, IncidentAudit, RuleKey, UnappliedRules
 from engine.io.export import RowError
 from policy.model import Ruleset
 
@@ -37,7 +37,7 @@ class Tally:
     # `fold` counts them rule by rule, so that what a whole audit keeps is as many keys as the rulesets
     # have rules, whatever mix of rules its incidents bring.
     found: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    unapplied: Counter[tuple[str, tuple[str, ...]]] = field(default_factory=Counter)
+    unapplied: Counter[RuleKey] = field(default_factory=Counter)
     unapplied_sets: Counter[UnappliedRules] = field(default_factory=Counter)
     unapplied_months: Counter[str] = field(default_factory=Counter)
     groups: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (column, value, severity)
