@@ -243,7 +243,7 @@ def test_a_summary_without_incident_counts_still_renders(tmp_path: Path) -> None
 
 
 def test_tally_counts_an_incident_once_per_check() -> None:
-    from engine.audit.findings import NO_RULES, Finding, IncidentAudit, RuleChecks, UnappliedRules
+    from engine.audit.findings import Finding, IncidentAudit, RuleChecks, UnappliedRules
     from engine.audit.tally import Tally
 
     def finding(rule: str, check: str, severity: str, actual: str = "") -> Finding:
@@ -254,8 +254,8 @@ def test_tally_counts_an_incident_once_per_check() -> None:
     one = IncidentAudit([*deletion, finding("stop", "recorded_while_prohibited", "not_applicable", "set aside by `x`")],
                         UnappliedRules((RuleChecks("r@1", "notify", "c", "notify", ("no_notice",)),)), "I-1", "2021-07",
                         {"district": "D1"}, 0.0, 0.0, ["r@1"])
-    clean = IncidentAudit([finding("keep-a", "deleted_before_minimum", "compliant")], NO_RULES, "I-2", "2021-07",
-                          {"district": "D1"}, 0.0, 0.0, ["r@1"])
+    clean = IncidentAudit([finding("keep-a", "deleted_before_minimum", "compliant")], UnappliedRules(()), "I-2",
+                          "2021-07", {"district": "D1"}, 0.0, 0.0, ["r@1"])
     tally, other = Tally(), Tally()
     tally.add(one)
     other.add(clean)

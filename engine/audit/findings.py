@@ -87,9 +87,6 @@ class UnappliedRules:
         return len(self.rules)
 
 
-NO_RULES = UnappliedRules(())
-
-
 @dataclass
 class IncidentAudit:
     """The findings of one incident, and what its recording duties required and got (seconds).
