@@ -60,7 +60,7 @@ class Auditor:
                                                    bool(getattr(ob, "redact", None))))
                 if checks:  # a rule no check reads never makes a finding
                     rules.append(RuleChecks(ref, r.id, r.rule.cite, r.kind, checks))
-            info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules), tuple([(r.id, r.checks) for r in rules]))
+            info = self._refs[ref] = _RefInfo(policy.zone, tuple(rules), tuple([r.key for r in rules]))
         return info
 
     def _selected(self, checks: tuple[str, ...]) -> tuple[str, ...]:

@@ -54,8 +54,13 @@ class RuleChecks:
     kind: str
     checks: tuple[str, ...]
 
+    @property
+    def key(self) -> RuleKey:
+        """How a tally counts the rule when it did not apply: its id and its checks."""
+        return (self.id, self.checks)
 
-RuleKey = tuple[str, tuple[str, ...]]  # a rule's id and its checks: how a tally counts the rules that did not apply
+
+RuleKey = tuple[str, tuple[str, ...]]
 
 
 class UnappliedRules:
@@ -68,9 +73,9 @@ class UnappliedRules:
     def __init__(self, rules: tuple[RuleChecks, ...], keys: tuple[RuleKey, ...] | None = None) -> None:
         self.rules = rules
         self.findings = sum(len(r.checks) for r in rules)  # the `not_applicable` findings they stand for
-        # What a tally counts them by, rule by rule: each rule's (id, checks), given by the auditor as one
-        # tuple per rule, shared by all the sets it remembers.
-        self.keys = keys if keys is not None else tuple([(r.id, r.checks) for r in rules])
+        # What a tally counts them by, rule by rule: each rule's key, given by the auditor as one tuple per
+        # rule, shared by all the sets it remembers.
+        self.keys = keys if keys is not None else tuple([r.key for r in rules])
         self._hash = hash(rules)
 
     def __reduce__(self) -> tuple[type[UnappliedRules], tuple[tuple[RuleChecks, ...]]]:
