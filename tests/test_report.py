@@ -4,6 +4,7 @@ headless Chromium (its charts are in the DOM and the page renders to a non-blank
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from engine.audit.report import write_reports
+from engine.audit.report import csv_row, write_reports
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -300,3 +303,24 @@ def test_a_tally_counts_the_rules_that_did_not_apply_by_set_then_rule_by_rule() 
     assert counts[("rule", "keep", "not_applicable")] == 4 and counts[("rule", "notify", "not_applicable")] == 3
     assert counts[("check", "kept_past_maximum", "not_applicable")] == 2
     assert here.unapplied_months == {"2021-07": 7} and here.not_applicable == {"did_not_apply": 7}
+
+
+_CELL = st.one_of(st.none(), st.integers(min_value=0), st.booleans(),
+                  st.text(alphabet=st.sampled_from(',"\r\n\t\'=+-@ aé\x00\u2028'), max_size=8), st.text(max_size=8))
+
+
+@pytest.mark.hypothesis
+@given(st.lists(_CELL, min_size=1, max_size=6))
+@example([",", '"', "\r", "\n", "a\rb", "=1"])
+def test_a_csv_row_reads_back_as_its_cells_whatever_they_hold(cells: list[Any]) -> None:
+    """One row, whatever its cells hold (commas, quotes, a lone carriage return, line breaks), and each
+    cell read back as written: a text cell a spreadsheet would run has one quote in front, to drop."""
+    line = csv_row(["id", *cells])  # (a row of one empty cell would read as an empty line, as in any CSV)
+    assert line.endswith("\n")
+    [row] = list(csv.reader(io.StringIO(line, newline=""), strict=True))
+    expected = ["id"]
+    for c in cells:
+        text = "" if c is None else str(c)
+        guarded = isinstance(c, str) and text.startswith(("=", "+", "-", "@", "\t", "\r", "'"))
+        expected.append("'" + text if guarded else text)
+    assert row == expected

@@ -101,7 +101,11 @@ def _converted(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise OutputError(f"cannot write {quoted_path(path)}: {_why(exc)}; nothing was written there") from exc
+        raise _write_error(path, exc) from exc
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write {quoted_path(path)}: {_why(exc)}; nothing was written there")
 
 
 class _AtomicText(io.TextIOWrapper):
@@ -111,8 +115,12 @@ class _AtomicText(io.TextIOWrapper):
     target: Path
 
     def write(self, s: str) -> int:
-        with _converted(self.target):
+        # try/except, not `_converted`: a report writes a line at a time, and a context manager per
+        # line cost more than the write itself.
+        try:
             return super().write(s)
+        except OSError as exc:
+            raise _write_error(self.target, exc) from exc
 
     def flush(self) -> None:
         with _converted(self.target):
