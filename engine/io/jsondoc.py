@@ -121,7 +121,8 @@ def decode_json(text: str | bytes) -> Any:
     Raises JsonError, and nothing else for any input."""
     if isinstance(text, bytes | bytearray):
         text = decode_utf8(bytes(text))
-    check_text(text)
+    _check_characters(text)
+    _check_depth(text)
     return _decode(text)
 
 
@@ -140,13 +141,25 @@ def decode_utf8(data: bytes) -> str:
 
 def check_text(text: str) -> None:
     """The checks made on the text before decoding: lone surrogates and nesting depth."""
+    _check_characters(text)
+    _check_escapes(text)
+    _check_depth(text)
+
+
+def _check_characters(text: str) -> None:
     if not text.isascii():
         try:
             text.encode("utf-8")  # fails exactly on a raw surrogate; much faster than a regular expression
         except UnicodeEncodeError as exc:
             raise _error_at(text, exc.start, "a lone surrogate character (not valid Unicode)") from None
+
+
+def _check_escapes(text: str) -> None:
     if "\\u" in text and _SURROGATE_ESCAPE_HINT.search(text):
         _check_surrogate_escapes(text)
+
+
+def _check_depth(text: str) -> None:
     # Depth cannot exceed the number of opening brackets: most texts need no further look.
     if text.count("[") + text.count("{") > MAX_DEPTH:
         brackets = _NOT_BRACKET.sub("", _STRING_RE.sub("", text))
@@ -195,6 +208,9 @@ def _decode(text: str) -> Any:
     else:
         if orjson.dumps(value) == text.encode():
             return value
+    # Only here are escapes looked at: orjson refuses a lone surrogate escape, so a text it read (and
+    # wrote back as it is) has none, and the search for `\u` cost a microsecond a line of an export.
+    _check_escapes(text)
     return _strict(text)
 
 
