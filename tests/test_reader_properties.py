@@ -263,3 +263,35 @@ def test_a_time_read_is_the_moment_and_offset_written(naive: datetime, offset: i
     t = values.parse_timestamp(text)
     assert (t, t.utcoffset(), t.isoformat(timespec=spec), t.fold) == \
         (expected, expected.utcoffset(), text, expected.fold)
+
+
+# Times in every form a reader takes, with offsets that often match: the reader compares them as written
+# when it can (`_written_in_order`), and must then place the events exactly as comparing the times would.
+_FORMS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f")
+_OFFSETS = ("-06:00", "-05:00", "+00:00", "Z", "+05:30:00")
+
+
+@st.composite
+def _times(draw: st.DrawFn) -> str:
+    moment = draw(st.datetimes(min_value=datetime(2023, 12, 31), max_value=datetime(2024, 1, 2)))
+    form = draw(st.sampled_from(_FORMS[:1] * 6 + _FORMS[1:]))
+    return moment.strftime(form) + draw(st.sampled_from(_OFFSETS[:1] * 4 + _OFFSETS[1:]))
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(_times(), min_size=1, max_size=8))
+@example(["2024-01-01T10:00:00-06:00", "2024-01-01T10:00:00-06:00", "2024-01-01T09:59:59-06:00"])
+@example(["2024-01-01T10:00:00-06:00", "2024-01-01T09:00:00-07:00"])  # in order as text, not in time
+@example(["2024-01-01T10:00:00Z", "2024-01-01T10:00:00.5Z"])
+@example(["2024-01-01T10:00-06:00", "2024-01-01T09:00:00-06:00"])
+@example(["2024-01-01T09:00-06:00", "2024-01-01T10:00-01:00"])  # no seconds: the offset's place differs
+def test_events_are_placed_in_time_order_whatever_form_their_times_are_written_in(times: list[str]) -> None:
+    data = {"id": "T-1", "timezone": "America/Chicago", "facts": {},
+            "events": [{"type": "dispatched", "at": t} for t in times]}
+    inc = READER.read(data)
+    ats = [values.parse_timestamp(t) for t in times]
+    expected = sorted(range(len(times)), key=lambda i: (ats[i], i))
+    assert [e.index for e in inc.events] == expected
+    assert [e.position for e in inc.events] == list(range(len(times)))
+    assert inc.by_type == {"dispatched": inc.events}
+    assert inc == Incident.of(inc.id, inc.timezone, inc.facts, list(inc.events))
