@@ -77,7 +77,8 @@ def _finite_number(v: Any, kinds: tuple[type, ...]) -> bool:
 
 
 # A time as read at two places: the colon before its seconds, and everything after the seconds (a
-# fraction, then the offset). `2021-07-01T14:03:20-05:00` gives (":", "-05:00").
+# fraction, then the offset). `2021-07-01T14:03:20-05:00` gives (":", "-05:00"). Every time read has at
+# least 17 characters (date, hours, minutes and an offset), so both places exist.
 _AT_TEXT, _SHAPE = itemgetter("at"), itemgetter(16, slice(19, None))
 
 
