@@ -285,6 +285,7 @@ def _times(draw: st.DrawFn) -> str:
 @example(["2024-01-01T10:00:00Z", "2024-01-01T10:00:00.5Z"])
 @example(["2024-01-01T10:00-06:00", "2024-01-01T09:00:00-06:00"])
 @example(["2024-01-01T09:00-06:00", "2024-01-01T10:00-01:00"])  # no seconds: the offset's place differs
+@example(["2023-12-31 00:00:01+05:30:00", "2023-12-31T00:00:00+05:30:00"])  # " " sorts before "T"
 def test_events_are_placed_in_time_order_whatever_form_their_times_are_written_in(times: list[str]) -> None:
     data = {"id": "T-1", "timezone": "America/Chicago", "facts": {},
             "events": [{"type": "dispatched", "at": t} for t in times]}

@@ -76,20 +76,22 @@ def _finite_number(v: Any, kinds: tuple[type, ...]) -> bool:
     return type(v) in kinds and (type(v) is not float or math.isfinite(v))
 
 
-# A time as read at two places: the colon before its seconds, and everything after the seconds (a
-# fraction, then the offset). `2021-07-01T14:03:20-05:00` gives (":", "-05:00"). Every time read has at
-# least 17 characters (date, hours, minutes and an offset), so both places exist.
-_AT_TEXT, _SHAPE = itemgetter("at"), itemgetter(16, slice(19, None))
+# A time as read at three places: the separator between date and time (`T` or a space, which sort
+# apart), the colon before its seconds, and everything after the seconds (a fraction, then the offset).
+# `2021-07-01T14:03:20-05:00` gives ("T", ":", "-05:00"). Every time read has at least 17 characters
+# (date, hours, minutes and an offset), so all three places exist.
+_AT_TEXT, _SHAPE = itemgetter("at"), itemgetter(10, 16, slice(19, None))
 
 
 def _written_in_order(raw_events: list[Any]) -> bool:
     """Whether events that were all read are in time order, seen from their times as written. When every
-    time has its seconds and the same text after them, they differ only in the fixed-width digits before,
-    and texts in order are times in order. Comparing texts costs a tenth of comparing times with their
-    offsets; False (not in order, or written otherwise) leaves the comparing to `Incident.of`."""
+    time has its seconds, the same separator and the same text after the seconds, they differ only in
+    the fixed-width digits, and texts in order are times in order. Comparing texts costs a tenth of
+    comparing times with their offsets; False (not in order, or written otherwise) leaves the comparing
+    to `Incident.of`."""
     texts = list(map(_AT_TEXT, raw_events))
     shapes = set(map(_SHAPE, texts))
-    return len(shapes) == 1 and shapes.pop()[0] == ":" and all(map(le, texts, texts[1:]))
+    return len(shapes) == 1 and shapes.pop()[1] == ":" and all(map(le, texts, texts[1:]))
 
 
 class IncidentReader:
