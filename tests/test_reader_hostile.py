@@ -168,6 +168,53 @@ def test_a_csv_cell_over_the_limit_refuses_its_incident_and_reading_goes_on(tmp_
     assert isinstance(rec, Record) and rec.incident["id"] == "B" and rec.line == 4
 
 
+APART = ("incident_id,timezone,type,at,officer\n"
+         f"A,{TZ},dispatched,2024-03-01T14:05:00-06:00,B1\n"
+         f"B,{TZ},dispatched,2024-03-01T14:06:00-06:00,B2\n"
+         f"A,{TZ},arrived,2024-03-01T14:15:00-06:00,B1\n"
+         f"C,{TZ},dispatched,2024-03-01T14:07:00-06:00,B3\n")
+
+
+def _apart_read(items: list[Record | RowError], lines: tuple[int, int] = (2, 4)) -> None:
+    """What APART reads as: A, whose rows are apart, refused whole at its first row; B and C read."""
+    assert sorted(r.incident["id"] for r in items if isinstance(r, Record)) == ["B", "C"]
+    first, later = (r for r in items if isinstance(r, RowError))
+    assert (first.line, first.incident, first.reason) == (lines[0], "A", "rows not contiguous")
+    assert "more of them come later" in first.message and "sort the export by `incident_id`" in first.message
+    assert (later.line, later.incident) == (lines[1], "A") and "appeared earlier" in later.message
+
+
+def test_an_incident_whose_rows_are_apart_is_refused_whole_never_judged_on_part(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(APART, encoding="utf-8")
+    export = open_export(path, VOCAB)
+    items = [r if isinstance(r, RowError) else parse_unit(export.parser, r) for r in export.units()]
+    _apart_read(items)
+    assert export.position == export.total  # the first pass is not counted as progress
+
+
+def test_rows_apart_are_found_when_the_quick_scan_gives_way_to_the_exact_one(tmp_path: Path) -> None:
+    # A cell over the limit is a row the quick scan does not read as the reader does.
+    path = tmp_path / "x.csv"
+    path.write_text(APART + f"D,{TZ},dispatched,2024-03-01T14:08:00-06:00,{'x' * (MAX_CELL_CHARS + 1)}\n",
+                    encoding="utf-8")
+    export = open_export(path, VOCAB)
+    with pytest.raises(export_module._Irregular):
+        list(export._quick_csv_ids(0))
+    items = read_all(path)
+    _apart_read(items[:-1])
+    assert isinstance(items[-1], RowError) and items[-1].incident == "D"
+
+
+def test_standard_input_csv_is_read_twice_from_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stdin:
+        buffer = io.BytesIO(APART.encode())
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    _apart_read(list(read_export("-", VOCAB, "csv")))
+    assert not Stdin.buffer.closed
+
+
 def test_the_cell_limit_holds_whatever_the_process_wide_limit(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("incident_id,timezone,type,at,officer\n"
@@ -401,6 +448,14 @@ def test_parquet_timestamps_outside_years_1_to_9999_refuse_their_row(tmp_path: P
     a, b, c = read_all(path)
     assert isinstance(a, Record) and isinstance(c, Record)
     assert isinstance(b, RowError) and b.line == 2 and b.incident == "B" and "9999" in b.message
+
+
+def test_a_parquet_incident_whose_rows_are_apart_is_refused_whole(tmp_path: Path) -> None:
+    path = _parquet(tmp_path / "a.parquet", incident_id=["A", "B", "A", "C"], timezone=[TZ] * 4,
+                    type=["dispatched", "dispatched", "arrived", "dispatched"],
+                    at=["2024-03-01T14:05:00-06:00", "2024-03-01T14:06:00-06:00", "2024-03-01T14:15:00-06:00",
+                        "2024-03-01T14:07:00-06:00"], officer=["B1", "B2", "B1", "B3"])
+    _apart_read(read_all(path), lines=(1, 3))  # a Parquet file's rows are counted from 1
 
 
 def test_parquet_integer_ids_are_kept_as_written(tmp_path: Path) -> None:

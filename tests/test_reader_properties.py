@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engine.core.incident import Event, Incident, IncidentError
+from engine.io import export as export_module
 from engine.io import jsondoc
-from engine.io.export import JsonParser, JsonUnit, Record, RowError, parse_unit, read_export
+from engine.io.export import JsonParser, JsonUnit, Record, RowError, open_export, parse_unit, read_export
 from engine.io.incident import IncidentReader
 from engine.io.jsondoc import JsonError, decode_json
 from policy import values
@@ -296,3 +297,26 @@ def test_events_are_placed_in_time_order_whatever_form_their_times_are_written_i
     assert [e.position for e in inc.events] == list(range(len(times)))
     assert inc.by_type == {"dispatched": inc.events}
     assert inc == Incident.of(inc.id, inc.timezone, inc.facts, list(inc.events))
+
+
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(["A", "B", "C", "", " ", '"A"', '"A\nB"', '"B', "A\xff", "\r", "x" * 40]),
+                         max_size=4).map(",".join), max_size=14),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+@example(["A", "B", "A"], "\n")
+@example(["A", " , ", "A"], "\n")
+@example(["A", '"A\nB"', "A"], "\n")
+def test_the_quick_scan_finds_the_incidents_apart_as_the_reader_sees_them(tmp_path_factory: Any, rows: list[str],
+                                                                        end: str) -> None:
+    """The first pass that finds incidents whose rows are apart reads each row's incident exactly as
+    the reader does, or gives way to the exact pass."""
+    path: Path = tmp_path_factory.mktemp("csv") / "x.csv"
+    text = "incident_id,timezone,type,at,officer\n" + end.join(rows)
+    path.write_bytes(text.encode().replace("\xff".encode(), b"\xff"))  # a byte that is not UTF-8
+    export = open_export(path, VOCAB)
+    exact = export_module._apart(export_module._row_ids(export._csv_rows(), 0))
+    try:
+        quick = export_module._apart(export._quick_csv_ids(0))
+    except export_module._Irregular:
+        return
+    assert quick == exact

@@ -25,7 +25,10 @@ Formats (docs/audit.md, "The export"):
   end only at `\\n` (optionally `\\r\\n`): a U+2028 or a `\\r` inside a line does not end it, so
   line numbers are those an editor shows. JSON is decoded strictly (engine.io.jsondoc).
 - JSON (`.json`): one JSON document, an incident object or an array of incident objects.
-- CSV: one row per event; the rows of one incident are contiguous. Columns `incident_id`,
+- CSV: one row per event; the rows of one incident are contiguous (an incident whose rows are not
+  is refused whole: `Export.units` finds such incidents in a quick first pass over the file, so none
+  is judged on part of its rows; standard input is first copied to a temporary file for that).
+  Columns `incident_id`,
   `timezone`, `type`, `at` (required); any attribute of the vocabulary (empty cell = absent;
   booleans `true`/`false`; integers as digits); `fact.<name>` (repeated on every row, the first
   non-empty wins); `group.<name>` (grouping). Any other column makes the file unusable. Cells are
@@ -42,7 +45,9 @@ from __future__ import annotations
 import csv
 import math
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -256,7 +261,7 @@ class TableParser:
                    {n: i for i, n in enumerate(names)})
 
     def parse(self, unit: TableUnit) -> Record | RowError:
-        n = len(unit.rows) + len(unit.problems)
+        n = len(unit.rows) + sum(p.rows for p in unit.problems)
         if unit.problems:
             first = unit.problems[0]
             more = len(unit.problems) - 1
@@ -393,10 +398,11 @@ def _convert(value: Any, vtype: ValueType) -> Any:
 Row = tuple[int, list[Any]]
 
 
-def _frame(rows: Iterable[Row | RowError], id_column: int) -> Iterator[TableUnit | RowError]:
-    """Group contiguous rows by incident id (ids compared exactly); rows of an incident seen earlier
-    are an error. A row that could not be read is kept with its incident (which is then refused)
-    when its id is known, else reported on its own."""
+def _frame(rows: Iterable[Row | RowError], id_column: int, apart: set[str]) -> Iterator[TableUnit | RowError]:
+    """Group contiguous rows by incident id (ids compared exactly). The incidents in `apart` (found
+    by `_apart`, before) have rows elsewhere too: each is refused whole at its first rows, and its
+    later rows are errors. A row that could not be read is kept with its incident (which is then
+    refused) when its id is known, else reported on its own."""
     finished: set[str] = set()
     current: TableUnit | None = None
     for item in rows:
@@ -423,9 +429,40 @@ def _frame(rows: Iterable[Row | RowError], id_column: int) -> Iterator[TableUnit
                            "earlier)", "rows not contiguous")
             continue
         current = TableUnit(line, iid, [])
+        if iid in apart:  # refused whole, as an incident with a row that cannot be read; rows=0: not a row
+            current.problems.append(RowError(line, _safe_id(iid), f"the rows of incident `{quoted(iid)}` are not "
+                                             "together: more of them come later in the file (sort the export by "
+                                             "`incident_id`, keeping each incident's rows in order)",
+                                             "rows not contiguous", 0))
         _add(current, item, problem)
     if current is not None:
         yield current
+
+
+def _row_ids(rows: Iterable[Row | RowError], id_column: int) -> Iterator[str | None]:
+    """The incident of each row as `_frame` sees it (None: a row it reports on its own)."""
+    for item in rows:
+        yield item.incident if isinstance(item, RowError) else _row_id(item[1], id_column)
+
+
+def _apart(ids: Iterable[str | None]) -> set[str]:
+    """The incidents whose rows are not all together, from the incident of each row in file order."""
+    seen: set[str] = set()
+    apart: set[str] = set()
+    current: str | None = None
+    for iid in ids:
+        if iid is None or iid == current:
+            continue
+        if iid in seen:
+            apart.add(iid)
+        else:
+            seen.add(iid)
+        current = iid
+    return apart
+
+
+class _Irregular(Exception):
+    """A CSV file the quick scan does not read row for row as `Export._csv_rows` does."""
 
 
 def _add(unit: TableUnit, item: Row | RowError, problem: RowError | None) -> None:
@@ -465,11 +502,14 @@ class Export:
         self.total = 0  # 0 when unknown (standard input)
         self.stdin = str(path) == STDIN
         self.parser: JsonParser | TableParser
-        self._header_read = False
+        self._spool: BinaryIO | None = None  # standard input's CSV, copied so that it can be read twice
         self._empty = False  # a CSV file of no bytes at all: nothing to read, not an error
         if self.stdin:
             if fmt == "parquet":
                 raise ExportError("Parquet cannot be read from standard input: give the file's path")
+            if fmt == "csv":
+                self._spool = _spooled_stdin()
+                self.total = self._spool.tell()
         elif not path.exists():
             raise ExportError(f"cannot read `{quoted_path(path)}`: no such file")
         elif not path.is_file():
@@ -499,6 +539,9 @@ class Export:
             raise ExportError(f"cannot read `{quoted_path(self.path)}`: {exc.strerror}") from None
 
     def _open(self) -> BinaryIO:
+        if self._spool is not None:
+            self._spool.seek(0)
+            return _Unclosed(self._spool)  # type: ignore[return-value]  # read again by the next pass
         if self.stdin:
             return _Unclosed(sys.stdin.buffer)  # type: ignore[return-value]  # same interface; never closes stdin
         try:
@@ -509,7 +552,6 @@ class Export:
     def _csv_header(self) -> list[str]:
         with self._open() as fh:
             raw = fh.readline(MAX_LINE_BYTES + 1)
-        self._header_read = self.stdin  # standard input cannot be read twice: units() goes on from here
         self.position += len(raw)
         if not raw:
             self._empty = True
@@ -531,11 +573,50 @@ class Export:
             return self._jsonl_units()
         if self.format == "json":
             return self._json_units()
+        return self._table_units()
+
+    def _table_units(self) -> Iterator[TableUnit | RowError]:
         assert isinstance(self.parser, TableParser)
         if self._empty:
-            return iter(())
-        rows = self._csv_rows() if self.format == "csv" else self._parquet_rows(self.parser.columns)
-        return _frame(rows, self.parser.index["incident_id"])
+            return
+        id_column = self.parser.index["incident_id"]
+        position = self.position
+        if self.format == "csv":
+            try:
+                apart = _apart(self._quick_csv_ids(id_column))
+            except _Irregular:
+                apart = _apart(_row_ids(self._csv_rows(), id_column))
+            rows = self._csv_rows()
+        else:
+            apart = _apart(_row_ids(self._parquet_rows(("incident_id",)), 0))
+            rows = self._parquet_rows(self.parser.columns)
+        self.position = position  # the first pass is not progress
+        yield from _frame(rows, id_column, apart)
+
+    def _quick_csv_ids(self, id_column: int) -> Iterator[str | None]:
+        """The incident of each row as `_csv_rows` then `_row_ids` would give it, at a third of the cost
+        (no line bookkeeping for messages); _Irregular when the file has a row that `_csv_rows` reads
+        otherwise (an over-long line, a row the csv module refuses), which the exact pass then reads.
+        Consumed at once by `_apart`: the csv module's cell limit is this scan's until it ends."""
+        with self._open() as fh:
+            fh.readline(MAX_LINE_BYTES + 1)  # the header, as `_csv_rows` skips it
+
+            def lines() -> Iterator[str]:
+                while raw := fh.readline(MAX_LINE_BYTES + 1):
+                    if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                        raise _Irregular
+                    yield raw.decode("utf-8", "surrogateescape")  # as `_csv_rows` keeps a line not UTF-8
+
+            old = csv.field_size_limit(MAX_CELL_CHARS)
+            try:
+                for cells in csv.reader(lines()):
+                    # `_row_id` of a row that is not `_blank`, in fewer steps: every cell here is text.
+                    iid = cells[id_column] if id_column < len(cells) else ""
+                    yield iid if iid and (iid.strip() or not _blank(cells)) else None
+            except csv.Error:
+                raise _Irregular from None
+            finally:
+                csv.field_size_limit(old)
 
     def _lines(self, fh: BinaryIO, first: int) -> Iterator[tuple[int, bytes | None]]:
         """(line number, bytes) of each line, split only at `\\n`; None for a line longer than
@@ -601,8 +682,7 @@ class Export:
     def _csv_rows(self) -> Iterator[Row | RowError]:
         id_column = self.parser.index["incident_id"] if isinstance(self.parser, TableParser) else 0
         with self._open() as fh:
-            if not self._header_read:
-                self.position += len(fh.readline(MAX_LINE_BYTES + 1))
+            fh.readline(MAX_LINE_BYTES + 1)  # the header, read (and counted) by `_csv_header`
             bad: dict[int, RowError] = {}  # line -> why it cannot be read (not UTF-8, too long)
             pending: list[str] = []  # the lines of the row being read
 
@@ -645,7 +725,7 @@ class Export:
                 start, previous = previous + 1, reader.line_num + 1  # +1: the header line read above
                 pending.clear()
                 problem = next((bad.pop(n) for n in range(start, previous + 1) if n in bad), None)
-                blank = not cells or not any(isinstance(c, str) and c.strip() for c in cells)
+                blank = _blank(cells)
                 if problem is not None:
                     for n in range(start, previous + 1):
                         bad.pop(n, None)
@@ -687,6 +767,23 @@ class _Unclosed:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _spooled_stdin() -> BinaryIO:
+    """Standard input copied to a temporary file, which is unlinked at once (POSIX): nothing is left
+    behind, whatever stops the run."""
+    try:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115  # open for the export's life, read once per pass
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+    except OSError as exc:
+        raise ExportError(f"cannot copy standard input to a temporary file (a CSV export is read twice): "
+                          f"{exc.strerror}; give the file's path") from None
+    return spool
+
+
+def _blank(cells: list[str]) -> bool:
+    """A CSV row with no text in any cell, which is skipped (a spreadsheet's empty line)."""
+    return not cells or not any(isinstance(c, str) and c.strip() for c in cells)
 
 
 def _next_row(reader: Any) -> list[str]:
