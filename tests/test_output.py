@@ -182,22 +182,27 @@ def test_an_interrupt_between_the_two_renames_puts_the_old_report_back(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # nothing left aside, no temporary folder
 
 
-def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    # The race: someone writes into the previous report between the last check and the swap. The old
-    # folder is then moved aside with that file in it; only the files the report wrote are removed.
-    out = tmp_path / "report"
-    replace_report_folder(out, _fill("old"))
+def _before_the_swap(monkeypatch: pytest.MonkeyPatch, intrude: Callable[[], object]) -> None:
+    """Run `intrude` once the check just before the swap has passed (the second check of a replacement)."""
     real_check = output.check_report_folder
     calls = []
 
     def check_then_intrude(path: Path | str) -> None:
         real_check(path)
         calls.append(path)
-        if len(calls) == 2:  # the check just before the swap has passed
-            (out / "mine.txt").write_text("keep me", encoding="utf-8")
+        if len(calls) == 2:
+            intrude()
 
     monkeypatch.setattr(output, "check_report_folder", check_then_intrude)
+
+
+def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # The race: someone writes into the previous report between the last check and the swap. The old
+    # folder is then moved aside with that file in it; only the files the report wrote are removed.
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    _before_the_swap(monkeypatch, lambda: (out / "mine.txt").write_text("keep me", encoding="utf-8"))
     replace_report_folder(out, _fill("new"))
     assert (out / "summary.json").read_text(encoding="utf-8") == "new"
     kept = [p for p in tmp_path.rglob("mine.txt")]
@@ -205,22 +210,103 @@ def test_a_file_added_after_the_last_check_is_never_deleted(tmp_path: Path,
     assert kept[0].parent != out and not (kept[0].parent / "summary.json").exists()
 
 
-def test_an_edited_marker_never_reaches_outside_the_report_or_removes_a_folder(tmp_path: Path) -> None:
-    # A MARKER edited to list `../victim` or an absolute path, and a folder put where the report
-    # had a file: replacing the report removes none of them.
+def test_an_edited_marker_never_reaches_outside_the_report(tmp_path: Path) -> None:
+    # A MARKER edited to list `../victim` or an absolute path: replacing the report removes neither.
     out = tmp_path / "report"
     replace_report_folder(out, _fill("old"))
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "data.txt").write_text("keep", encoding="utf-8")
     marker = out / output.MARKER
-    marker.write_text(marker.read_text(encoding="utf-8") + f"../victim\n{victim}\nmine\n", encoding="utf-8")
-    (out / "mine").mkdir()
-    (out / "mine" / "notes.txt").write_text("keep too", encoding="utf-8")
+    marker.write_text(marker.read_text(encoding="utf-8") + f"../victim\n{victim}\n", encoding="utf-8")
     replace_report_folder(out, _fill("new"))
     assert (out / "summary.json").read_text(encoding="utf-8") == "new"
     assert (victim / "data.txt").read_text(encoding="utf-8") == "keep"
-    assert [p.read_text(encoding="utf-8") for p in tmp_path.rglob("notes.txt")] == ["keep too"]
+
+
+def test_a_listed_file_replaced_by_a_folder_is_refused_untouched(tmp_path: Path) -> None:
+    # The tester's case: `findings.csv` of a previous report deleted and a folder of notes made in its
+    # place. A report writes only files, so the folder is the user's: refused, nothing moved or removed.
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    (out / "findings.csv").unlink()
+    (out / "findings.csv").mkdir()
+    (out / "findings.csv" / "notes.txt").write_text("precious", encoding="utf-8")
+    before = _tree(tmp_path)
+    why = r"findings\.csv is now a folder, where the previous report wrote a file.*give an empty or new folder"
+    with pytest.raises(OutputError, match=why):
+        check_report_folder(out)
+    filled: list[Path] = []
+    with pytest.raises(OutputError, match=why):
+        replace_report_folder(out, lambda folder: filled.append(folder))
+    assert filled == []  # refused before any work: no new report half-made
+    assert _tree(tmp_path) == before
+    assert (out / "findings.csv" / "notes.txt").read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # nothing moved aside, no temporary folder
+
+
+def test_a_listed_file_replaced_by_a_link_is_refused_and_never_followed(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    outside = tmp_path / "mine.csv"
+    outside.write_text("the user's", encoding="utf-8")
+    (out / "findings.csv").unlink()
+    (out / "findings.csv").symlink_to(outside)
+    with pytest.raises(OutputError, match=r"findings\.csv is now a symbolic link"):
+        replace_report_folder(out, _fill("new"))
+    assert (out / "findings.csv").is_symlink() and os.readlink(out / "findings.csv") == str(outside)
+    assert outside.read_text(encoding="utf-8") == "the user's"
+    assert (out / "summary.json").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv", "report"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_listed_file_replaced_by_a_pipe_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    (out / "summary.json").unlink()
+    os.mkfifo(out / "summary.json")
+    with pytest.raises(OutputError, match=r"summary\.json is now a device, a pipe or a socket"):
+        replace_report_folder(out, _fill("new"))
+    assert (out / "summary.json").exists() and not (out / "summary.json").is_file()
+
+
+def test_a_listed_file_since_deleted_is_no_reason_to_refuse(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    (out / "findings.csv").unlink()
+    replace_report_folder(out, _fill("new"))
+    assert (out / "summary.json").read_text(encoding="utf-8") == "new"
+
+
+@pytest.mark.parametrize("kind", ["folder", "link"])
+def test_a_folder_or_link_put_at_a_listed_name_after_the_last_check_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    # The race, as above, but at a name the report wrote: neither the folder's file nor the link (nor
+    # what it points to) is removed; the previous report stays aside, hidden, holding them.
+    out = tmp_path / "report"
+    replace_report_folder(out, _fill("old"))
+    outside = tmp_path / "mine.csv"
+    outside.write_text("the user's", encoding="utf-8")
+
+    def intrude() -> None:
+        (out / "findings.csv").unlink()
+        if kind == "folder":
+            (out / "findings.csv").mkdir()
+            (out / "findings.csv" / "notes.txt").write_text("precious", encoding="utf-8")
+        else:
+            (out / "findings.csv").symlink_to(outside)
+
+    _before_the_swap(monkeypatch, intrude)
+    replace_report_folder(out, _fill("new"))
+    assert (out / "summary.json").read_text(encoding="utf-8") == "new"
+    assert outside.read_text(encoding="utf-8") == "the user's"
+    aside = [p for p in tmp_path.iterdir() if p.name.endswith(".old")]
+    assert len(aside) == 1 and not (aside[0] / "summary.json").exists()  # the files bwc wrote are gone
+    if kind == "folder":
+        assert (aside[0] / "findings.csv" / "notes.txt").read_text(encoding="utf-8") == "precious"
+    else:
+        assert os.readlink(aside[0] / "findings.csv") == str(outside)
 
 
 # --- single files ------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ A report folder (`bwc audit --out DIR`) is replaced whole, and only when it is o
 empty folder, or a folder holding the MARKER file a previous report left, listing the files it
 wrote. Anything else in the way (`--out .`, a folder of exports, a previous report to which the
 user has added files) is refused and left untouched: bwc never deletes a file it did not write.
+A report holds regular files only (no subfolders, no links), so a listed name that is now anything
+else (a folder, a symbolic link, a pipe) is someone else's, and is refused the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import errno
 import io
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -186,14 +189,41 @@ def _foreign(folder: Path) -> list[str]:
     return [n for n in names if n != MARKER and n not in ours]
 
 
+def _not_a_file(entry: Path) -> str | None:
+    """What `entry` is if it exists and is not a regular file (`a folder`, `a symbolic link`), else None.
+    Never follows a link: a link is reported as one, whatever it points to."""
+    try:
+        mode = os.lstat(entry).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "a device, a pipe or a socket"
+
+
+def _changed(folder: Path) -> list[str]:
+    """The entries of `folder` its MARKER lists that are no longer what bwc wrote there, each with what
+    it is now (`findings.csv is now a folder`). A report writes regular files only, so a folder put at
+    a listed name holds someone's files and a link points at someone's file: replacing the report
+    would take them away, so they are refused like any file bwc did not write. A listed file since
+    deleted is no loss and no reason to refuse."""
+    listed = (_marker_names(folder) or set()) & set(os.listdir(folder))
+    return [f"{quoted(n)} is now {kind}" for n in sorted(listed) if (kind := _not_a_file(folder / n))]
+
+
 def _inside(folder: Path, other: Path) -> bool:
     return folder == other or folder in other.parents
 
 
 def check_report_folder(path: Path | str) -> None:
     """Before work starts: `path` may receive a report folder. It is absent, an empty folder, or a
-    previous bwc report (MARKER, and no file the report did not write); the nearest existing folder
-    above it is writable. Anything else raises OutputError and nothing is touched."""
+    previous bwc report (MARKER, no file the report did not write, and each file it wrote still a
+    regular file or gone); the nearest existing folder above it is writable. Anything else raises
+    OutputError and nothing is touched."""
     given = Path(path)
     folder = Path(os.path.abspath(given))
     if folder.parent == folder:
@@ -209,6 +239,7 @@ def check_report_folder(path: Path | str) -> None:
             raise OutputError(f"cannot write a report into {quoted_path(given)}: it is a file, not a folder")
         try:
             foreign = _foreign(folder)
+            changed = [] if foreign else _changed(folder)
         except OSError as exc:
             raise OutputError(f"cannot write a report into {quoted_path(given)}: "
                               f"cannot list it ({_why(exc)})") from None
@@ -217,6 +248,12 @@ def check_report_folder(path: Path | str) -> None:
             more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
             raise OutputError(f"will not write a report into {quoted_path(given)}: it holds files bwc did not write "
                               f"({listed}{more}), which replacing it would delete; give an empty or new folder")
+        if changed:
+            listed = ", ".join(changed[:_SHOWN])
+            more = f" and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else ""
+            raise OutputError(f"will not write a report into {quoted_path(given)}: {listed}{more}, where the previous "
+                              "report wrote a file; bwc writes only files and never removes what it did not "
+                              "write: move it away, or give an empty or new folder")
     ancestor = folder.parent
     while not ancestor.exists() and ancestor.parent != ancestor:
         ancestor = ancestor.parent
@@ -225,10 +262,10 @@ def check_report_folder(path: Path | str) -> None:
 
 def replace_report_folder(path: Path | str, fill: Callable[[Path], None]) -> None:
     """Write a report folder at `path`: `fill(tmp)` writes the files into a fresh folder beside
-    `path`, MARKER is added listing them, and the new folder then takes the place of `path`
-    atomically. A folder already at `path` is removed only if `check_report_folder` accepts it
-    (else OutputError, nothing touched); on any failure the new folder is removed and `path` is left
-    as it was."""
+    `path` (regular files only: the next run refuses a listed name that is anything else), MARKER
+    is added listing them, and the new folder then takes the place of `path` atomically. A folder
+    already at `path` is removed only if `check_report_folder` accepts it (else OutputError, nothing
+    touched); on any failure the new folder is removed and `path` is left as it was."""
     check_report_folder(path)
     folder = Path(os.path.abspath(path))
     with _converted(folder):
@@ -272,7 +309,9 @@ def _remove_previous_report(old: Path) -> None:
     for name in sorted(_marker_names(old) or ()):
         entry = old / name
         with suppress(OSError):
-            if entry.is_symlink() or not entry.is_dir():  # a report writes only files: a folder is someone's
+            # A report writes only regular files: a folder, link or pipe put at a listed name after the
+            # last check is someone's, and stays (a link is never followed: lstat, and unlink of a file).
+            if _not_a_file(entry) is None:
                 entry.unlink()
     with suppress(OSError):
         (old / MARKER).unlink()
