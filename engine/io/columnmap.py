@@ -230,8 +230,8 @@ def _check_meaning(cmap: ColumnMap, doc: SourceDocument, vocabulary: Vocabulary 
     problems: list[Diagnostic] = []
     inc = cmap.incident
 
-    def bad(loc: tuple[Any, ...], message: str, *, key: bool = False) -> None:
-        problems.append(_diagnostic(doc, loc, message, key=key))
+    def bad(loc: tuple[Any, ...], message: str, hint: str | None = None, *, key: bool = False) -> None:
+        problems.append(_diagnostic(doc, loc, message, hint, key=key))
 
     if isinstance(inc.timezone, Constant):
         try:
@@ -247,6 +247,10 @@ def _check_meaning(cmap: ColumnMap, doc: SourceDocument, vocabulary: Vocabulary 
     for loc, spec in _non_time_cells(cmap):
         if isinstance(spec, Cell) and spec.format is not None:
             bad((*loc, "format"), "`format` is for time columns only (`at`, `started`, `ended`)", key=True)
+    for loc, spec in _time_cells(cmap):
+        problem = _format_problem(spec.format) if isinstance(spec, Cell) and spec.format is not None else None
+        if problem is not None:
+            bad((*loc, "format"), *problem)
     if cmap.recordings is not None:
         for key in ("before", "after"):
             text = getattr(cmap.recordings.match, key)
@@ -293,6 +297,72 @@ def _non_time_cells(cmap: ColumnMap) -> Iterator[tuple[tuple[Any, ...], Any]]:
         yield ("incident", "groups", name), spec
     if cmap.recordings is not None:
         yield ("recordings", "officer"), cmap.recordings.officer
+
+
+def _time_cells(cmap: ColumnMap) -> Iterator[tuple[tuple[Any, ...], CellSpec]]:
+    """Every time cell of the map, with its location in the map file."""
+    for i, ev in enumerate(cmap.incident.events):
+        yield ("incident", "events", i, "at"), ev.at
+    if cmap.recordings is not None:
+        yield ("recordings", "started"), cmap.recordings.started
+        yield ("recordings", "ended"), cmap.recordings.ended
+
+
+# The strptime directives a time `format` may use, and the part of the time each reads. The map is
+# checked before any row is read because strptime itself fails only on a row (a directive written
+# twice), reads `%Z` without using it, and fills a part no directive reads from 1900-01-01 00:00.
+_DIRECTIVES = {"Y": "year", "y": "year", "m": "month", "b": "month", "B": "month", "d": "day",
+               "j": "day of the year", "H": "hour", "I": "hour", "p": "AM/PM", "M": "minute", "S": "second",
+               "f": "fraction of a second", "z": "offset", "a": "weekday", "A": "weekday"}
+_FORMAT_EXAMPLE = "e.g. `%m/%d/%Y %H:%M:%S` (month/day/year, 24-hour clock) or `%m/%d/%Y %I:%M %p` (12-hour clock)"
+
+
+def _format_problem(fmt: str) -> tuple[str, str] | None:
+    """Why a time `format` cannot be used, and a hint (None when it can): every directive known and
+    read once, a full date, the hour, and the parts a smaller part needs."""
+    if not fmt.strip():
+        return "the format is empty", f"write how the times are written, {_FORMAT_EXAMPLE}; or leave `format` " \
+                                      "out for ISO 8601 times with their offset"
+    read: dict[str, str] = {}  # part of the time -> the directive reading it
+    i = fmt.find("%")
+    while i != -1:
+        d = fmt[i + 1:i + 2]
+        if d == "Z":
+            return ("`%Z` (a zone name such as UTC or EST) cannot be used: the name would be read and then "
+                    "ignored, so every time would be taken as a local time of the incident's zone, hours off",
+                    "write `%z` for an offset written in digits (-0500, -05:00 or Z), or set the zone with "
+                    "the map's `timezone`")
+        if d == "":
+            return "the format ends with a lone `%`", "write `%%` for a percent sign"
+        part = _DIRECTIVES.get(d)
+        if part is None and d != "%":
+            return (f"`%{quoted(d)}` is not a directive a time format may use",
+                    "use " + " ".join(f"`%{k}`" for k in _DIRECTIVES) + " and `%%` for a percent sign")
+        if part in read:
+            return (f"the format reads the {part} twice (`%{read[part]}` and `%{d}`)",
+                    "read each part of the time once: remove one of them")
+        if part is not None:
+            read[part] = d
+        i = fmt.find("%", i + 2)
+    missing = [name for name, present in (
+        ("no year", "year" in read),
+        ("no month and day (nor `%j`, the day of the year)", ("month" in read and "day" in read)
+         or "day of the year" in read),
+        ("no hour", "hour" in read)) if not present]
+    if missing:
+        return (f"the format reads {', '.join(missing)}: a time needs its full date and at least its hour, and "
+                "what the format does not read would silently be taken from 1 January 1900 at midnight",
+                _FORMAT_EXAMPLE)
+    if "day of the year" in read and ("month" in read or "day" in read):
+        return "the date is read twice (`%j`, the day of the year, and the month or day)", _FORMAT_EXAMPLE
+    if (read.get("hour") == "I") != ("AM/PM" in read):
+        return ("`%I` (the 12-hour clock) and `%p` (AM or PM) go together: one without the other reads "
+                "2 PM as 2 in the morning", "use `%I` with `%p` for a 12-hour clock, or `%H` alone for a 24-hour clock")
+    for part, needs in (("second", "minute"), ("fraction of a second", "second")):
+        if part in read and needs not in read:
+            return (f"the format reads the {part} but not the {needs}, which would silently be taken as 0",
+                    _FORMAT_EXAMPLE)
+    return None
 
 
 def _seconds(text: str) -> float:
@@ -483,23 +553,47 @@ class _Reader:
 
 
 def _parse_time(text: str, fmt: str | None, zone: str) -> datetime:
+    """A vendor's time; ValueError unless it is on the calendar in UTC too, so that the rest of this module
+    may convert and compare it freely."""
     if fmt is None:
-        t = parse_timestamp(text)
-        return t
+        return parse_timestamp(text)  # it refuses a time off the calendar itself
     try:
         naive = datetime.strptime(text, fmt)
     except ValueError:
         raise ValueError(f"`{quoted(text)}` is not a time written `{quoted(fmt)}`") from None
-    if naive.tzinfo is not None:
-        return naive
-    tz = ZoneInfo(zone)
-    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        raise ValueError(f"`{quoted(text)}` never happened in {zone}: the clocks jumped past it (daylight saving)")
+    try:  # 9999-12-31 23:30 west of Greenwich, or 0001-01-01 00:30 east of it, is past the calendar's end in UTC
+        if naive.tzinfo is not None:  # `%z`: the time gave its offset
+            naive.astimezone(UTC)
+            return naive
+        tz = ZoneInfo(zone)
+        first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+        if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise ValueError(f"`{quoted(text)}` never happened in {zone}: the clocks jumped past it (daylight saving)")
+    except OverflowError:
+        raise ValueError(f"`{quoted(text)}` is outside the calendar this engine counts in (years 1 to 9999, UTC)") \
+            from None
     if first.utcoffset() != second.utcoffset():
         raise ValueError(f"`{quoted(text)}` happened twice in {zone} (the clocks went back): the export must give "
                          "the offset for this time")
     return first
+
+
+def _shifted(t: datetime, delta: timedelta) -> datetime:
+    """`t + delta` counted in UTC; past the calendar's first or last moment, that moment, which holds every
+    time read (a match window reaching past year 9999 still holds the recordings of 9999)."""
+    try:
+        return t.astimezone(UTC) + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=UTC)
+
+
+def _written_in(t: datetime, tz: ZoneInfo) -> str:
+    """`t` in the zone `tz`, or with its own offset when that zone's clock would be past the calendar's end:
+    the same moment, which the audit then treats as it treats such a time in any export."""
+    try:
+        return t.astimezone(tz).isoformat()
+    except OverflowError:
+        return t.isoformat()
 
 
 @dataclass
@@ -660,7 +754,7 @@ class MappedExport:
         by_officer: dict[str, list[tuple[datetime, datetime, _Incident, str]]] = {}
         for iid, inc in self._incidents.items():
             for officer, start, end, _ in inc.windows:
-                by_officer.setdefault(officer, []).append((start - before, end + after, inc, iid))
+                by_officer.setdefault(officer, []).append((_shifted(start, -before), _shifted(end, after), inc, iid))
         reader = _Reader(table, self.cmap, zone_default)
         officer_attr = spec.match.officer
         for line, cells in table.rows:
@@ -689,7 +783,7 @@ class MappedExport:
                     tz = ZoneInfo(zone_name)
                     for etype, at in (("recording_started", started), ("recording_stopped", ended)):
                         inc.rows.append((inc.line, {"incident_id": iid, "timezone": zone_name, "type": etype,
-                                                    "at": at.astimezone(tz).isoformat(), officer_attr: officer}))
+                                                    "at": _written_in(at, tz), officer_attr: officer}))
             self.recording_stats["matched" if matched else "unmatched"] += 1
 
     def _recording_error(self, path: Path, line: int, message: str, reason: str) -> RowError:
