@@ -46,6 +46,7 @@ from policy.describe import (
 )
 from policy.duration import Duration
 from policy.in_force import ENACTED
+from policy.markdown import code, inline, words
 from policy.model import Rule, Ruleset
 from policy.obligations import DelayAllowance, Earliest
 
@@ -628,58 +629,74 @@ def _text_changes(changes: list[Change], indent: str = "      ", mark: str = "")
     return out
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+def _md_effect(ch: Change) -> str:
+    """A change's plain words as inert Markdown: a field's old and new values as the change line writes them
+    (a title, a cite, a drafter) escaped whole, the names policy.describe writes between backticks as code,
+    and every other word escaped (a source's title, a range of versions)."""
+    values = f"{_in_change_line(ch.old)} {ARROW} {_in_change_line(ch.new)}"
+    if ch.effect.endswith(values):
+        head = ch.effect[: len(ch.effect) - len(values)]
+        return f"{words(head, table=True)}{inline(_in_change_line(ch.old))} {ARROW} {inline(_in_change_line(ch.new))}"
+    if ch.part.startswith("source "):  # a source's id and title: no names, all of it from the rulesets
+        return inline(ch.effect)
+    return words(ch.effect, table=True)
 
 
 def _md_changes(changes: list[Change]) -> list[tuple[str, str]]:
-    """(what changed, in plain words) rows: a list change gives one row per item added or removed."""
+    """(what changed, in plain words) rows, as Markdown table cells: a list change gives one row per item
+    added or removed."""
     rows = []
     for ch in changes:
         if ch.items:
-            items = [f"added: {x}" for x in ch.added] + [f"removed: {x}" for x in ch.removed]
-            rows += [(ch.heading if i == 0 else "", item) for i, item in enumerate(items)]  # the heading once
+            items = [f"added: {words(x, table=True)}" for x in ch.added] + [
+                f"removed: {words(x, table=True)}" for x in ch.removed]
+            heading = words(ch.heading, table=True)
+            rows += [(heading if i == 0 else "", item) for i, item in enumerate(items)]  # the heading once
         else:
-            rows.append((ch.part, ch.effect))
+            rows.append((inline(ch.part), _md_effect(ch)))
     return rows
 
 
 def render_markdown(d: RulesetDiff) -> str:
-    """Headings, a summary count line and tables: for a pull request or a public comment period."""
-    lines = [f"# Changes from `{d.old}` to `{d.new}`", "", f"**{d.summary()}**"]
+    """Headings, a summary count line and tables: for a pull request or a public comment period. Every
+    string from the rulesets (ids, summaries, cites, titles, values) is escaped (policy.markdown), so that
+    none of it can become markup, HTML or a link, and a table row stays one line."""
+    lines = [f"# Changes from {code(d.old)} to {code(d.new)}", "", f"**{d.summary()}**"]
     if d.added:
         lines += ["", f"## Rules added ({len(d.added)})", "", "| Rule | In its own words | Applies | Cite |",
                   "|---|---|---|---|"]
-        lines += [f"| `{e.id}` | {_cell(e.summary)} | {_cell(e.applies)} | {_cell(e.cite)} |" for e in d.added]
+        lines += [f"| {code(e.id, table=True)} | {inline(e.summary)} | {words(e.applies, table=True)} "
+                  f"| {inline(e.cite)} |" for e in d.added]
     if d.removed:
         lines += ["", f"## Rules removed ({len(d.removed)})", "", "| Rule | In its own words | Cite |", "|---|---|---|"]
-        lines += [f"| `{e.id}` | {_cell(e.summary)} | {_cell(e.cite)} |" for e in d.removed]
+        lines += [f"| {code(e.id, table=True)} | {inline(e.summary)} | {inline(e.cite)} |" for e in d.removed]
     duty = d.in_section(OBLIGATION)
     if duty:
         lines += ["", f"## Rules whose summary or duty changed ({len(duty)})", "",
                   "| Rule | Now reads | What changed |", "|---|---|---|"]
         for c in duty:
-            was = ([f"was: {c.old_summary}"] if c.reworded else []) + [
+            was = ([f"was: {inline(c.old_summary)}"] if c.reworded else []) + [
                 f"{w}: {e}" if w not in ("obligation", "effect") else e
                 for w, e in _md_changes([ch for ch in c.part(OBLIGATION) if ch.part != "summary"])]
-            lines.append(f"| `{c.id}` | {_cell(c.summary)} | {_cell('; '.join(was))} |")
+            lines.append(f"| {code(c.id, table=True)} | {inline(c.summary)} | {'; '.join(was)} |")
     terms = d.in_section(TERMS)
     if terms:
         lines += ["", f"## When the changed rules apply, and for how long ({_plural(len(terms), 'rule')})", "",
                   "| Rule | What changed | In plain words |", "|---|---|---|"]
         for group, changes in same_changes(terms):
-            ids = ", ".join(f"`{c.id}`" for c in group)
+            ids = ", ".join(code(c.id, table=True) for c in group)
             for i, (what, effect) in enumerate(_md_changes(changes)):
-                lines.append(f"| {ids if i == 0 else ''} | {_cell(what)} | {_cell(effect)} |")
+                lines.append(f"| {ids if i == 0 else ''} | {what} | {effect} |")
     meta = d.in_section(METADATA)
     if meta:
         lines += ["", f"## Citations and notes ({_plural(len(meta), 'rule')})", "", "| Rule | What changed |",
                   "|---|---|"]
-        lines += [f"| `{c.id}` | {_cell('; '.join(ch.effect for ch in c.part(METADATA)))} |" for c in meta]
+        lines += [f"| {code(c.id, table=True)} | {'; '.join(_md_effect(ch) for ch in c.part(METADATA))} |"
+                  for c in meta]
     if d.header:
         lines += ["", f"## The ruleset itself ({_plural(len(d.header), 'change')})", "",
                   "| What changed | In plain words |", "|---|---|"]
-        lines += [f"| {_cell(what)} | {_cell(effect)} |" for what, effect in _md_changes(d.header)]
+        lines += [f"| {what} | {effect} |" for what, effect in _md_changes(d.header)]
     return "\n".join(lines) + "\n"
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from budget import examples
-from hypothesis import HealthCheck, example, given, settings
-from strategies import rulesets
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+from strategies import rulesets, texts
+from test_render import _inert, _markdown_html, _page, _text
 
 from engine.tools.render.amendment import amendment_html
 from policy.canonical import canonical_json
@@ -418,3 +422,178 @@ def test_cli_writes_the_page_and_keeps_an_existing_file(tmp_path: Path, boston: 
     out.write_text("mine", encoding="utf-8")
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 1 and out.read_text(encoding="utf-8") == "mine"
+
+
+# --- hostile text in the Markdown form ------------------------------------------------------------
+
+# What a ruleset's text could hold that Markdown would read as markup: an HTML tag, a link, emphasis,
+# backticks, a table's `|` and a line break. Each must show as written: no element, no link, no new row.
+HOSTILE = ("<img src=x onerror=alert(1)> [click](javascript:alert(2)) *em* __strong__ `tick` | a | b\n"
+           "next line # not a heading")
+HOSTILE_SUMMARY = ("- [x](javascript:alert(3)) <b onmouseover=alert(4)>bold</b> ~~gone~~ ``two`` | &lt;i&gt;\n"
+                   "1. not a list")
+# A value a rule tests, shown inside the words policy.describe writes for when the rule applies.
+HOSTILE_VALUE = "<img src=y onerror=alert(5)> [v](javascript:alert(6)) `odd"
+# Text a ruleset can hold (the strategies' own), mixed with whole Markdown and HTML constructs and loose
+# Markdown punctuation.
+MARKUP = ("<img src=x onerror=y>", "</td>", "[l](javascript:x)", "![i](http://x/i.png)", "<http://x>", "*em*",
+          "_em_", "**b**", "~~s~~", "`c`", "``", "|", "\n", "\r\n", "\\", "&amp;", "&#60;", "# ", "- ", "1. ", "> ",
+          "    ", "---", "[x]: http://x")
+MARKUP_TEXT = st.lists(st.one_of(st.sampled_from(MARKUP), texts,
+                                 st.text(st.sampled_from(list("<>[]()!*_`~|\\&#-+=.:;/ \n\tab1")), max_size=6)),
+                       min_size=1, max_size=6).map("".join)
+
+
+def hostile_doc(title: str, drafted_by: str, sources: list[dict[str, Any]],
+                rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"ruleset": "hostile-city", "version": "1.0.0", "title": title, "status": "draft",
+            "effective": {"from": "2024-01-01"}, "timezone": "America/Chicago", "drafted_by": drafted_by,
+            "sources": sources, "rules": rules}
+
+
+def hostile_rule(rule_id: str, summary: str, cite: str, **obligation: Any) -> dict[str, Any]:
+    return {"id": rule_id, "summary": summary, "cite": cite,
+            **(obligation or {"retain": {"at_least": "P90D", "after": "incident"}})}
+
+
+def unescaped(md: str, fragment: str) -> list[int]:
+    """Where `fragment` starts in `md` with its first character not escaped (after an even run of `\\`)."""
+    return [m.start() for m in re.finditer(re.escape(fragment), md)
+            if (m.start() - len(md[:m.start()].rstrip("\\"))) % 2 == 0]
+
+
+def _pipes(line: str) -> int:
+    """The cell separators of a table row: each `|` not escaped by a backslash."""
+    return re.findall(r"\\.|\|", line).count("|")
+
+
+class _Cells(HTMLParser):
+    """The text of each table row's cells and of each heading, whole, as a browser shows it."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.headings: list[str] = []
+        self._open: list[str] | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th", "h1", "h2", "h3"):
+            self._open = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open is not None and tag in ("td", "th", "h1", "h2", "h3"):
+            (self.rows[-1] if tag in ("td", "th") else self.headings).append("".join(self._open))
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open.append(data)
+
+
+def cells(md: str) -> _Cells:
+    return _Cells(_markdown_html(md))
+
+
+def shown(text: str) -> str:
+    """Text as a Markdown reader shows it: whitespace folded (and NUL replaced, as CommonMark requires)."""
+    return " ".join(text.replace("\0", "\ufffd").split())
+
+
+def assert_inert_markdown(md: str, *whole: str) -> None:
+    """No text from the data became markup in `md`: no tag or link left unescaped, every table row one line
+    with as many cells as its header, nothing in the rendered page that runs or links elsewhere, and each of
+    `whole` shown as written (its whitespace folded)."""
+    for fragment in ("<img", "<b ", "](javascript:"):
+        assert not unescaped(md, fragment), (fragment, md)
+    lines = md.splitlines()
+    for line in lines:  # a line break in the data did not start a line of its own
+        assert "next line" not in line or "onerror=alert(1)" in line, line
+        assert "not a list" not in line or "bold" in line, line
+    tables: list[list[str]] = []
+    for before, line in zip(["", *lines], lines, strict=False):
+        if line.startswith("|"):
+            if not before.startswith("|"):
+                tables.append([])
+            tables[-1].append(line)
+    assert tables
+    for table in tables:
+        assert table[1].startswith("|---") and len(table) > 2, table
+        assert {_pipes(row) for row in table} == {_pipes(table[0])}, table
+    html = _markdown_html(md)
+    _inert(html)
+    assert [t for t, _ in _page(html).tags].count("tr") == sum(len(t) - 1 for t in tables)
+    text = _text(html)
+    for w in whole:
+        assert shown(w) in text, w
+
+
+def test_markdown_shows_hostile_text_as_written() -> None:
+    """Every string from the rulesets is escaped: a title, a drafter, a source's title, summaries added,
+    removed and reworded, cites and a value a rule tests (a bug once left all but `|` raw)."""
+    plain = [{"id": "src", "title": "A statute"}]
+    old = Ruleset.model_validate(hostile_doc("Plain title", "A drafter", plain, [
+        hostile_rule("keep", HOSTILE_SUMMARY, "src 1"), hostile_rule("gone", HOSTILE_SUMMARY, HOSTILE)]))
+    new = Ruleset.model_validate(hostile_doc(HOSTILE, HOSTILE, [*plain, {"id": "evil", "title": HOSTILE}], [
+        hostile_rule("keep", HOSTILE, HOSTILE, retain={"at_least": "P1Y", "after": "incident"}),
+        hostile_rule("new-rule", HOSTILE_SUMMARY, HOSTILE, on="flagged", where={"reason": HOSTILE_VALUE},
+                     delete={"within": "P180D", "after": "incident"})]))
+    d = diff(old, new)
+    assert [e.id for e in d.added] == ["new-rule"] and [e.id for e in d.removed] == ["gone"]
+    assert {ch.part for ch in d.header} == {"title", "drafted_by", "source evil"}
+    md = render_markdown(d)
+    assert_inert_markdown(md, HOSTILE, HOSTILE_SUMMARY, HOSTILE_VALUE)
+    rows = cells(md).rows
+    assert [shown(r[1]) for r in rows if r[0] in ("title", "drafted_by", "source evil")] == [
+        shown(f"title: Plain title → {HOSTILE}"), shown(f"drafted by: A drafter → {HOSTILE}"),
+        shown(f"source added: evil ({HOSTILE})")]
+    assert [[shown(c) for c in r[1:]] for r in rows if r[0] == "keep"] == [
+        [shown(HOSTILE), shown(f"was: {HOSTILE_SUMMARY}")],
+        ["duration", "retention: 90 days → 1 year after the incident"], [shown(f"cite: src 1 → {HOSTILE}")]]
+    assert [[shown(c) for c in r[1:]] for r in rows if r[0] in ("new-rule", "gone")] == [
+        [shown(HOSTILE_SUMMARY), shown(f"when a `flagged` event happens where `reason` is `{HOSTILE_VALUE}`"),
+         shown(HOSTILE)], [shown(HOSTILE_SUMMARY), shown(HOSTILE)]]
+    # The names the diff's own words hold stay code: only the data is escaped.
+    assert "| duration | retention: 90 days → 1 year after the incident |" in md
+    assert "| `keep` |" in md
+
+
+def test_cli_markdown_escapes_a_hostile_title(tmp_path: Path) -> None:
+    """The tester's case: `bwc diff --format markdown` with a title holding an image tag and a javascript: link."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    text = (RULESETS / "minnesota-13-825" / "2016.1.0.yaml").read_text(encoding="utf-8")
+    title = "<img src=x onerror=alert(1)> [click](javascript:alert(2))"
+    hostile = tmp_path / "2016.1.0.yaml"
+    hostile.write_text(re.sub(r"(?m)^title: .*$", f"title: {json.dumps(title)}", text), encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", "--rulesets", str(RULESETS), str(hostile), "minnesota-13-825@2016.1.0",
+                                       "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert_inert_markdown(result.output, title)
+    escaped = "\\<img src=x onerror=alert(1)\\> \\[click\\](javascript:alert(2))"
+    assert f"| title | title: {escaped} → Minnesota" in result.output
+
+
+@FAST
+@given(title=MARKUP_TEXT, summary=MARKUP_TEXT, cite=MARKUP_TEXT)
+def test_markdown_shows_any_text_as_written(title: str, summary: str, cite: str) -> None:
+    """Whatever a title, a summary or a cite holds, its table cell shows exactly that text, on one row."""
+    old = ruleset()
+    first = old.rules[0]
+    assume(title != old.title and summary != first.summary and cite != first.cite)
+    new = old.model_copy(update={"title": title, "rules": [
+        first.model_copy(update={"summary": summary, "cite": cite}), *old.rules[1:]]})
+    md = render_markdown(diff(old, new))
+    html = _markdown_html(md)
+    _inert(html)
+    rows = _Cells(html).rows
+    assert len(rows) == sum(line.startswith("|") and not line.startswith("|---") for line in md.splitlines())
+    assert [[shown(c) for c in r] for r in rows if r[0] in ("title", "keep-flagged")] == [
+        ["keep-flagged", shown(summary), shown(f"was: {first.summary}")],
+        ["keep-flagged", shown(f"cite: {first.cite} → {cite}")],
+        ["title", shown(f"title: {old.title} → {title}")]]

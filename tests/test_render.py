@@ -20,7 +20,7 @@ from test_report import _chromium, _flags, _png_pixels
 
 from engine.tools.render import render_comparison, render_ruleset
 from engine.tools.render.document import TOPICS
-from engine.tools.render.markdown import block
+from policy.markdown import block
 from policy.model import Ruleset
 from policy.repository import Repository
 

@@ -7,14 +7,31 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_runner import run_cli
+from hypothesis import given
+from test_diff import (
+    FAST,
+    HOSTILE,
+    HOSTILE_SUMMARY,
+    MARKUP_TEXT,
+    _Cells,
+    assert_inert_markdown,
+    cells,
+    hostile_doc,
+    hostile_rule,
+    shown,
+)
+from test_render import _inert, _markdown_html
 
+from engine.cli.text.score import render_markdown
 from engine.tools.score import Grade, Scorecard, ScorecardDataError, ScoreReport, read_scorecard, render_json, score
 from engine.tools.score.criteria import DATA_FILE
 from engine.tools.score.grade import never_longer
 from policy.duration import Duration
+from policy.model import Ruleset
 from policy.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -373,3 +390,58 @@ def test_cli_broken_criteria_file_is_reported_at_its_line(tmp_path: Path, monkey
     code, out, err = run_cli(["score", "--rulesets", str(RULESETS), "dc-24-dcmr-3900"])
     assert code == 1 and out == "" and "Traceback" not in err and "internal error" not in err
     assert f"{broken}:" in err and "BWC112" in err and "criteria file is broken" in err
+
+
+# --- hostile text in the Markdown form ----------------------------------------------------------------------
+
+def _hostile_rules(title: str, summary: str, cite: str) -> dict[str, Any]:
+    """A ruleset whose rules earn marks (so that their summaries and cites are shown in tables) and bear on
+    others (shown in lists), with `title`, `summary` and `cite` wherever a grade shows text from it."""
+    source = {"id": "src", "title": title, "url": "https://example.org/a?b=<c>|d"}
+    return hostile_doc(title, title, [source], [
+        hostile_rule("keep", HOSTILE_SUMMARY, f"src {cite}"),
+        hostile_rule("purge", summary, f"src {cite}", delete={"within": "P180D", "after": "incident"}),
+        hostile_rule("view", summary, f"src {cite}",
+                     access={"effect": "must_not", "role": "involved_officer", "before": "report_completed"})])
+
+
+def test_cli_markdown_shows_hostile_text_as_written(tmp_path: Path) -> None:
+    """The title, sources, cites and summaries of a ruleset are escaped in `--format markdown` (a bug once
+    left all but `|` raw: an `<img onerror>` and a `javascript:` link went into the packet as they were)."""
+    folder = tmp_path / "hostile-city"
+    folder.mkdir()
+    (folder / "1.0.0.yaml").write_text(json.dumps(_hostile_rules(HOSTILE, HOSTILE, HOSTILE_SUMMARY)), encoding="utf-8")
+    code, md, err = run_cli(["score", "--rulesets", str(tmp_path), "--format", "markdown", "hostile-city"])
+    assert code == 0, err
+    assert_inert_markdown(md, HOSTILE, HOSTILE_SUMMARY)
+    page = cells(md)
+    assert shown(f"hostile-city@1.0.0: {HOSTILE} (draft)") in [shown(h) for h in page.headings]
+    assert [[shown(c) for c in r] for r in page.rows if r[0] in ("purge", "view")] == [
+        ["view", "hostile-city@1.0.0", shown(f"src {HOSTILE_SUMMARY}"), "not given",
+         "no viewing before the report or statement, in every incident", shown(HOSTILE)],
+        ["purge", "hostile-city@1.0.0", shown(f"src {HOSTILE_SUMMARY}"), "not given",
+         "footage is deleted within 180 days of incident", shown(HOSTILE)]]
+    (source,) = [line for line in md.splitlines() if line.startswith("- `src`: ")]  # its title escaped, address quoted
+    assert source.startswith("- `src`: \\<img src=x onerror=alert(1)\\> \\[click\\](javascript:alert(2))")
+    assert source.endswith(" <https://example.org/a?b=%3Cc%3E%7Cd>")
+
+
+@FAST
+@given(title=MARKUP_TEXT, summary=MARKUP_TEXT, cite=MARKUP_TEXT)
+def test_markdown_shows_any_text_as_written(repo: Repository, card: Scorecard, title: str, summary: str,
+                                            cite: str) -> None:
+    """Whatever a title, a summary or a cite holds, the Markdown shows exactly that text, a table row on one line."""
+    ruleset = Ruleset.model_validate(_hostile_rules("t", "s", "1"))
+    ruleset = ruleset.model_copy(update={"title": title, "rules": [
+        r.model_copy(update={"summary": summary, "cite": f"src {cite}"}) if r.id == "purge" else r
+        for r in ruleset.rules]})
+    report = score(repo, ruleset, card)
+    md = render_markdown(card, [report])
+    html = _markdown_html(md)
+    _inert(html)
+    page = _Cells(html)
+    assert len(page.rows) == sum(line.startswith("|") and not line.startswith("|---") for line in md.splitlines())
+    assert shown(f"hostile-city@1.0.0: {title} (draft)") in [shown(h) for h in page.headings]
+    assert [[shown(c) for c in r] for r in page.rows if r[0] == "purge"] == [
+        ["purge", "hostile-city@1.0.0", shown(f"src {cite}"), "not given",
+         "footage is deleted within 180 days of incident", shown(summary)]]

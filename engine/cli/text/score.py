@@ -1,5 +1,8 @@
 """The text `bwc score` prints: each criterion's grade with the rules behind it, as terminal text or Markdown,
-for one ruleset or two side by side (the JSON form is the tool's own, engine.tools.score.render_json)."""
+for one ruleset or two side by side (the JSON form is the tool's own, engine.tools.score.render_json).
+
+In Markdown every string from a ruleset is escaped with policy.markdown (the escaping `bwc render` and
+`bwc diff` use), so that a title or summary holding `<img ...>` or `[x](javascript:...)` shows as written."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from collections.abc import Sequence
 
 from engine.cli.text.console import Styled, say
 from engine.tools.score import GRADE_WORDS, CriterionScore, Grade, RuleEvidence, Scorecard, ScoreReport
-from engine.tools.score.report import Threshold
+from engine.tools.score.report import SourceEvidence, Threshold
+from policy.markdown import code, inline, link_target, words
 
 _COLOUR = {Grade.FULL: "green", Grade.PARTIAL: "yellow", Grade.NONE: "red", Grade.CANNOT_TELL: "cyan"}
 
@@ -73,8 +77,14 @@ def say_score(card: Scorecard, reports: Sequence[ScoreReport]) -> None:
     say(f"Note: {reports[0].caveat}")
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+def _md_rule(e: RuleEvidence) -> str:
+    return f"{code(e.rule)} ({inline(e.cite)}; confidence {inline(e.confidence or 'not given')}): {words(e.why)}"
+
+
+def _md_source(s: SourceEvidence) -> str:
+    target = link_target(s.url) if s.url else None
+    where = f" <{target}>" if target else f" ({inline(s.url)})" if s.url else " (no web address)"
+    return f"- {code(s.id)}: {inline(s.title)}{where}"
 
 
 def _markdown_criterion(c: CriterionScore) -> list[str]:
@@ -84,15 +94,15 @@ def _markdown_criterion(c: CriterionScore) -> list[str]:
         head = "Earned by" if c.grade is not Grade.CANNOT_TELL else "Undecided"
         lines += ["", f"| {head} | Ruleset | Cite | Confidence | Why it counts | Summary |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| `{e.rule}` | `{e.ruleset}` | {_cell(e.cite)} | {e.confidence or 'not given'} | {_cell(e.why)} "
-                  f"| {_cell(e.summary)} |" for e in c.earned_by]
+        lines += [f"| {code(e.rule, table=True)} | {code(e.ruleset, table=True)} | {inline(e.cite)} "
+                  f"| {inline(e.confidence or 'not given')} | {words(e.why, table=True)} | {inline(e.summary)} |"
+                  for e in c.earned_by]
     if c.related:
         lines += ["", "Bears on it:", ""]
-        lines += [f"- `{e.rule}` ({_cell(e.cite)}; confidence {e.confidence or 'not given'}): {e.why}"
-                  for e in c.related]
+        lines += [f"- {_md_rule(e)}" for e in c.related]
     if c.sources:
         lines += ["", "Sources the ruleset names:", ""]
-        lines += [f"- {s.id}: {s.title}" + (f" <{s.url}>" if s.url else " (no web address)") for s in c.sources]
+        lines += [_md_source(s) for s in c.sources]
     if c.missing:
         lines += ["", f"Next: {c.missing}"]
     if c.thresholds:
@@ -101,18 +111,20 @@ def _markdown_criterion(c: CriterionScore) -> list[str]:
 
 
 def render_markdown(card: Scorecard, reports: Sequence[ScoreReport]) -> str:
-    """Headings and tables: for an oversight board's packet or a public comment."""
-    names = " and ".join(f"`{r.ruleset}`" for r in reports)
+    """Headings and tables: for an oversight board's packet or a public comment. Every string from a ruleset
+    (ids, titles, cites, summaries, sources) is escaped (policy.markdown), so that none of it can become
+    markup, HTML or a link, and a table row stays one line; the scorecard's own words are the tool's."""
+    names = " and ".join(code(r.ruleset) for r in reports)
     lines = [f"# {names} against the body-worn camera policy scorecard", "",
              f"Scored against *{card.title}* ({card.publisher}). {reports[0].caveat}", "",
-             "| Criterion | " + " | ".join(f"`{r.ruleset}`" for r in reports) + " |",
+             "| Criterion | " + " | ".join(code(r.ruleset, table=True) for r in reports) + " |",
              "|---|" + "---|" * len(reports)]
     for i, c in enumerate(reports[0].criteria):
         lines.append(f"| {c.name} | " + " | ".join(r.criteria[i].grade_words for r in reports) + " |")
     for r in reports:
-        lines += ["", f"## `{r.ruleset}`: {_cell(r.title)} ({r.status})", ""]
+        lines += ["", f"## {code(r.ruleset)}: {inline(r.title)} ({inline(r.status)})", ""]
         if len(r.layers) > 1:
-            lines += [f"Layers graded, base first: {', '.join(f'`{x}`' for x in r.layers)}.", ""]
+            lines += [f"Layers graded, base first: {', '.join(code(x) for x in r.layers)}.", ""]
         for c in r.criteria:
             lines += _markdown_criterion(c)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -14,6 +14,7 @@ from datetime import date
 
 from policy.base import Effect
 from policy.describe import describe_applies, describe_obligation, join, name, subject
+from policy.markdown import Phrase, Segment, phrase
 from policy.model import Confidence, Governs, Rule, Ruleset
 from policy.obligations import (
     AccessObligation,
@@ -23,28 +24,6 @@ from policy.obligations import (
     WindowObligation,
 )
 from policy.repository import Repository
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A piece of a generated sentence: prose, or a name as written in the file (`arrived`, `supervisor`)."""
-
-    text: str
-    name: bool = False
-
-
-Phrase = tuple[Segment, ...]
-
-
-def phrase(text: str) -> Phrase:
-    """A sentence of policy.describe, which writes names and values between backticks, as segments.
-
-    A value holding a backtick itself leaves the backticks unpaired: the sentence is then kept whole as
-    prose, so that a stray backtick from the data can never turn the rest of the line into a name."""
-    parts = text.split("`")
-    if len(parts) % 2 == 0:
-        return (Segment(text),)
-    return tuple(Segment(p, name=i % 2 == 1) for i, p in enumerate(parts) if p)
 
 
 @dataclass(frozen=True, slots=True)

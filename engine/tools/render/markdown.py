@@ -1,79 +1,30 @@
 """A ruleset document, or two side by side, as Markdown: for a pull request, a wiki or a comment-period page.
 
 Every string from a ruleset is data, and Markdown reads punctuation as markup: text from the ruleset is
-written with each character that could start markup escaped (`*`, `_`, `[`, `]`, `<`, `>`, `|`, `&`, ...),
-its line breaks folded into spaces, and a line-opening `#`, `-`, `+`, `=` or `1.` escaped, so that a
-summary holding `[x](javascript:...)`, `<script>` or a table's `|` shows as the characters it holds. Names
-are code spans (inert in every Markdown reader), and links are made only from a source's `url`, which
-the model holds to http and https.
+written through policy.markdown (the escaping `bwc diff` and `bwc score` share), with each character that
+could start markup escaped (`*`, `_`, `[`, `]`, `<`, `>`, `|`, `&`, ...), its line breaks folded into
+spaces, and a line-opening `#`, `-`, `+`, `=` or `1.` escaped, so that a summary holding
+`[x](javascript:...)`, `<script>` or a table's `|` shows as the characters it holds. Names are code spans
+(inert in every Markdown reader), and links are made only from a source's `url`, which the model holds to
+http and https.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
 
 from engine.tools.render.document import (
     TOPICS,
     BaseLayer,
     ComparisonDocument,
     Layer,
-    Phrase,
     RulesetDocument,
     RuleView,
     SourceView,
     names,
-    phrase,
 )
-
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#$!{}])")
-_LINE_START = re.compile(r"^(\d{1,9})([.)])")
-_SPACES = re.compile(r"\s+")
-
-
-def inline(text: str) -> str:
-    """Text from a ruleset, inert inside a Markdown line: spaces folded, markup characters escaped."""
-    return _SPECIAL.sub(r"\\\1", _SPACES.sub(" ", text))
-
-
-def _opening(line: str) -> str:
-    """A line whose start would read as a list item, a numbered item or a heading underline, escaped."""
-    if line[:1] in ("-", "+", "="):
-        return "\\" + line
-    return _LINE_START.sub(r"\1\\\2", line)
-
-
-def block(text: str) -> str:
-    """Text from a ruleset that may open a line: also a list marker, heading or numbered item escaped."""
-    return _opening(inline(text.strip()))
-
-
-def code(text: str, *, table: bool = False) -> str:
-    """A name as a code span, fenced by more backticks than it holds (so it cannot close early)."""
-    flat = _SPACES.sub(" ", text)
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat[:1] in ("`", " ") or flat[-1:] in ("`", " ") else ""
-    if table:  # GFM splits a row at every unescaped `|`, inside code spans too
-        flat = flat.replace("|", "\\|")
-    return f"{fence}{pad}{flat}{pad}{fence}"
-
-
-def words(p: Phrase, *, table: bool = False) -> str:
-    return "".join(code(s.text, table=table) if s.name else inline(s.text) for s in p)
-
-
-def _url(url: str) -> str | None:
-    """A link target for `<...>`, or None for anything but http(s) (the model allows nothing else)."""
-    if not url.lower().startswith(("http://", "https://")):
-        return None
-    return quote(url, safe="!#$%&'()*+,-./:;=?@[]_~")
-
-
-def link(label: str, url: str | None) -> str:
-    target = _url(url) if url else None
-    return f"[{inline(label)}](<{target}>)" if target else inline(label)
+from policy.markdown import block, code, inline, link, opening, phrase, words
 
 
 def _plural(n: int, word: str) -> str:
@@ -82,7 +33,7 @@ def _plural(n: int, word: str) -> str:
 
 def _paragraphs(text: str) -> list[str]:
     """The drafter's notes, paragraph by paragraph, with the names they put between backticks as names."""
-    return [_opening(words(phrase(p.strip()))) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return [opening(words(phrase(p.strip()))) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 def _quote(text: str) -> list[str]:
@@ -260,4 +211,4 @@ def comparison_markdown(doc: ComparisonDocument) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-__all__ = ["block", "code", "comparison_markdown", "inline", "link", "ruleset_markdown", "words"]
+__all__ = ["comparison_markdown", "ruleset_markdown"]
