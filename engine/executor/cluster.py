@@ -138,10 +138,13 @@ class DaskBackend:
                 # that starts it: started now, before the block, it cannot drop a Ctrl-C held in there.
                 multiprocessing.resource_tracker.ensure_running()
                 with _ignoring_interrupts(hold=True):
-                    # One thread per worker process: the work is pure Python, held by the GIL.
+                    # One thread per worker process: the work is pure Python, held by the GIL. Dask's own
+                    # logs are silenced below CRITICAL: while the cluster closes, a worker whose heartbeat
+                    # finds the scheduler gone logs an ERROR with a traceback (seen in CI), and every
+                    # failure that matters reaches this process as an exception, said in plain words.
                     self._cluster = dist.LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                                      silence_logs=logging.ERROR)
+                                                      silence_logs=logging.CRITICAL)
                     self._client = dist.Client(self._cluster, set_as_default=False)
             else:
                 self._client = dist.Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
