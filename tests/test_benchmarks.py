@@ -85,3 +85,17 @@ def test_instruction_count_stages_run(tmp_path: Path, stage: str) -> None:
                                        str(export)])
     assert result.exit_code == 0, result.output
     instructions._inner(ROOT, "illinois-50-ilcs-706-10-20", export, stage, 1)
+
+
+@pytest.mark.parametrize(("layout", "said"), [
+    ("apart", "recordings: 40 rows, 40 matched to an incident, 0 matched to none, 0 unreadable\n"),
+    # call i's video, a minute after its dispatch, is in the windows of calls 0 to i + 5 (the map opens a
+    # window 4 minutes before dispatch): from call 11 on, in more than 16
+    ("overlapping", "recordings: 40 rows, 11 matched to an incident, 0 matched to none, 0 unreadable, 29 matching "
+                    "too many calls to tell\n")])
+def test_column_map_benchmark_runs(capsys: pytest.CaptureFixture[str], layout: str, said: str) -> None:
+    """benchmarks/columnmap_bench.py on 40 calls: the audit through the map runs and matches as it says."""
+    from benchmarks import columnmap_bench
+
+    assert columnmap_bench.main(["--calls", "40", "--layout", layout]) == 0
+    assert capsys.readouterr().out.endswith(said)

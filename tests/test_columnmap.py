@@ -97,7 +97,8 @@ def test_a_vendor_export_is_audited_end_to_end_through_a_shipped_map(tmp_path: P
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["input"]["incidents"] == 3
     assert summary["input"]["map"] == {"name": "axon-cad-auto-tagging", "status": "documented",
-                                       "recordings": {"rows": 5, "matched": 3, "unmatched": 1, "skipped": 1}}
+                                       "recordings": {"rows": 5, "matched": 3, "unmatched": 1, "skipped": 1,
+                                                      "ambiguous": 0}}
     errors = {(e["line"], e["incident"]): e["message"] for e in summary["input"]["errors"]}
     # The bad rows, each with its line and its column's number and heading; the rest audited.
     assert errors[(5, "C-1003")].startswith("column 3 (`Officer Dispatched DateTime`): `not a time`")

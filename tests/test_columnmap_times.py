@@ -72,7 +72,7 @@ def test_match_windows_and_recordings_at_the_calendar_ends_never_crash(tmp_path:
     code, stderr, summary = _audit(tmp_path, "--map", str(cmap), "--recordings", str(videos), str(cad))
     assert code == 0, stderr
     assert summary["input"]["map"]["recordings"] == {
-        "rows": 3, "matched": 3, "unmatched": 0, "skipped": 0}
+        "rows": 3, "matched": 3, "unmatched": 0, "skipped": 0, "ambiguous": 0}
     assert summary["input"]["incidents"] == 1  # E3
     assert {e["incident"] for e in summary["input"]["errors"]} == {"E1", "E2"}
 

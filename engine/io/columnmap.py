@@ -24,12 +24,13 @@ not be contiguous and recordings are matched against every incident.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +53,10 @@ MAPS_DIR = Path(__file__).parent / "maps"  # the maps shipped with bwc-policy, b
 MAX_MAP_BYTES = 256 * 1024
 MAX_VENDOR_BYTES = 64 * 1024 * 1024  # a vendor file is read whole: the same cap as a .json export
 MAP_VERSION = 1
+# A recording is matched to at most this many calls of its officer: more means the calls' windows
+# overlap too much to tell which it belongs to, and matching it to each would make the audit's input
+# grow as recordings x calls rather than with the files' size.
+MAX_MATCHES = 16
 
 Scalar = str | bool | int
 
@@ -605,6 +610,47 @@ class _Incident:
     windows: list[tuple[str, datetime, datetime, int]] = field(default_factory=list)  # officer, from, to, line
 
 
+class _Window(NamedTuple):
+    """An officer's match window in one incident: a recording starting from `low` to `high` belongs to it."""
+    low: datetime
+    high: datetime
+    incident: _Incident
+    iid: str
+
+
+class _Video(NamedTuple):
+    line: int
+    officer: str
+    started: datetime
+    ended: datetime
+
+
+def _windows_holding(windows: dict[str, list[_Window]], videos: list[_Video]) -> list[list[_Window] | int]:
+    """For each video, its officer's windows holding its start, in the order of `windows`; or, when more
+    than MAX_MATCHES hold it, how many. One sweep per officer (windows by opening, videos by start, a heap
+    of the open windows by closing), so the time grows as (windows + videos) x log, not as their product,
+    and no video is given more than MAX_MATCHES windows."""
+    held: list[list[_Window] | int] = [[] for _ in videos]
+    by_officer: dict[str, list[int]] = {}
+    for i, video in enumerate(videos):
+        by_officer.setdefault(video.officer, []).append(i)
+    for officer, mine in by_officer.items():
+        theirs = windows.get(officer, [])
+        opening = sorted(range(len(theirs)), key=lambda w: theirs[w].low)
+        open_now: list[tuple[datetime, int]] = []  # (high, index in theirs): a heap
+        k = 0
+        for i in sorted(mine, key=lambda v: videos[v].started):
+            started = videos[i].started
+            while k < len(opening) and theirs[opening[k]].low <= started:
+                heapq.heappush(open_now, (theirs[opening[k]].high, opening[k]))
+                k += 1
+            while open_now and open_now[0][0] < started:
+                heapq.heappop(open_now)
+            held[i] = (len(open_now) if len(open_now) > MAX_MATCHES
+                       else [theirs[w] for w in sorted(w for _, w in open_now)])
+    return held
+
+
 class MappedExport:
     """A vendor export read through a column map: the same interface as engine.io.export.Export
     (`path`, `format`, `parser`, `units()`, `position`, `total`), so the audit reads it as any export."""
@@ -621,7 +667,7 @@ class MappedExport:
         table = _Table(path, cmap, "an export")
         self._check_columns(table, self._main_columns(), "the export")
         self.position = 0  # units handed to the audit so far, of `total` (for the progress bar)
-        self.recording_stats = {"rows": 0, "matched": 0, "unmatched": 0, "skipped": 0}
+        self.recording_stats = {"rows": 0, "matched": 0, "unmatched": 0, "skipped": 0, "ambiguous": 0}
         columns = self._documented_columns()
         self.parser = TableParser.for_columns(columns, vocabulary, str(path))
         self._columns = columns
@@ -751,40 +797,62 @@ class MappedExport:
         for problem, _ in table.problems:
             self._standalone.append(self._recording_error(path, problem.line, problem.message, problem.reason))
         before, after = timedelta(seconds=_seconds(spec.match.before)), timedelta(seconds=_seconds(spec.match.after))
-        by_officer: dict[str, list[tuple[datetime, datetime, _Incident, str]]] = {}
+        windows: dict[str, list[_Window]] = {}
         for iid, inc in self._incidents.items():
             for officer, start, end, _ in inc.windows:
-                by_officer.setdefault(officer, []).append((_shifted(start, -before), _shifted(end, after), inc, iid))
+                windows.setdefault(officer, []).append(_Window(_shifted(start, -before), _shifted(end, after),
+                                                               inc, iid))
         reader = _Reader(table, self.cmap, zone_default)
+        videos: list[_Video | RowError] = [self._video(path, reader, spec, zone_default or "UTC", line, cells)
+                                           for line, cells in table.rows]
+        held = iter(_windows_holding(windows, [v for v in videos if isinstance(v, _Video)]))
         officer_attr = spec.match.officer
-        for line, cells in table.rows:
-            self.recording_stats["rows"] += 1
-            try:
-                officer, _, _ = reader.required(cells, spec.officer)
-                zone = zone_default or "UTC"
-                started = reader.time(cells, spec.started, zone)
-                ended = reader.time(cells, spec.ended, zone)
-                if started is None or ended is None:
-                    which = spec.started if started is None else spec.ended
-                    _, col, heading = reader.cell(cells, which)
-                    raise _RowProblem(col, heading, "empty: a recording needs its start and end", "missing value")
-                if ended < started:
-                    _, col, heading = reader.cell(cells, spec.ended)
-                    raise _RowProblem(col, heading, "the recording ends before it starts")
-            except _RowProblem as exc:
+        self.recording_stats["rows"] += len(videos)
+        for video in videos:  # in the file's order, so that the rows and reports do not depend on the matching
+            if isinstance(video, RowError):
                 self.recording_stats["skipped"] += 1
-                self._standalone.append(self._recording_error(path, line, str(exc), exc.reason))
+                self._standalone.append(video)
                 continue
-            matched = False
-            for low, high, inc, iid in by_officer.get(officer, ()):
-                if low <= started <= high:
-                    matched = True
-                    zone_name = inc.zone or "UTC"
-                    tz = ZoneInfo(zone_name)
-                    for etype, at in (("recording_started", started), ("recording_stopped", ended)):
-                        inc.rows.append((inc.line, {"incident_id": iid, "timezone": zone_name, "type": etype,
-                                                    "at": _written_in(at, tz), officer_attr: officer}))
+            matched = next(held)
+            if isinstance(matched, int):
+                self.recording_stats["ambiguous"] += 1
+                self._standalone.append(self._recording_error(
+                    path, video.line, f"the recording of `{quoted(video.officer)}` starting "
+                    f"{video.started.isoformat()} falls in {matched:,} match windows of that officer, more than "
+                    f"the {MAX_MATCHES} a recording may match: the officer's calls overlap too much to tell "
+                    "which it belongs to (check the export's cleared times, or narrow the map's "
+                    "`match.before` and `match.after`)", "ambiguous match"))
+                continue
+            added: set[str] = set()
+            for window in matched:
+                if window.iid in added:
+                    continue  # two windows of one incident (the officer on two of its rows): one recording
+                added.add(window.iid)
+                zone_name = window.incident.zone or "UTC"
+                tz = ZoneInfo(zone_name)
+                for etype, at in (("recording_started", video.started), ("recording_stopped", video.ended)):
+                    window.incident.rows.append((window.incident.line, {
+                        "incident_id": window.iid, "timezone": zone_name, "type": etype,
+                        "at": _written_in(at, tz), officer_attr: video.officer}))
             self.recording_stats["matched" if matched else "unmatched"] += 1
+
+    def _video(self, path: Path, reader: _Reader, spec: RecordingsSpec, zone: str, line: int,
+               cells: list[str]) -> _Video | RowError:
+        """One row of the recordings file, read; or why it cannot be."""
+        try:
+            officer, _, _ = reader.required(cells, spec.officer)
+            started = reader.time(cells, spec.started, zone)
+            ended = reader.time(cells, spec.ended, zone)
+            if started is None or ended is None:
+                which = spec.started if started is None else spec.ended
+                _, col, heading = reader.cell(cells, which)
+                raise _RowProblem(col, heading, "empty: a recording needs its start and end", "missing value")
+            if ended < started:
+                _, col, heading = reader.cell(cells, spec.ended)
+                raise _RowProblem(col, heading, "the recording ends before it starts")
+        except _RowProblem as exc:
+            return self._recording_error(path, line, str(exc), exc.reason)
+        return _Video(line, officer, started, ended)
 
     def _recording_error(self, path: Path, line: int, message: str, reason: str) -> RowError:
         return RowError(line, None, f"recordings file {quoted_path(path.name)}, line {line}: {message}", reason)
