@@ -223,3 +223,44 @@ def test_cli_generate_refuses_start_past_9999(tmp_path: Path) -> None:
                                        "illinois-50-ilcs-706-10-20", "--incidents", "5", "--start", "9999-12",
                                        str(tmp_path / "x.jsonl")])
     assert result.exit_code == 1 and "9999" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("ref", "start", "months"), [
+    ("illinois-50-ilcs-706-10-20", "2020-07-01", 24),  # across 1 July 2021, when the 2021 versions took effect
+    ("illinois-50-ilcs-706-10-20@2016.2.0", None, 12),  # pinned: from the month it took effect, 2016-01
+    ("colorado-24-31-902@2021.1.0", None, 12)])  # pinned to the version without two facts the newest has
+def test_each_incident_is_drawn_from_the_words_of_the_version_that_judges_it(
+        library: Library, tmp_path: Path, ref: str, start: str | None, months: int) -> None:
+    from datetime import date
+
+    truth, out = tmp_path / "truth.jsonl", tmp_path / "export.jsonl"
+    generate(library, ref, out, incidents=200, seed=3, shares=0.3, truth=truth,
+             start=None if start is None else date.fromisoformat(start), months=months)
+    auditor = Auditor(library, ref)
+    found: set[tuple[str, str, str]] = set()
+    judged_by: Counter[str] = Counter()
+    for line in out.read_text().splitlines():
+        inc = json.loads(line)
+        # read with the vocabulary of the version that judges it, which refuses a fact or event it lacks
+        _, policy = library.read(ref, {k: v for k, v in inc.items() if k != "groups"})
+        judged_by[policy.program.ruleset.version] += 1
+        found |= {(f.incident_id, f.check, f.rule) for f in auditor.audit(inc, inc.pop("groups")).findings
+                  if f.severity == "violation"}
+    assert found == _truth(truth) and found
+    if "@" in ref:  # dated within the pinned version's range, so that it has obligations to plant
+        assert set(judged_by) == {ref.partition("@")[2]}
+    else:
+        assert set(judged_by) == {"2016.2.0", "2021.2.0"}
+
+
+def test_a_ruleset_taking_effect_in_late_december_9999_asks_for_start(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "rulesets" / "minnesota-13-825"
+    shutil.copytree(ROOT / "rulesets" / "minnesota-13-825", folder)
+    text = (folder / "2016.1.0.yaml").read_text(encoding="utf-8")
+    (folder / "2016.1.0.yaml").write_text(text.replace("effective: {from: 2016-08-01}",
+                                                       "effective: {from: 9999-12-15}"), encoding="utf-8")
+    with pytest.raises(GenerateError, match=r"takes effect on 9999-12-15: no whole month is left .* give --start"):
+        generate(Library.load(tmp_path / "rulesets"), "minnesota-13-825", tmp_path / "x.jsonl", incidents=5)
+    assert not (tmp_path / "x.jsonl").exists()

@@ -203,8 +203,8 @@ def _first_month(start: str) -> date:
               help="Output format (default: by extension, .csv or else JSON Lines).")
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the planted violations (JSONL: incident_id, check, rule, ruleset).")
-@click.option("--start", default=None, help="First month (YYYY-MM; default: when the newest enacted version "
-                                            "took effect).")
+@click.option("--start", default=None, help="First month (YYYY-MM; default: when the pinned version, or else "
+                                            "the newest enacted one, took effect).")
 @click.option("--months", type=click.IntRange(min=1), default=12, show_default=True,
               help="Months the incidents are spread over.")
 @click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,

@@ -36,22 +36,28 @@ class Generator:
         self.library = library
         self.ref = policy
         self.seed = seed
-        family = library.versions_of(policy.partition("@")[0])
+        rid, at, _ = policy.partition("@")
+        self.family = family = library.versions_of(rid)
+        # a pinned version judges every incident; otherwise each is drawn for the version in force on its day
+        self.pinned = library.select(policy) if at else None
         self.shares = shares_of(shares)
         newest = family[-1].program.ruleset
         self.zone = ZoneInfo(newest.timezone)
         # every fact and event any version declares (the newest version's spec where two declare one)
-        self.vocab = vocab = library.vocabulary(policy.partition("@")[0])
+        self.vocab = vocab = library.vocabulary(rid)
         if start is None:
             enacted = [p.program.ruleset for p in family if p.program.ruleset.status in ENACTED] or [newest]
-            start = enacted[-1].effective.from_
+            start = (self.pinned.program.ruleset if self.pinned else enacted[-1]).effective.from_
+            if start.day != 1 and (start.year, start.month) == (9999, 12):
+                raise GenerateError(f"{policy} takes effect on {start.isoformat()}: no whole month is left before "
+                                    "the calendar ends, so give --start (a month from 0001-01 to 9999-12)")
             start = date(start.year, start.month, 1) if start.day == 1 else next_month(start)
         self.start = start
         self.months = max(1, months)
         if start.year * 12 + start.month - 1 + self.months > 9999 * 12 + 12:  # the last month must be in 9999
             raise GenerateError(f"{self.months} month(s) from {start:%Y-%m} run past December 9999, the last month "
                                 "of the calendar: give an earlier --start or fewer --months")
-        self.drawer = Drawer(family, vocab, start, self.months, newest.timezone)
+        self.drawer = Drawer(family, vocab, start, self.months, newest.timezone, self.pinned)
 
     def incident_id(self, n: int) -> str:
         return f"INC-{self.seed}-{n + 1:07d}"
@@ -71,8 +77,11 @@ class Generator:
         # whatever the number of worker processes.
         r = random.Random(f"bwc-generate/{self.seed}/{n}")
         for attempt in range(DRAWS):
-            incident, officers, end = self.drawer.draw(r, self.incident_id(n), minimal=attempt >= MINIMAL_FROM)
-            scenario = {k: v for k, v in incident.items() if k != "groups"}
+            incident, officers, end, version = self.drawer.draw(r, self.incident_id(n),
+                                                                minimal=attempt >= MINIMAL_FROM)
+            scenario = version.read({k: v for k, v in incident.items() if k != "groups"})
+            if self.pinned is None and self.family.judging(scenario) is not version:
+                continue  # its first event fell on the next day, another version's first: drawn again
             decision = self.library.decide(self.ref, scenario)
             try:
                 plan = comply(r, incident, decision, officers, end, self.zone)
