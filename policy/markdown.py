@@ -1,5 +1,5 @@
 """Text from a ruleset or an incident written into Markdown as literal text: the one escaping that every
-Markdown output shares (`bwc render`, `bwc diff`, `bwc score`).
+Markdown output shares (`bwc render`, `bwc diff`, `bwc score`, `bwc impact`).
 
 Every string from data is data, and Markdown reads punctuation as markup: text from the data is written
 with each character that could start markup escaped (`*`, `_`, `[`, `]`, `<`, `>`, `|`, `&`, ...), its

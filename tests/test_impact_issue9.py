@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_diff import assert_inert_markdown
 
 from engine.api import Library, Policy
 from engine.cli.text.impact import render_markdown, render_text
@@ -175,5 +176,6 @@ def test_data_is_literal_text_in_text_and_markdown(library: Library, tmp_path: P
     text = render_text(report)
     assert "\x1b" not in text and "\x07" not in text and "\\x1b[2J" in text
     md = render_markdown(report)
-    assert "<img" not in md and "&lt;img" in md
-    assert "\\*b\\*" in md and "\\[/bold\\]" in md and "\\|" in md and "\x1b" not in md
+    # escaped as every Markdown output escapes data (policy.markdown): shown as written, nothing live
+    assert "\\<img" in md and "\\*b\\*" in md and "\\[/bold\\]" in md and "\\|" in md and "\x1b" not in md
+    assert_inert_markdown(md, "<img src=x onerror=alert(1)> *b* [/bold] \\x1b[2J|")

@@ -7,12 +7,11 @@ terminal, and escaped for Markdown so that it can neither format nor inject HTML
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from engine.tools.impact.report import SIDES, ImpactReport, render_json
+from policy.markdown import inline, opening
 from policy.values import quoted
 
 IDS_IN_TEXT = 100
@@ -27,13 +26,10 @@ def _text(value: str, limit: int = 300) -> str:
     return quoted(value, limit)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
 def _md(value: str, limit: int = 300) -> str:
-    """Data as literal Markdown text: HTML specials as entities, Markdown specials escaped."""
-    text = html.escape(quoted(value, limit), quote=True)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Data as literal Markdown text, inert inside a line or a table cell (policy.markdown, as every
+    Markdown output writes it)."""
+    return inline(quoted(value, limit))
 
 
 def _head(report: ImpactReport) -> list[str]:
@@ -87,8 +83,8 @@ def render_text(report: ImpactReport) -> str:
 def render_markdown(report: ImpactReport) -> str:
     """The report as Markdown (for a pull request): a table of changes, details folded."""
     head = _head(report)
-    lines = [f"## Impact: {_md(report.a)} → {_md(report.b)}", "", _md(_sentence(head[0].split(": ", 1)[1]), 500)
-             + ".", _md(head[1], 500) + ".", ""]
+    lines = [f"## Impact: {_md(report.a)} → {_md(report.b)}", "",
+             opening(_md(_sentence(head[0].split(": ", 1)[1]), 500)) + ".", opening(_md(head[1], 500)) + ".", ""]
     kinds = report.kinds()
     if kinds:
         lines += ["| change | incidents |", "|---|--:|"]
@@ -100,7 +96,7 @@ def render_markdown(report: ImpactReport) -> str:
             if rules:
                 lines += ["Rules: " + ", ".join(f"{_md(r)} ({n:,})" for r, n in rules), ""]
             lines += [f"- e.g. {_md(iid)}: {_md(detail)}" for iid, detail in report.tally.examples.get(label, [])]
-            lines += ["", _ids(ids, _md), "", "</details>", ""]
+            lines += ["", opening(_ids(ids, _md)), "", "</details>", ""]
     for side in SIDES:
         reasons = report.refusals(side)
         if reasons:
