@@ -178,7 +178,33 @@ def sqlite_path(url: str) -> Path:
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc or not parts.path or parts.query or parts.fragment:
         raise StoreError(f"`{quoted_path(without_password(url))}` is not a store URL: {_URL_HELP}")
-    return Path(unquote(parts.path[1:]))
+    name = unquote(parts.path[1:])
+    if name in ("", ":memory:"):  # SQLite's database in memory: gone, with all it was given, when bwc ends
+        raise StoreError(f"`{quoted_path(url)}` names no file, and a store in memory would keep nothing once "
+                         f"this command ends: {_URL_HELP}")
+    return Path(name)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""How every SQLite database file begins (https://www.sqlite.org/fileformat.html, 1.3)."""
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """A store's file is a new one, an empty one, or an SQLite database: anything else (a folder, a
+    user's document) is refused before SQLite or bwc writes anything beside it or into it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise StoreError(f"cannot open the store {quoted_path(path)}: it is a folder; name a file in it, "
+                         "e.g. sqlite:///" + quoted_path(path / "bwc.db")) from None
+    except OSError as exc:
+        raise StoreError(f"cannot open the store {quoted_path(path)}: {exc.strerror or exc}") from None
+    if head and head != SQLITE_HEADER:
+        raise StoreError(f"cannot open the store {quoted_path(path)}: the file is not an SQLite database (it "
+                         "does not begin as one), so bwc leaves it as it is; name a new file, or a store bwc made")
 
 
 def _postgres_url(url: str) -> URL:
@@ -227,6 +253,7 @@ class Store:
         if url.startswith("sqlite:"):
             self.path = sqlite_path(url)
             self.shown = str(self.path)
+            _check_sqlite_file(self.path)
             self._engine = _sqlite_engine(self.path)
             self._lock = threading.Lock()
             self._turn = _WriterTurn(self.path)
