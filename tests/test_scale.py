@@ -186,6 +186,21 @@ def test_a_partitioned_export_is_audited_alike_here_and_on_a_cluster(exports: di
         (exports["parts"] / "part-00000.jsonl").as_posix(), (exports["parts"] / "part-00001.jsonl").as_posix()]
 
 
+def test_a_report_written_inside_its_folder_of_partitions_is_not_read_as_one(
+        exports: dict[str, Path], library: Library, tmp_path: Path) -> None:
+    """`bwc audit parts/ --out parts/report`: the report's CSV files are in the folder the next audit
+    reads, and in the glob `parts/**/*.csv`; a folder holding a bwc report's marker is never a partition,
+    so the second audit reads what the first did and writes the same report."""
+    parts = tmp_path / "parts"
+    shutil.copytree(exports["parts"], parts)
+    first = _audit(library, parts, parts / "report", workers=1)
+    assert (parts / "report" / "findings.csv").exists()
+    assert _audit(library, parts, parts / "report", workers=1) == first
+    code, _, err = run_cli(["audit", "--policy", IL, "--out", str(tmp_path / "csv-report"),
+                            str(parts / "**" / "*.csv")], cwd=ROOT)
+    assert code == 1 and "no file matches the pattern" in err, err
+
+
 def test_a_partitioned_export_that_cannot_be_read_as_one_is_refused_before_auditing(
         exports: dict[str, Path], tmp_path: Path) -> None:
     mixed = tmp_path / "mixed"

@@ -8,7 +8,9 @@ or on a Dask cluster:
 
 - The files are taken in the order of their paths (relative to the folder, compared as text), so
   the same files give the same report on any host. Hidden files and folders (a name starting with
-  `.` or `_`, such as Spark's `_SUCCESS`) are not read.
+  `.` or `_`, such as Spark's `_SUCCESS`) are not read, nor a bwc report folder (one holding
+  engine.io.output.MARKER): an audit's `--out` inside its folder of partitions leaves CSV files there
+  that the next audit of that folder must not take for partitions.
 - Every file has the same format (JSON Lines, CSV or Parquet), and the tables (CSV, Parquet) the same
   columns in the same order: each file's rows are read by the one parser of the first file.
   Columns that a Parquet dataset keeps in folder names (`district=north`) are not read: write them
@@ -29,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.io.export import Export, ExportError, Format, RowError, TableParser, Unit, detect_format, open_export
+from engine.io.output import MARKER
 from policy.values import quoted, quoted_path
 from policy.vocabulary import Vocabulary
 
@@ -55,15 +58,24 @@ def partition_files(source: Path | str) -> list[tuple[Path, str]]:
     text = str(source)
     root = Path(text)
     found: list[tuple[Path, str]] = []
+    reports: dict[Path, bool] = {}  # folder: whether it is a bwc report (asked once a folder)
+
+    def in_a_report(path: Path) -> bool:
+        folder = path.parent  # a report writes its files directly in its folder
+        if folder not in reports:
+            reports[folder] = (folder / MARKER).is_file()
+        return reports[folder]
+
     if root.is_dir():
         for path in root.rglob("*"):
             relative = path.relative_to(root)
-            if path.suffix.lower() in EXPORT_SUFFIXES and path.is_file() and not _hidden(relative):
+            if path.suffix.lower() in EXPORT_SUFFIXES and path.is_file() and not _hidden(relative) \
+                    and not in_a_report(path):
                 found.append((path, relative.as_posix()))
     else:
         for name in glob.glob(text, recursive=True):
             path = Path(name)
-            if path.is_file() and not _hidden(Path(path.name)):
+            if path.is_file() and not _hidden(Path(path.name)) and not in_a_report(path):
                 found.append((path, path.as_posix()))
     found.sort(key=lambda pn: pn[1])
     if not found and root.is_dir():
