@@ -19,6 +19,7 @@ import test_service
 from cli_runner import run_cli
 from test_service import ADMIN, READ, ROOT, WRITE, Server, _database, worker_client
 
+from engine.executor import default_workers
 from engine.service.replay import this_machine
 
 store_url = test_service.store_url  # each test that asks for it runs on SQLite and on PostgreSQL
@@ -229,6 +230,7 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
     code, replayed, err = run_cli(["replay", *rulesets, "--store", store, "--format", "json", f"{IL}@2026.1.0"],
                                   cwd=tmp_path)
     assert code == 0, err
+    assert f"incidents/s, {default_workers()} worker(s))" in err  # not `0`, the option's "one per CPU"
     code, impact, err = run_cli(["impact", *rulesets, "--format", "json", f"{IL}@2021.2.0", f"{IL}@2026.1.0",
                                  str(export)], cwd=tmp_path)
     assert code == 0, err

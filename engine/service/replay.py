@@ -30,7 +30,7 @@ import orjson
 from engine.api import Library, Policy, RulesetLookupError, resolve_as_of
 from engine.io.export import Record
 from engine.service.store import Store, StoredIncident, StoredReplay, StoreError, utc_text
-from engine.tools.impact import Comparer, ImpactReport, policy_of, run
+from engine.tools.impact import Comparer, ImpactReport, policy_of, run, workers_used
 from policy.model import Ruleset, Status
 from policy.values import parse_timestamp, quoted
 
@@ -116,6 +116,7 @@ def replay(library: Library, store: Store, candidate: str, baseline: str | None 
 
     begun = time.perf_counter()
     items = _records(store.incidents(start_at, end_at), {old.ruleset, new.ruleset}, scanned)
+    workers = workers_used(workers, None, cluster)
     tally = run(Comparer(a, b, when), items, workers=workers, progress=decided, cluster=cluster)
     return ImpactReport(old.ref, new.ref, when.isoformat() if when is not None else None, tally,
                         time.perf_counter() - begun, workers)

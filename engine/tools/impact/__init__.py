@@ -26,10 +26,10 @@ decisions), `compare` (deciding an export under both, in parallel), `report` (th
 JSON form; the text and Markdown forms are the command line's: engine.cli.text.impact).
 """
 
-from engine.tools.impact.compare import Comparer, impact, run
+from engine.tools.impact.compare import Comparer, impact, run, workers_used
 from engine.tools.impact.differences import Difference, compare_days, differences, obligation_differences
 from engine.tools.impact.report import SIDES, BadLine, ImpactReport, ImpactTally, render_json
 from engine.tools.impact.sides import Side, policy_of
 
 __all__ = ["SIDES", "BadLine", "Comparer", "Difference", "ImpactReport", "ImpactTally", "Side", "compare_days",
-           "differences", "impact", "obligation_differences", "policy_of", "render_json", "run"]
+           "differences", "impact", "obligation_differences", "policy_of", "render_json", "run", "workers_used"]

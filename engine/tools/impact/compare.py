@@ -133,6 +133,14 @@ def _work(comparer: Comparer, items: list[Record | RowError | Unit]) -> ImpactTa
     return comparer.records(items)
 
 
+def workers_used(workers: int, load: Callable[[], Comparer] | None, cluster: str | None) -> int:
+    """The worker processes `run` starts for `workers` (0: one per CPU): one, where processes do not
+    fork and nothing can build the comparer in a new one, since the work then stays in this process."""
+    if load is None and start_method() != "fork" and cluster is None:
+        return 1
+    return workers or default_workers()
+
+
 def run(comparer: Comparer, items: Iterable[Record | RowError | Unit], *, workers: int = 0,
         load: Callable[[], Comparer] | None = None, progress: Callable[[int], None] | None = None,
         cluster: str | None = None) -> ImpactTally:
@@ -142,9 +150,7 @@ def run(comparer: Comparer, items: Iterable[Record | RowError | Unit], *, worker
     without one the work stays in this process. With `cluster` (a Dask scheduler's address, or
     `local`), chunks are decided on a Dask cluster, `comparer` shipped to its workers with its compiled
     versions; the tally is the same."""
-    workers = workers or default_workers()
-    if load is None and start_method() != "fork" and cluster is None:
-        workers = 1
+    workers = workers_used(workers, load, cluster)
     total = ImpactTally()
     with Executor(comparer, workers, load, cluster=cluster) as pool:
         for part in pool.map(_work, chunked(items, CHUNK)):
@@ -177,13 +183,12 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     lib_b = library if b.rulesets == a.rulesets else Library.load(*b.rulesets)
     when = resolve_as_of(as_of)
     pa, pb = a.policy(library), b.policy(lib_b)
-    workers = workers or default_workers()
     start = time.perf_counter()
     export = open_export(incidents, _vocabulary(pa, pb), fmt)
     comparer = Comparer(pa, pb, when, export.parser)
-    tally = run(comparer, export.units(), workers=workers,
-                load=functools.partial(_load_comparer, a, b, when, export.parser), progress=progress,
-                cluster=cluster)
+    load = functools.partial(_load_comparer, a, b, when, export.parser)
+    workers = workers_used(workers, load, cluster)
+    tally = run(comparer, export.units(), workers=workers, load=load, progress=progress, cluster=cluster)
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")
