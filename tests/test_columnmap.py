@@ -332,3 +332,12 @@ def test_without_the_recordings_file_a_note_says_what_that_means(tmp_path: Path,
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["input"]["map"]["recordings"] is None
     assert summary["recording_coverage"]["recorded_seconds"] == 0
+
+
+def test_map_check_needs_no_rulesets_folder_unless_asked_for_a_policy(tmp_path: Path) -> None:
+    """Outside a folder holding `rulesets/`, a map is checked on its own; with --policy the missing
+    folder is named (a usage error), as for every command that reads rulesets."""
+    code, out, err = run_cli(["map", "check", "axon-cad-auto-tagging"], cwd=tmp_path)
+    assert code == 0 and "ok (axon-cad-auto-tagging, column names documented)" in out, err
+    code, _, err = run_cli(["map", "check", "--policy", "minnesota-13-825", "axon-cad-auto-tagging"], cwd=tmp_path)
+    assert code == 2 and "Invalid value for '--rulesets': Path 'rulesets' does not exist." in err

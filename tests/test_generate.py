@@ -117,6 +117,12 @@ def test_bad_options(library: Library, tmp_path: Path) -> None:
         parse_shares("camera=0.2")
     with pytest.raises(GenerateError):
         parse_shares("1.5")
+    # one of two shares for a check would be dropped without a word: refused
+    with pytest.raises(GenerateError, match="`no_notice` is given a share twice"):
+        parse_shares("no_notice=0.3,no_notice=0.5")
+    for text in ("no_notice=0.3,0.1", "0.1,0.2"):
+        with pytest.raises(GenerateError, match="the share for every check comes once, first"):
+            parse_shares(text)
     with pytest.raises(GenerateError):
         generate(library, "illinois-50-ilcs-706-10-20", tmp_path / "x.txt", incidents=1, fmt="xml")  # type: ignore[arg-type]
     assert not (tmp_path / "x.txt").exists()

@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from engine.cli.boundary import EXIT_FAILED
-from engine.cli.options import OVERWRITE, RULESETS, load_library_for
+from engine.cli.options import OVERWRITE, load_library_for
 from engine.cli.text.console import Styled, say
 from engine.io.columnmap import ColumnMapError, column_map_schema, load_map, resolve_map, shipped_maps
 from engine.io.output import check_output_file, write_text_atomic
 from policy.diagnostics import Diagnostic
+from policy.values import quoted_path
 
 
 def say_map_problem(d: Diagnostic) -> None:
@@ -39,12 +40,17 @@ def map_list() -> None:
 
 
 @map_group.command("check")
-@RULESETS
+# Read only with --policy: without it a map is checked on its own, anywhere, with no rulesets folder.
+@click.option("--rulesets", "rulesets", multiple=True, type=click.Path(path_type=Path), default=[Path("rulesets")],
+              show_default=True, help="Folder(s) of rulesets (read with --policy).")
 @click.option("--policy", "ref", default=None,
               help="Also check event types, attributes and facts against this ruleset's vocabulary.")
 @click.argument("map_file", metavar="FILE_OR_NAME")
 def map_check(rulesets: tuple[Path, ...], ref: str | None, map_file: str) -> None:
     """Check a column map: every problem with its file:line:column; exit 1 if there is one."""
+    missing = [p for p in rulesets if not p.exists()] if ref is not None else []
+    if missing:
+        raise click.BadParameter(f"Path {quoted_path(missing[0])!r} does not exist.", param_hint="'--rulesets'")
     vocabulary = None if ref is None else load_library_for(rulesets, ref).vocabulary(ref)
     try:
         cmap = load_map(map_file, vocabulary)

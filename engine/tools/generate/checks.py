@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.tools.generate.errors import GenerateError
+from policy.values import quoted
 
 # The checks the generator can plant, in the order it plants them.
 CHECKS: tuple[str, ...] = (
@@ -31,20 +32,32 @@ def shares_of(shares: Mapping[str, float] | float) -> dict[str, float]:
 
 
 def parse_shares(text: str) -> dict[str, float]:
-    """`0.1` (every check) or `0.1,no_notice=0.3,kept_past_maximum=0` (a default, then per check)."""
+    """`0.1` (every check) or `0.1,no_notice=0.3,kept_past_maximum=0` (a default, then per check). A
+    default after a check's own share, or a check named twice, is refused: one of the two would be
+    dropped without a word."""
     shares: dict[str, float] = dict.fromkeys(CHECKS, 0.0)
+    named: set[str] = set()
+    default = False
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, eq, value = part.partition("=")
+        name = name.strip()
         try:
             share = float(value if eq else name)
         except ValueError:
-            raise GenerateError(f"`{part}` is not a share (a number from 0 to 1)") from None
+            raise GenerateError(f"`{quoted(part)}` is not a share (a number from 0 to 1)") from None
         if not 0 <= share <= 1:
-            raise GenerateError(f"`{part}`: a share is from 0 to 1")
+            raise GenerateError(f"`{quoted(part)}`: a share is from 0 to 1")
         if not eq:
+            if default or named:
+                raise GenerateError(f"`{quoted(part)}`: the share for every check comes once, first "
+                                    "(e.g. `0.1,no_notice=0.3`)")
+            default = True
             shares = dict.fromkeys(CHECKS, share)
-        elif name.strip() not in CHECKS:
-            raise GenerateError(f"unknown check `{name.strip()}`: use {', '.join(CHECKS)}")
+        elif name not in CHECKS:
+            raise GenerateError(f"unknown check `{quoted(name)}`: use {', '.join(CHECKS)}")
+        elif name in named:
+            raise GenerateError(f"`{name}` is given a share twice: give each check once")
         else:
-            shares[name.strip()] = share
+            named.add(name)
+            shares[name] = share
     return shares
