@@ -168,6 +168,22 @@ def test_a_csv_cell_over_the_limit_refuses_its_incident_and_reading_goes_on(tmp_
     assert isinstance(rec, Record) and rec.incident["id"] == "B" and rec.line == 4
 
 
+def test_a_csv_with_lone_carriage_returns_is_said_in_plain_words(tmp_path: Path) -> None:
+    """Lines ending with `\\r` alone (old Mac programs) make the whole file one line: said as such, not
+    in the `csv` module's words ("universal-newline mode"); a `\\r` inside one row refuses that row."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(f"incident_id,timezone,type,at\rA,{TZ},dispatched,2024-03-01T14:05:00-06:00\r".encode())
+    with pytest.raises(ExportError) as caught:
+        read_all(path)
+    said = str(caught.value)
+    assert "x.csv:1: unreadable CSV header: a carriage return (`\\r`) outside quotes" in said
+    assert "ordinary line ends" in said and "newline" not in said
+    path.write_bytes(f"incident_id,timezone,type,at\nA,{TZ},dispatched,2024-03-01T14:05:00-06:00\n"
+                     f"B,{TZ},dis\rpatched,2024-03-01T14:05:00-06:00\n".encode())
+    err = [i for i in read_all(path) if isinstance(i, RowError)]
+    assert len(err) == 1 and err[0].line == 3 and err[0].message.startswith("a carriage return (`\\r`) outside")
+
+
 APART = ("incident_id,timezone,type,at,officer\n"
          f"A,{TZ},dispatched,2024-03-01T14:05:00-06:00,B1\n"
          f"B,{TZ},dispatched,2024-03-01T14:06:00-06:00,B2\n"

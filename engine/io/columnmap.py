@@ -42,6 +42,7 @@ from engine.io.export import (
     RowError,
     TableParser,
     TableUnit,
+    csv_problem,
 )
 from policy.diagnostics import Diagnostic, RulesetError
 from policy.duration import Duration
@@ -407,7 +408,7 @@ class _Table:
             try:
                 header = next(reader, None)
             except csv.Error as exc:
-                raise ExportError(f"{quoted_path(path)}:1: unreadable CSV header: {exc}") from None
+                raise ExportError(f"{quoted_path(path)}:1: unreadable CSV header: {csv_problem(exc)}") from None
             if not header:
                 raise ExportError(f"{quoted_path(path)}: empty file ({what} starts with a header row)")
             self.header = [self.heading_key(h, cmap) for h in header]
@@ -422,9 +423,8 @@ class _Table:
                     break
                 except csv.Error as exc:
                     start, previous = previous + 1, reader.line_num
-                    message = (f"a cell is longer than {MAX_CELL_CHARS:,} characters" if "field limit" in str(exc)
-                               else f"unreadable CSV: {exc}")
-                    self.problems.append((RowError(start, None, message, "unreadable CSV"), _salvaged(pending)))
+                    self.problems.append((RowError(start, None, csv_problem(exc), "unreadable CSV"),
+                                          _salvaged(pending)))
                     pending.clear()
                     continue
                 pending.clear()

@@ -143,6 +143,18 @@ class BadCell:
 Unit = JsonUnit | TableUnit
 
 
+def csv_problem(exc: csv.Error) -> str:
+    """What the `csv` module's error means, in words a records clerk can act on."""
+    said = str(exc)
+    if "field limit" in said:
+        return f"a cell is longer than {MAX_CELL_CHARS:,} characters"
+    if "new-line character seen in unquoted field" in said:
+        return ("a carriage return (`\\r`) outside quotes: the export's lines end with `\\r` alone (as some old "
+                "programs write them), or a cell holds one unquoted; save it with ordinary line ends (`\\n` or "
+                "`\\r\\n`), a cell holding a line break in quotes")
+    return f"unreadable CSV: {quoted(said, 200)}"
+
+
 def detect_format(path: Path | str, fmt: str | None = None) -> Format:
     if fmt is not None:
         if fmt not in FORMATS:
@@ -563,7 +575,7 @@ class Export:
         try:
             header = next(csv.reader([text]), None)
         except csv.Error as exc:
-            raise ExportError(f"{self.path}:1: unreadable CSV header: {exc}") from None
+            raise ExportError(f"{quoted_path(self.path)}:1: unreadable CSV header: {csv_problem(exc)}") from None
         if not header:
             raise ExportError(f"{self.path}: empty file (a CSV export starts with a header row)")
         return header
@@ -715,9 +727,7 @@ class Export:
                     start, previous = previous + 1, reader.line_num + 1
                     salvaged = _salvage(pending)
                     iid = _row_id(salvaged, id_column) if salvaged is not None else None
-                    message = (f"a cell is longer than {MAX_CELL_CHARS:,} characters" if "field limit" in str(exc)
-                               else f"unreadable CSV: {exc}")
-                    yield RowError(start, iid, message, "unreadable CSV")
+                    yield RowError(start, iid, csv_problem(exc), "unreadable CSV")
                     pending.clear()
                     for n in [n for n in bad if n < previous + 1]:
                         del bad[n]
@@ -871,4 +881,4 @@ def parse_unit(parser: JsonParser | TableParser, unit: Unit) -> Record | RowErro
 
 __all__ = ["FORMATS", "MAX_CELL_CHARS", "MAX_DOCUMENT_BYTES", "MAX_LINE_BYTES", "STDIN", "BadCell", "Export",
            "ExportError", "Format", "JsonParser", "JsonUnit", "Record", "RowError", "TableParser", "TableUnit", "Unit",
-           "detect_format", "open_export", "parse_unit", "read_export"]
+           "csv_problem", "detect_format", "open_export", "parse_unit", "read_export"]
