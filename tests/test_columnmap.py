@@ -341,3 +341,20 @@ def test_map_check_needs_no_rulesets_folder_unless_asked_for_a_policy(tmp_path: 
     assert code == 0 and "ok (axon-cad-auto-tagging, column names documented)" in out, err
     code, _, err = run_cli(["map", "check", "--policy", "minnesota-13-825", "axon-cad-auto-tagging"], cwd=tmp_path)
     assert code == 2 and "Invalid value for '--rulesets': Path 'rulesets' does not exist." in err
+
+
+def test_a_vendor_row_with_values_past_its_last_heading_refuses_its_incident(tmp_path: Path) -> None:
+    """A comma in an unquoted cell shifts the row's values under the wrong headings: a row holding values
+    past the last heading is refused, and with it its incident (E1, whose other row reads well); empty
+    cells past the end, as spreadsheets leave, are accepted (E3)."""
+    cad = tmp_path / "cad.csv"
+    cad.write_text("Event ID,Officer Badge ID,Officer Dispatched DateTime,Officer Cleared DateTime,Call type\n"
+                   "E1,B1,2024-03-01T10:00:00Z,2024-03-01T10:30:00Z,Traffic, with a comma,x\n"
+                   "E1,B2,2024-03-01T10:00:00Z,2024-03-01T10:30:00Z,Traffic\n"
+                   "E3,B1,2024-03-01T12:00:00Z,2024-03-01T12:30:00Z,Traffic,,\n", encoding="utf-8")
+    code, _, stderr, out = _audit(tmp_path, "out", "--map", "axon-cad-auto-tagging", str(cad))
+    assert code == 0, stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["input"]["incidents"] == 1  # E3
+    assert summary["input"]["errors"] == [{"incident": "E1", "line": 2, "message": (
+        "7 fields where the header has 5, the last of them not empty (a comma in a cell that is not quoted?)")}]

@@ -429,7 +429,16 @@ class _Table:
                     continue
                 pending.clear()
                 start, previous = previous + 1, reader.line_num
-                if any(c.strip() for c in cells):
+                if not any(c.strip() for c in cells):
+                    continue
+                if any(c.strip() for c in cells[len(header):]):
+                    # Values past the last heading: a comma in an unquoted cell shifted them, so no cell
+                    # of the row can be trusted to be under its heading. (Empty ones, as spreadsheets
+                    # leave at a row's end, are no sign of that.)
+                    self.problems.append((RowError(start, None, f"{len(cells)} fields where the header has "
+                                                   f"{len(header)}, the last of them not empty (a comma in a "
+                                                   "cell that is not quoted?)", "wrong number of fields"), cells))
+                else:
                     self.rows.append((start, cells))
         finally:
             csv.field_size_limit(old)
