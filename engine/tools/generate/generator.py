@@ -79,9 +79,15 @@ class Generator:
         for attempt in range(DRAWS):
             incident, officers, end, version = self.drawer.draw(r, self.incident_id(n),
                                                                 minimal=attempt >= MINIMAL_FROM)
-            scenario = version.read({k: v for k, v in incident.items() if k != "groups"})
-            if self.pinned is None and self.family.judging(scenario) is not version:
-                continue  # its first event fell on the next day, another version's first: drawn again
+            raw = {k: v for k, v in incident.items() if k != "groups"}
+            scenario = version.read(raw)
+            if self.pinned is None and (judge := self.family.judging(scenario)) is not version:
+                # Another version judges it (its first event fell on that version's first day, or the
+                # versions date incidents by an event of their own): read with that one's words.
+                try:
+                    scenario = judge.read(raw)
+                except IncidentError:
+                    continue  # it lacks a word drawn: drawn again
             decision = self.library.decide(self.ref, scenario)
             try:
                 plan = comply(r, incident, decision, officers, end, self.zone)
