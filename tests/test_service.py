@@ -436,19 +436,21 @@ def test_store_errors_are_plain_and_never_show_the_password(tmp_path: Path) -> N
 
 
 def test_a_sqlite_store_is_a_file_bwc_can_keep_and_nothing_else_is_touched(tmp_path: Path) -> None:
-    """A user's document, a folder, or SQLite's memory (which keeps nothing once the command ends) named
+    """A user's document, a folder, a named pipe, or SQLite's memory (which keeps nothing once the command ends) named
     as the store is refused in plain words, and nothing is written into or beside it (the writers'
     `-writer` lock file once was). An empty file is a new store."""
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n", encoding="utf-8")
     (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "pipe")  # opened to read, a named pipe would wait for a writer: never opened
     for url, words in (("sqlite:///notes.txt", "notes.txt: the file is not an SQLite database"),
                        ("sqlite:///folder", "folder: it is a folder; name a file in it"),
+                       ("sqlite:///pipe", "pipe: it is not a regular file"),
                        ("sqlite:///:memory:", "names no file, and a store in memory would keep nothing"),
                        ("sqlite:///%3Amemory%3A", "names no file"), ("sqlite:///", "names no file")):
         code, _, err = run_cli(["log", "verify", "--store", url], cwd=tmp_path)
         assert code == 1 and words in err and "Traceback" not in err, (url, err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "notes.txt", "pipe"]
     assert notes.read_text(encoding="utf-8") == "my notes\n" and not any((tmp_path / "folder").iterdir())
     (tmp_path / "empty.db").touch()
     with Store(f"sqlite:///{tmp_path / 'empty.db'}") as store:

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -191,15 +192,19 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 def _check_sqlite_file(path: Path) -> None:
     """A store's file is a new one, an empty one, or an SQLite database: anything else (a folder, a
-    user's document) is refused before SQLite or bwc writes anything beside it or into it."""
+    user's document, a pipe) is refused before SQLite or bwc writes anything beside it or into it."""
     try:
+        mode = path.stat().st_mode  # before opening: opening a named pipe to read waits for a writer
+        if stat.S_ISDIR(mode):
+            raise StoreError(f"cannot open the store {quoted_path(path)}: it is a folder; name a file in it, "
+                             "e.g. sqlite:///" + quoted_path(path / "bwc.db"))
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"cannot open the store {quoted_path(path)}: it is not a regular file (a device, a "
+                             "pipe or a socket); name a new file, or a store bwc made")
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
     except FileNotFoundError:
         return
-    except IsADirectoryError:
-        raise StoreError(f"cannot open the store {quoted_path(path)}: it is a folder; name a file in it, "
-                         "e.g. sqlite:///" + quoted_path(path / "bwc.db")) from None
     except OSError as exc:
         raise StoreError(f"cannot open the store {quoted_path(path)}: {exc.strerror or exc}") from None
     if head and head != SQLITE_HEADER:
