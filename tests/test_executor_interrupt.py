@@ -96,8 +96,13 @@ def test_sigint_stops_the_audit_and_its_workers_and_leaves_nothing(export: Path,
 def test_workers_stop_when_the_audit_is_killed(export: Path, tmp_path: Path) -> None:
     """SIGKILL (the out-of-memory killer, `kill -9`) gives the parent no chance to stop its workers:
     they must see the parent gone and stop by themselves, not wait for work for ever. Forked workers
-    once held copies of the parent's ends of their pipes, so the end of the pipe never came."""
-    proc, workers = start_audit(export, tmp_path / "report", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    once held copies of the parent's ends of their pipes, so the end of the pipe never came. The
+    audit's temporary folder cannot be removed by a killed process: it is kept in this test's own
+    TMPDIR, so that the suite leaves nothing in the machine's /tmp."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc, workers = start_audit(export, tmp_path / "report", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "TMPDIR": str(scratch)})
     try:
         proc.kill()
         proc.wait()
@@ -108,6 +113,8 @@ def test_workers_stop_when_the_audit_is_killed(export: Path, tmp_path: Path) -> 
         for pid in left:  # leave nothing behind, then fail
             os.kill(pid, signal.SIGKILL)
         assert not left, "workers kept waiting for a parent that was gone"
+        assert not (tmp_path / "report").exists(), "a partial report was left"
+        assert [p.name[:10] for p in scratch.iterdir()] == ["bwc-audit-"], "the audit did not use TMPDIR"
     finally:
         if proc.poll() is None:  # pragma: no cover - only after a failure above
             proc.kill()
