@@ -58,7 +58,8 @@ def _referenced(ruleset: Ruleset, vocab: Vocabulary) -> set[str]:
 
 class _Words:
     """The events a drawer draws from and the vocabulary of their attributes and facts: the whole family's,
-    or those kept to what one version declares (`kept_to`)."""
+    or those kept to what one version declares (`kept_to`). Drawer.__init__ chooses them and says what
+    each holds."""
 
     __slots__ = ("closers", "fact_names", "has_contact", "has_left_scene", "later", "openers", "release_anchors",
                  "scene", "vocab")
@@ -70,9 +71,9 @@ class _Words:
         self.fact_names = sorted(vocab.facts)
         self.scene = scene
         self.later = later
-        self.closers = closers  # the events that close (or open) a window a scene event opens: drawn with it
+        self.closers = closers
         self.openers = openers
-        self.release_anchors = release_anchors  # the events release deadlines count from
+        self.release_anchors = release_anchors
         self.has_left_scene = has_left_scene
         self.has_contact = has_contact
 
