@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,36 @@ def test_decide_is_recorded_and_the_log_verifies(server: Server) -> None:
     assert [json.loads(line)["decision_id"] for line in lines] == [decision["decision_id"]]
     verified = server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()
     assert verified["ok"] and verified["entries"] == 1
+
+
+def test_the_log_is_exported_by_time_recorded_whatever_the_offset(server: Server) -> None:
+    """`since`/`until` are times: the same moment written with another offset, or with `Z`, selects the
+    same entries (they were once compared as text with the log's `+00:00` form), and a value that is
+    not a time is refused rather than selecting nothing."""
+    decision = server.call("POST", "/v1/decide", json={"policy": CO, "incident": INCIDENT}).json()
+    recorded = datetime.fromisoformat(server.call("GET", f"/v1/decisions/{decision['decision_id']}").json()
+                                      ["recorded_at"])
+    later = recorded + timedelta(microseconds=1)
+
+    def ids(**period: str) -> list[str]:
+        r = server.call("GET", "/v1/decisions", params=period)
+        assert r.status_code == 200, r.text
+        return [json.loads(line)["decision_id"] for line in r.text.splitlines()]
+
+    chicago, kolkata = timezone(timedelta(hours=-6)), timezone(timedelta(hours=5, minutes=30))
+    assert ids(since=recorded.astimezone(UTC).isoformat().replace("+00:00", "Z")) == [decision["decision_id"]]
+    assert ids(since=recorded.astimezone(kolkata).isoformat()) == [decision["decision_id"]]
+    assert ids(until=later.astimezone(chicago).isoformat()) == [decision["decision_id"]]
+    assert ids(since=later.astimezone(chicago).isoformat()) == []
+    assert ids(until=recorded.astimezone(kolkata).isoformat()) == []
+    for period, words in [({"since": "yesterday"}, "`since`: `yesterday` is not a time"),
+                          ({"until": "2024-01-01"}, "`until`: `2024-01-01` is not a time"),
+                          ({"since": "2024-01-01T00:00:00"}, "`since`: `2024-01-01T00:00:00` has no time zone"),
+                          ({"since": "2024-01-02T00:00:00Z", "until": "2024-01-01T00:00:00Z"},
+                           "the period is empty")]:
+        r = server.call("GET", "/v1/decisions", params=period)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+        assert words in r.json()["detail"]
 
 
 def test_every_call_needs_a_token_of_the_right_role(server: Server) -> None:

@@ -66,7 +66,7 @@ from engine.service.models import (
 )
 from engine.service.replay import KEPT as REPLAYS_KEPT
 from engine.service.replay import ReplayError, Replays, job_dict
-from engine.service.store import Conflict, LogEntry, Store, StoredIncident, StoreError
+from engine.service.store import Conflict, LogEntry, Store, StoredIncident, StoreError, period, recorded_text
 from engine.service.tokens import Role, Token, Tokens, allows
 from policy import diff as ruleset_diff
 from policy.canonical import canonical_data, dumps_canonical
@@ -82,7 +82,8 @@ _BEARER = HTTPBearer(auto_error=False, description="A token from the tokens file
 
 
 def now_text() -> str:
-    """The host clock, read here only: when the service received or recorded something."""
+    """The host clock, read here only: when the service received or recorded something (in the form
+    store.recorded_text gives, which the decision log's periods are compared in)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
@@ -827,8 +828,13 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
                         **problems(503)})
     def export(since: str | None = None, until: str | None = None) -> Response:
         """The log as JSON Lines, oldest first; `since`/`until` bound the time recorded (ISO 8601)."""
+        try:  # to the log's own form of times: compared as text, another offset or form would mislead
+            start, end = period(since, until, recorded_text)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+
         def lines() -> Iterator[bytes]:
-            for entry in service.store.entries(since, until):
+            for entry in service.store.entries(start, end):
                 yield (_entry_json(entry.to_dict()) + "\n").encode()
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 

@@ -29,10 +29,10 @@ import orjson
 
 from engine.api import Library, Policy, RulesetLookupError, resolve_as_of
 from engine.io.export import Record
-from engine.service.store import Store, StoredIncident, StoredReplay, StoreError, utc_text
+from engine.service.store import Store, StoredIncident, StoredReplay, StoreError, period, utc_text
 from engine.tools.impact import Comparer, ImpactReport, policy_of, run, workers_used
 from policy.model import Ruleset, Status
-from policy.values import parse_timestamp, quoted
+from policy.values import quoted
 
 ENACTED = (Status.ADOPTED, Status.SUPERSEDED, Status.REPEALED)
 KEPT = 100
@@ -67,17 +67,12 @@ def versions(library: Library, candidate: str, baseline: str | None) -> tuple[Ru
     return enacted[-1], new
 
 
-def period(since: str | None, until: str | None) -> tuple[str | None, str | None]:
-    """The period's ends as the store orders times (UTC text); each a time with its offset, or open."""
-    ends: list[str | None] = []
-    for name, value in (("since", since), ("until", until)):
-        try:
-            ends.append(None if value is None else utc_text(parse_timestamp(value).isoformat()))
-        except ValueError as exc:
-            raise ReplayError(f"`{name}`: {exc}") from None
-    if ends[0] is not None and ends[1] is not None and ends[0] >= ends[1]:
-        raise ReplayError(f"the period is empty: `since` ({since}) is not before `until` ({until})")
-    return ends[0], ends[1]
+def _period(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """The period's ends as the store orders incidents' first events (utc_text)."""
+    try:
+        return period(since, until, utc_text)
+    except ValueError as exc:
+        raise ReplayError(str(exc)) from None
 
 
 def _records(incidents: Iterator[StoredIncident], rulesets: set[str],
@@ -97,7 +92,7 @@ def replay(library: Library, store: Store, candidate: str, baseline: str | None 
     Raises ReplayError before reading anything when the versions or the period are not right. With
     `cluster` the incidents are decided on a Dask cluster through impact's runner (docs/scale.md)."""
     old, new = versions(library, candidate, baseline)
-    start_at, end_at = period(since, until)
+    start_at, end_at = _period(since, until)
     try:
         when = resolve_as_of(as_of)
     except ValueError as exc:  # IncidentError: a time that is not one
@@ -210,7 +205,7 @@ class Replays:
         """Queue a replay; raises ReplayError at once when it could not run."""
         library = self.library()
         old, _ = versions(library, candidate, baseline)  # the default baseline fixed now, not when it runs
-        start_at, end_at = period(since, until)
+        start_at, end_at = _period(since, until)
         if as_of is not None:
             try:
                 resolve_as_of(as_of)

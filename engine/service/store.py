@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from policy.canonical import dumps_canonical
-from policy.values import quoted, quoted_path
+from policy.values import parse_timestamp, quoted, quoted_path
 
 if TYPE_CHECKING:
     from sqlalchemy import URL, Connection, Engine, TextClause
@@ -165,6 +165,26 @@ def entry_hash(prev: str, fields: Mapping[str, Any]) -> str:
 def utc_text(time: str) -> str:
     """An ISO timestamp with an offset as UTC ISO text of fixed width, so that text order is time order."""
     return datetime.fromisoformat(time).astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def recorded_text(time: str) -> str:
+    """An ISO timestamp with an offset as the decision log's `recorded_at` holds times (`+00:00`, not
+    utc_text's `Z`: the form is in every entry's hash, so it stays), of fixed width as well."""
+    return datetime.fromisoformat(time).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def period(since: str | None, until: str | None, text: Callable[[str], str]) -> tuple[str | None, str | None]:
+    """[since, until) as a column holds times (`text`: utc_text or recorded_text), each end a time with
+    its offset or open. Raises ValueError naming the end at fault, or saying the period is empty."""
+    ends: list[str | None] = []
+    for name, value in (("since", since), ("until", until)):
+        try:
+            ends.append(None if value is None else text(parse_timestamp(value).isoformat()))
+        except ValueError as exc:
+            raise ValueError(f"`{name}`: {exc}") from None
+    if ends[0] is not None and ends[1] is not None and ends[0] >= ends[1]:
+        raise ValueError(f"the period is empty: `since` ({since}) is not before `until` ({until})")
+    return ends[0], ends[1]
 
 
 def without_password(url: str) -> str:
