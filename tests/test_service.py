@@ -194,6 +194,38 @@ def test_the_log_is_exported_by_time_recorded_whatever_the_offset(server: Server
         assert words in r.json()["detail"]
 
 
+def test_ids_a_store_cannot_keep_are_refused_alike_on_every_store(server: Server) -> None:
+    """A NUL character, or more than 200 characters, in an incident's or an event's id: PostgreSQL
+    cannot keep them (text holds no NUL; an index entry holds about 2,700 bytes), and once answered 503
+    "the store cannot be reached" (and failed a whole batch). Now: 422 saying which id and why, on
+    SQLite as on PostgreSQL; the rest of a batch is decided; a lookup of such an id finds nothing."""
+    opened = {"policy": CO, "timezone": INCIDENT["timezone"], "facts": INCIDENT["facts"]}
+    for iid, words in [("a%00b", "holds a NUL character (U+0000)"),
+                       ("x" * 201, "is 201 characters long; the store keeps ids of at most 200")]:
+        r = server.call("PUT", f"/v1/incidents/{iid}", token=WRITE, json=opened)
+        assert r.status_code == 422 and r.json()["problems"][0]["field"] == "id", r.text
+        assert words in r.json()["problems"][0]["message"]
+        assert server.call("GET", f"/v1/incidents/{iid}/decision").status_code == 404
+    assert server.call("PUT", f"/v1/incidents/{'x' * 200}", token=WRITE, json=opened).status_code == 201
+    _open(server)
+    r = server.call("POST", "/v1/incidents/INC-1/events", token=WRITE,
+                    json={"events": [{"event_id": "ev-\u0000", "event": INCIDENT["events"][0]}]})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "events[0].event_id", r.text
+    r = server.call("POST", "/v1/decide", json={"policy": CO, "incident": {**INCIDENT, "id": "a\u0000b"}})
+    assert r.status_code == 422 and "NUL" in r.json()["problems"][0]["message"], r.text
+    r = server.call("POST", "/v1/decide/batch",
+                    json={"policy": CO, "incidents": [{**INCIDENT, "id": "a\u0000b"}, INCIDENT]})
+    assert r.status_code == 200, r.text
+    batch = r.json()
+    assert batch["decisions"][0] is None and batch["decisions"][1]["incident_id"] == INCIDENT["id"]
+    assert [k["index"] for k in batch["refused"]] == [0]
+    assert server.call("GET", "/v1/decisions/dec-%00").status_code == 404
+    assert server.call("GET", "/v1/replays/%00").status_code == 404
+    assert [json.loads(line)["incident_id"] for line in server.call("GET", "/v1/decisions").text.splitlines()] \
+        == [INCIDENT["id"]]
+    assert "\nbwc_store_errors_total 0.0\n" in server.call("GET", "/metrics").text  # the store never failed
+
+
 def test_every_call_needs_a_token_of_the_right_role(server: Server) -> None:
     body = {"policy": CO, "incident": INCIDENT}
     assert server.call("POST", "/v1/decide", token=None, json=body).status_code == 401

@@ -208,13 +208,18 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
     bad = tmp_path / "with-bad-lines.jsonl"
     lines = export.read_text(encoding="utf-8").splitlines()
     broken = json.loads(lines[0]) | {"id": "BAD-1", "events": [{"type": "no_such_event", "at": "2022-01-01T00:00:00Z"}]}
-    bad.write_text("\n".join([*lines, "{not json", json.dumps(broken)]) + "\n", encoding="utf-8")
+    # ids no store can keep (PostgreSQL once failed the whole import on them): refused alone, on both stores
+    nul, long = json.loads(lines[1]) | {"id": "BAD\u00002"}, json.loads(lines[2]) | {"id": "B" * 201}
+    bad.write_text("\n".join([*lines, "{not json", json.dumps(broken), json.dumps(nul), json.dumps(long)]) + "\n",
+                   encoding="utf-8")
     store = store_url
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL, str(bad)],
                            cwd=tmp_path)
     assert code == 1 and "Traceback" not in err
     assert f"{bad}:41:" in err and f"{bad}:42:" in err and "no_such_event" in err
-    assert "42 incident(s) read: 40 stored, 0 already stored, 2 refused" in err
+    assert f"{bad}:43: the incident's id holds a NUL character (U+0000), which the store cannot keep" in err
+    assert f"{bad}:44: the incident's id is 201 characters long; the store keeps ids of at most 200" in err
+    assert "44 incident(s) read: 40 stored, 0 already stored, 4 refused" in err
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
                             str(export)], cwd=tmp_path)
     assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err

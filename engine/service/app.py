@@ -40,6 +40,7 @@ from engine.api import (
     IncidentError,
     Library,
     Policy,
+    Problem,
     RulesetLookupError,
     SelectionError,
 )
@@ -66,7 +67,16 @@ from engine.service.models import (
 )
 from engine.service.replay import KEPT as REPLAYS_KEPT
 from engine.service.replay import ReplayError, Replays, job_dict
-from engine.service.store import Conflict, LogEntry, Store, StoredIncident, StoreError, period, recorded_text
+from engine.service.store import (
+    Conflict,
+    LogEntry,
+    Store,
+    StoredIncident,
+    StoreError,
+    id_problem,
+    period,
+    recorded_text,
+)
 from engine.service.tokens import Role, Token, Tokens, allows
 from policy import diff as ruleset_diff
 from policy.canonical import canonical_data, dumps_canonical
@@ -474,6 +484,9 @@ class Service:
                 as_of: str | None) -> tuple[str, dict[str, str]]:
         """The decision's JSON and its log entry's fields, not recorded yet."""
         incident, policy = library.read(ref, data)
+        why = id_problem(incident.id, "the incident's id")  # it is kept in the log
+        if why is not None:
+            raise IncidentError([Problem(incident.id, "id", why)])
         return self.entry(library.judge(ref, incident, policy, as_of), incident)
 
     def record(self, decision: Decision, incident: Incident) -> str:
@@ -764,6 +777,9 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         library = service.fresh(lambda library: _holding(library, body.policy))  # unknown: refused, nothing stored
         reader = IncidentReader(library.vocabulary(body.policy))
         found = reader.header_problems(incident_id, body.timezone, body.facts)
+        why = id_problem(incident_id, "the incident's id")
+        if why is not None:
+            found.insert(0, Problem(incident_id, "id", why))
         if found:
             raise IncidentError(found)
         created = service.store.create_incident(incident_id, body.policy, body.timezone, body.facts, now_text())
@@ -779,6 +795,12 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         event (recorded in the log)."""
         if len({e.event_id for e in body.events}) != len(body.events):
             raise HTTPException(422, "two events of one request have the same event_id")
+        unkept = [Problem(incident_id, where, why) for where, why in
+                  [("id", id_problem(incident_id, "the incident's id")),
+                   *((f"events[{k}].event_id", id_problem(e.event_id, "the event's id"))
+                     for k, e in enumerate(body.events))] if why is not None]
+        if unkept:
+            raise IncidentError(unkept)
 
         def append_with(library: Library) -> tuple[int, tuple[Incident, Policy, str]] | None:
             def check(stored: StoredIncident, new: list[dict[str, Any]]) -> tuple[Incident, Policy, str]:

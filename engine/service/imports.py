@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.api import CalendarOverflow, IncidentError, Library
 from engine.executor import chunked
 from engine.io.export import Record, RowError, read_export
-from engine.service.store import Store, StoredIncident
+from engine.service.store import Store, StoredIncident, id_problem
 
 BATCH = 500
 KEPT = 1000
@@ -66,11 +66,15 @@ def import_export(library: Library, store: Store, policy: str, source: Path | st
                 continue
             data = item.incident
             try:
-                library.read(policy, data)
+                incident, _ = library.read(policy, data)
             except (IncidentError, CalendarOverflow) as exc:
                 report.refuse(item.line, str(data.get("id")), _reason(exc))
                 continue
-            ready.append((item, StoredIncident(data["id"], policy, data["timezone"], data.get("facts") or {},
+            why = id_problem(incident.id, "the incident's id")
+            if why is not None:
+                report.refuse(item.line, incident.id, why)
+                continue
+            ready.append((item, StoredIncident(incident.id, policy, data["timezone"], data.get("facts") or {},
                                                list(data["events"]))))
         outcomes = store.add_incidents([s for _, s in ready], now)
         for (item, stored), outcome in zip(ready, outcomes, strict=True):

@@ -71,6 +71,23 @@ class Conflict(Exception):
     """A write that contradicts what is stored (an incident created again with other facts)."""
 
 
+MAX_ID = 200
+"""Characters of an incident's or an event's id, at most: a key PostgreSQL indexes (an index entry
+holds about 2,700 bytes; 200 characters are 800 bytes at most in UTF-8)."""
+
+
+def id_problem(value: str, what: str) -> str | None:
+    """Why the store cannot keep `value` as `what` (an incident's or an event's id), or None. The rule
+    is the same on SQLite and PostgreSQL, so a request is answered alike whichever store serves it."""
+    if not value:
+        return f"{what} is empty"
+    if "\x00" in value:  # PostgreSQL's text cannot hold it
+        return f"{what} holds a NUL character (U+0000), which the store cannot keep"
+    if len(value) > MAX_ID:
+        return f"{what} is {len(value):,} characters long; the store keeps ids of at most {MAX_ID}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     """One decision the service returned, as recorded."""
@@ -160,6 +177,11 @@ def entry_hash(prev: str, fields: Mapping[str, Any]) -> str:
     if text is None:
         text = dumps_canonical(data).encode()
     return hashlib.sha256(prev.encode() + b"\n" + text).hexdigest()
+
+
+def _never_kept(key: str) -> bool:
+    """Whether a key a client asks for cannot be in the store: looked up, PostgreSQL would refuse it."""
+    return id_problem(key, "id") is not None
 
 
 def utc_text(time: str) -> str:
@@ -408,6 +430,8 @@ class Store:
         return len(new), result
 
     def incident(self, incident_id: str) -> StoredIncident | None:
+        if _never_kept(incident_id):
+            return None
         with self._session() as db:
             found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"),
                                {"id": incident_id}).first()
@@ -538,6 +562,8 @@ class Store:
 
     def entry(self, decision_id: str) -> LogEntry | None:
         """The first log entry of a decision id (the same inputs decided again give the same id)."""
+        if _never_kept(decision_id):
+            return None
         with self._session() as db:
             row = db.execute(_sql(f"SELECT {', '.join(_LOG_COLUMNS)} FROM decisions WHERE decision_id = :id "
                                   "ORDER BY seq LIMIT 1"), {"id": decision_id}).first()
@@ -590,6 +616,8 @@ class Store:
             db.execute(_insert("replays", _REPLAY_COLUMNS), job.row())
 
     def replay(self, job_id: str) -> StoredReplay | None:
+        if _never_kept(job_id):
+            return None
         with self._session() as db:
             row = db.execute(_sql(f"SELECT {', '.join(_REPLAY_COLUMNS)} FROM replays WHERE id = :id"),
                              {"id": job_id}).first()
