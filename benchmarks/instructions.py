@@ -43,7 +43,7 @@ def _inner(tree: Path, policy: str, export: Path, stage: str, passes: int) -> No
     if stage == "audit":
         auditor = _auditor(library, policy, None)
         export = _open(export, auditor.vocabulary, None)
-        chunks = list(_chunks(export, 200))
+        chunks = list(_chunks(export, 200, {}))
         for _ in range(passes):
             for chunk in chunks:
                 _audit_units(auditor, export.parser, chunk.units, None)

@@ -285,6 +285,48 @@ def test_report_is_deterministic_and_workers_do_not_change_it(library: Library, 
                                                      for s in ("violation", "at_risk"))
 
 
+def test_ids_given_more_than_once_are_said_with_where(library: Library, tmp_path: Path) -> None:
+    """An export that repeats an incident id (JSON Lines written twice; one incident split across two
+    files of a partitioned export): each copy is audited and counted, as before, and the summary, the
+    terminal and the page say which ids repeat and where, ids shown as literal text. Found after every
+    chunk is back, so the same for any number of workers."""
+    lines = (CORPUS / "incidents.jsonl").read_text(encoding="utf-8").splitlines()
+    hostile = json.loads(lines[0]) | {"id": "<img src=x onerror=alert(1)>=1+1"}
+    repeated = tmp_path / "repeated.jsonl"
+    repeated.write_text("\n".join([*lines, lines[1], json.dumps(hostile), lines[1], json.dumps(hostile)]) + "\n",
+                        encoding="utf-8")
+    summaries = []
+    for name, workers in (("one", 1), ("two", 2)):
+        run_audit([RULESETS], IL, repeated, workers=workers, chunk_size=2, out_dir=tmp_path / name,
+                  library=library if workers == 1 else None)
+        summaries.append((tmp_path / name / "summary.json").read_bytes())
+    assert summaries[0] == summaries[1]
+    summary = json.loads(summaries[0])
+    second = json.loads(lines[1])["id"]
+    assert summary["input"]["incidents"] == len(lines) + 4  # each copy audited, as the export gives it
+    assert summary["input"]["repeated_ids"] == {"ids": 2, "incidents": 5, "examples": sorted([
+        {"incident": hostile["id"], "count": 2, "places": [{"line": len(lines) + 2}, {"line": len(lines) + 4}]},
+        {"incident": second, "count": 3, "places": [{"line": 2}, {"line": len(lines) + 1}, {"line": len(lines) + 3}]},
+    ], key=lambda e: e["incident"])}
+    page = (tmp_path / "one" / "report.html").read_text(encoding="utf-8")
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;=1+1" in page
+    assert "Incident ids given more than once" in page
+    result = CliRunner().invoke(main, ["audit", "--rulesets", str(RULESETS), "--policy", IL, "--workers", "1",
+                                       str(repeated)])
+    assert result.exit_code == 0, result.output
+    assert (f"repeated ids: 2 incident id(s) given more than once, 5 incident(s) in all, each audited and counted "
+            f"(first: `{min(second, hostile['id'])}` at ") in result.output
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "a.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    (parts / "b.jsonl").write_text("\n".join(lines[2:]) + "\n", encoding="utf-8")
+    run_audit([RULESETS], IL, parts, workers=2, out_dir=tmp_path / "parts-report")
+    split = json.loads((tmp_path / "parts-report" / "summary.json").read_text(encoding="utf-8"))
+    assert split["input"]["repeated_ids"] == {"ids": 1, "incidents": 2, "examples": [
+        {"incident": json.loads(lines[2])["id"], "count": 2,
+         "places": [{"file": "a.jsonl", "line": 3}, {"file": "b.jsonl", "line": 1}]}]}
+
+
 def test_a_failed_write_leaves_the_previous_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
     def old(folder: Path, summary: dict[str, Any], findings: Any) -> None:

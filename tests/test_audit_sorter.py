@@ -1,7 +1,9 @@
-"""The audit's findings sorter: every finding once, in key order, whatever spills and merges it made."""
+"""The audit's sorter: every finding (and every id read) once, in key order, whatever spills and merges
+it made; and the repeated ids found from the sorted ids."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.audit.runner import _Sorter
+from engine.audit.runner import PLACES_SHOWN, REPEATS_SHOWN, _Sorter, repeated_ids
 
 keys = st.tuples(st.text(max_size=3), st.sampled_from(["r1", "r2", "é"]), st.integers(0, 50))
 batches = st.lists(st.lists(keys, max_size=12), max_size=25)
@@ -35,3 +37,28 @@ def test_findings_come_out_sorted_and_whole(batches: list[list[tuple[str, str, i
         assert list(sorter) == [f for _, f in sorted(every, key=lambda kv: kv[0])]
         assert sorter.count == len(every)
         assert len(list(Path(tmp).iterdir())) == len(sorter.runs)  # merged runs are removed
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "B", "é", "a\u0000", " a"]), st.integers(0, 2)), max_size=60),
+       st.integers(1, 6), st.integers(2, 4), st.randoms(use_true_random=False))
+def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int]], limit: int, fan_in: int,
+                                                     rng: Any) -> None:
+    """Ids compared character for character, counted across files (parts), with their first places in
+    file and line order, whatever order the chunks came back in and whatever the sorter spilled."""
+    items = [([iid, part, line], None) for line, (iid, part) in enumerate(read, 1)]
+    chunks = [items[k:k + 7] for k in range(0, len(items), 7)]
+    rng.shuffle(chunks)
+    with TemporaryDirectory() as tmp:
+        sorter = _Sorter(Path(tmp), limit=limit, fan_in=fan_in)
+        for chunk in chunks:
+            sorter.extend(chunk)
+        found = repeated_ids(sorter.pairs(), {1: "one.jsonl", 2: "two.jsonl"})
+    times = Counter(iid for iid, _ in read)
+    twice = sorted(iid for iid, n in times.items() if n > 1)
+    assert found["ids"] == len(twice) and found["incidents"] == sum(times[i] for i in twice)
+    assert [e["incident"] for e in found["examples"]] == twice[:REPEATS_SHOWN]
+    for example in found["examples"]:
+        where = sorted((part, line) for line, (iid, part) in enumerate(read, 1) if iid == example["incident"])
+        assert example["count"] == len(where)
+        assert example["places"] == [{"line": line, **({"file": ["", "one.jsonl", "two.jsonl"][part]} if part else {})}
+                                     for part, line in where[:PLACES_SHOWN]]

@@ -286,7 +286,18 @@ def render_html(summary: Mapping[str, Any]) -> str:
     rows = [["Format", str(inp.get("format", ""))], ["Rows read", _int(inp.get("rows"))],
             ["Incidents checked", _int(inp.get("incidents"))], ["Rows skipped", _int(inp.get("skipped_rows"))],
             ["Incidents skipped", _int(inp.get("skipped_incidents"))]]
+    repeated = inp.get("repeated_ids") or {}
+    if repeated.get("ids"):
+        rows.append(["Incident ids given more than once", _int(repeated.get("ids"))])
     parts.append(_table(["", ""], rows, numeric=set()))
+    if repeated.get("ids"):
+        parts.append(f'<p class="note">{_int(repeated.get("incidents"))} incidents share an id with another: '
+                     "each was checked and counted, as the export gives it. The first of them:</p>")
+        parts.append(_table(["Incident", "Times", "Where"], [
+            [_text(r.get("incident")), _int(r.get("count")),
+             _text(", ".join((f"{p['file']} line" if p.get("file") else "line") + f" {p['line']}"
+                             for p in r.get("places") or []))] for r in repeated.get("examples") or []],
+            numeric={1}))
     reasons = inp.get("skipped_reasons") or {}
     if reasons:
         parts.append(_table(["Why rows were skipped", "Count"],

@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import heapq
+import itertools
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from engine.io.export import (
     open_export,
     parse_unit,
 )
+from engine.io.incident import incident_id
 from engine.io.output import check_report_folder
 from engine.io.partitions import PartitionedExport, is_partitioned
 from policy.values import quoted, quoted_path
@@ -49,6 +51,7 @@ class ChunkResult:
     tally: Tally
     findings: list[tuple[list[Any], dict[str, Any]]]  # (sort key, finding) for violations and at-risk
     measure: dict[str, int] = field(default_factory=dict)  # a preset's measure (calls, matched)
+    ids: list[tuple[list[Any], None]] = field(default_factory=list)  # ([id, file's place, line], None) of each read
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,11 @@ class Chunk:
     part: int = 0
 
 
-def _chunks(export: Any, size: int) -> Iterator[Chunk]:
+def _chunks(export: Any, size: int, names: dict[int, str]) -> Iterator[Chunk]:
+    """The export's chunks; `names` gets the name of each file of a partitioned export, by its place."""
     if isinstance(export, PartitionedExport):
         for part, (name, units) in enumerate(export.parts()):
+            names[part] = name
             for units_of_chunk in chunked(units, size):
                 yield Chunk(units_of_chunk, name, part)
     else:
@@ -82,6 +87,7 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
                  as_of: datetime | None, part: int | None = None) -> ChunkResult:
     tally = Tally()
     kept: list[tuple[list[Any], dict[str, Any]]] = []
+    ids: list[tuple[list[Any], None]] = []
     measure: dict[str, int] = {}
     for unit in units:
         if isinstance(unit, RowError):
@@ -95,6 +101,9 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
             if isinstance(rec, RowError):
                 tally.error(rec)
                 continue
+            iid = _id_of(rec)
+            if iid is not None:  # read, so counted as given, whether or not it can be judged
+                ids.append(([iid, part or 0, rec.line], None))
             result = auditor.audit(rec.incident, rec.groups, as_of)
         except Exception as exc:
             tally.error(record_error(unit, rec if isinstance(rec, Record) else None, exc))
@@ -111,12 +120,11 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
                 where = [rec.line, n] if part is None else [part, rec.line, n]
                 kept.append(([f.incident_id, f.rule, f.check, *where], f.to_dict()))
     tally.fold()  # here, in the worker: the process that merges every chunk's tally has the least time to spare
-    return ChunkResult(tally, kept, measure)
+    return ChunkResult(tally, kept, measure, ids)
 
 
 def _id_of(rec: Record) -> str | None:
-    iid = rec.incident.get("id")
-    return iid if isinstance(iid, str) else None
+    return incident_id(rec.incident.get("id"))
 
 
 def record_error(unit: Unit, rec: Record | None, exc: Exception) -> RowError:
@@ -184,12 +192,12 @@ class _Sorter:
         self.folder = folder
         self.limit = limit
         self.fan_in = fan_in
-        self.buffer: list[tuple[list[Any], dict[str, Any]]] = []
+        self.buffer: list[tuple[list[Any], Any]] = []
         self.runs: list[Path] = []
         self.count = 0
         self._made = 0  # run files made, for unique names
 
-    def extend(self, items: list[tuple[list[Any], dict[str, Any]]]) -> None:
+    def extend(self, items: Sequence[tuple[list[Any], Any]]) -> None:
         self.buffer.extend(items)
         self.count += len(items)
         if len(self.buffer) >= self.limit:
@@ -223,17 +231,47 @@ class _Sorter:
             p.unlink()
         self.runs = [path]
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[Any]:
+        for _, item in self.pairs():
+            yield item
+
+    def pairs(self) -> Iterator[tuple[list[Any], Any]]:
+        """Every (key, item) added, in the order of their keys."""
         self.buffer.sort(key=lambda kv: kv[0])
         files: list[IO[bytes]] = [p.open("rb") for p in self.runs]
         try:
-            streams: list[Iterator[tuple[list[Any], dict[str, Any]]]] = [
+            streams: list[Iterator[tuple[list[Any], Any]]] = [
                 (tuple(orjson.loads(line)) for line in fh) for fh in files]
-            for _, finding in heapq.merge(*streams, iter(self.buffer), key=lambda kv: kv[0]):
-                yield finding
+            yield from heapq.merge(*streams, iter(self.buffer), key=lambda kv: kv[0])
         finally:
             for fh in files:
                 fh.close()
+
+
+REPEATS_SHOWN = 20  # repeated ids given with their places in summary.json; beyond them only counted
+PLACES_SHOWN = 5  # places given for each of them
+
+
+def repeated_ids(ids: Iterable[tuple[list[Any], Any]], names: dict[int, str]) -> dict[str, Any]:
+    """The incident ids read more than once, from `ids` sorted by ([id, file's place, line], _): how
+    many, how many incidents carry them, and the first REPEATS_SHOWN with where they were read."""
+    repeated = incidents = 0
+    examples: list[dict[str, Any]] = []
+    for iid, group in itertools.groupby(ids, key=lambda kv: kv[0][0]):
+        places: list[tuple[list[Any], Any]] = []
+        count = 0
+        for place in group:
+            count += 1
+            if count <= PLACES_SHOWN:
+                places.append(place)
+        if count < 2:
+            continue
+        repeated += 1
+        incidents += count
+        if len(examples) < REPEATS_SHOWN:
+            examples.append({"incident": iid, "count": count, "places": [
+                {"line": line, **({"file": names[part]} if part in names else {})} for (_, part, line), _ in places]})
+    return {"ids": repeated, "incidents": incidents, "examples": examples}
 
 
 # --- running an audit -----------------------------------------------------------------------------------
@@ -280,16 +318,22 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
                                preset)
     with tempfile.TemporaryDirectory(prefix="bwc-audit-") as scratch, \
             Executor(state, n_workers, loader, window=3 * n_workers, cluster=cluster) as pool:
-        sorter = _Sorter(Path(scratch))
+        (Path(scratch) / "findings").mkdir()
+        (Path(scratch) / "ids").mkdir()
+        sorter, ids = _Sorter(Path(scratch) / "findings"), _Sorter(Path(scratch) / "ids")
         measure: dict[str, int] = {}
-        for result in pool.map(_work, _chunks(export, chunk_size)):
+        names: dict[int, str] = {}
+        for result in pool.map(_work, _chunks(export, chunk_size, names)):
             tally.merge(result.tally)
             for key, n in result.measure.items():
                 measure[key] = measure.get(key, 0) + n
             sorter.extend(result.findings)
+            ids.extend(result.ids)
             if progress is not None:
                 progress(export.position, export.total)
         summary = build_summary(tally, export.format, as_of)
+        # Each copy of a repeated id was audited and counted: said here, since only the whole export shows it.
+        summary["input"]["repeated_ids"] = repeated_ids(ids.pairs(), names)
         summary["rules"] = rule_texts([lib.repository.get(*ref.split("@", 1)) for ref in summary["rulesets"]])
         if isinstance(export, MappedExport):
             summary["input"]["map"] = {"name": export.cmap.name, "status": export.cmap.status,

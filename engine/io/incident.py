@@ -63,7 +63,7 @@ def _typo_hint(name: Any, candidates: Any, noun: str) -> str | None:
     return did_you_mean(name, candidates, noun)
 
 
-def _incident_id(raw: Any) -> str | None:
+def incident_id(raw: Any) -> str | None:
     """The id as the engine keeps it: text as written (an integer id is written in decimal)."""
     if isinstance(raw, str):
         return raw
@@ -129,7 +129,7 @@ class IncidentReader:
             raise IncidentError([Problem("?", "(incident)", f"an incident is a JSON object with id, timezone, "
                                          f"facts and events, not {shown(data)}")])
         raw_id = data.get("id")
-        found_id = _incident_id(raw_id)
+        found_id = incident_id(raw_id)
         iid = found_id if found_id is not None else "?"
         problems: list[Problem] = []
         if found_id is None:

@@ -35,6 +35,14 @@ def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
                          + f": {quoted(e['message'], 300)}")
         if len(inp["errors"]) > 5:
             lines.append("  ... (see summary.json)")
+    repeated = inp.get("repeated_ids") or {}
+    if repeated.get("ids"):
+        first = repeated["examples"][0]
+        places = ", ".join((f"{quoted(p['file'])} line" if p.get("file") else "line") + f" {p['line']}"
+                           for p in first["places"])
+        lines.append(f"repeated ids: {repeated['ids']} incident id(s) given more than once, {repeated['incidents']} "
+                     f"incident(s) in all, each audited and counted (first: `{quoted(first['incident'])}` at "
+                     f"{places}; see summary.json)")
     if out_dir is not None:
         lines.append(f"report: {quoted_path(out_dir)}")
     return "\n".join(lines)
