@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,37 @@ def test_workers_give_the_same_report(library: Library, tmp_path: Path) -> None:
     assert one.tally.incidents == 375 and one.tally.errors == 375
     assert one.tally.refused_incidents["A only"] == 125
     assert [b.line for b in two.tally.bad[:3]] == [5, 7, 8]
+
+
+def test_ids_given_more_than_once_are_said_with_their_lines(library: Library, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chunks of two lines, so that the copies of an id fall in different chunks and workers.
+    monkeypatch.setattr("engine.tools.impact.compare.CHUNK", 2)
+    hostile = "<img src=x onerror=alert(1)>=1+1"
+    lines = [*IL_LINES, IL_LINES[0], _inc(hostile, DISPATCHED, ENDED), IL_LINES[6], IL_LINES[0],
+             _inc(hostile, DISPATCHED, SHOT, ENDED)]
+    path = _file(tmp_path, lines)
+    one, two = (impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), path, workers=w,
+                       library=library) for w in (1, 2))
+    assert one.to_dict() == two.to_dict()
+    assert (one.tally.incidents, one.tally.errors) == (7, 4)  # each copy decided (or refused), as given
+    # Read is counted as given: `unknown`, which both versions refuse, repeats too.
+    assert one.to_dict()["repeated_ids"] == {"ids": 3, "incidents": 7, "examples": [
+        {"incident": hostile, "count": 2, "places": [{"line": 10}, {"line": 13}]},
+        {"incident": "shot", "count": 3, "places": [{"line": 1}, {"line": 9}, {"line": 12}]},
+        {"incident": "unknown", "count": 2, "places": [{"line": 7}, {"line": 11}]},
+    ]}
+    text = render_text(one)
+    assert ("Incident ids given more than once (3 ids, 7 incidents in all; each copy counted as given):\n"
+            f"  {hostile} (2): line 10, line 13\n  shot (3): line 1, line 9, line 12\n") in text
+    markdown = render_markdown(one)
+    assert "### Incident ids given more than once (3 ids, 7 incidents in all" in markdown
+    assert "- \\<img src=x onerror=alert(1)\\>=1+1 (2): line 10, line 13\n" in markdown
+    assert re.search(r"(?<!\\)<img", markdown) is None  # escaped: shown as text, never a tag
+    clean = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), _file(tmp_path, IL_LINES[:3]),
+                   workers=1, library=library)
+    assert clean.to_dict()["repeated_ids"] == {"ids": 0, "incidents": 0, "examples": []}
+    assert "more than once" not in render_text(clean) + render_markdown(clean)
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [

@@ -41,6 +41,20 @@ def _head(report: ImpactReport) -> list[str]:
             + "".join(f"; {r}" for r in refused) + (f"; {t.errors:,} bad line(s)" if t.errors else "")]
 
 
+def _repeated(report: ImpactReport, show: Callable[[str], str]) -> tuple[str, list[str]]:
+    """The ids given more than once: a title, and each shown one with its count and lines (none: "")."""
+    repeated = report.tally.repeated_ids
+    if not repeated["ids"]:
+        return "", []
+    title = (f"Incident ids given more than once ({repeated['ids']:,} ids, {repeated['incidents']:,} incidents in all; "
+             "each copy counted as given)")
+    rows = [f"{show(e['incident'])} ({e['count']:,}): " + ", ".join(f"line {p['line']}" for p in e["places"])
+            + (", …" if e["count"] > len(e["places"]) else "") for e in repeated["examples"]]
+    if repeated["ids"] > len(rows):
+        rows.append(f"… and {repeated['ids'] - len(rows):,} more (the JSON report counts them)")
+    return title, rows
+
+
 def _refused_title(side: str, n: int) -> str:
     other = "B" if side.startswith("A") else "A"
     return (f"Refused under {side} ({n:,}): read and decided under {other} only, so not counted as changes")
@@ -77,6 +91,9 @@ def render_text(report: ImpactReport) -> str:
         lines += ["", "Bad lines:"] + [f"  line {b.line}: {_text(b.message, 500)}" for b in report.tally.bad]
         if report.tally.errors > len(report.tally.bad):
             lines.append(f"  … and {report.tally.errors - len(report.tally.bad):,} more")
+    title, rows = _repeated(report, _text)
+    if rows:
+        lines += ["", title + ":"] + [f"  {r}" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -107,6 +124,9 @@ def render_markdown(report: ImpactReport) -> str:
     if report.tally.bad:
         lines += ["### Bad lines", ""] + [f"- line {b.line}: {_md(b.message, 500)}" for b in report.tally.bad]
         lines.append("")
+    title, rows = _repeated(report, _md)
+    if rows:
+        lines += [f"### {title}", ""] + [f"- {r}" for r in rows] + [""]
     return "\n".join(lines)
 
 

@@ -19,7 +19,9 @@ input order, so the report is the same whatever the number of workers. Each diff
 rules it concerns and what moved (`Difference`). An incident only one version can read is not a
 change: it is counted under `refused` (A only / B only) with the reasons. A line that is not an
 incident, an incident both versions refuse, or any other failure of one record is reported with its
-line number, and the rest goes on.
+line number, and the rest goes on. An id given more than once is compared and counted each time,
+as the input gives it, and then reported (`repeated_ids`), from the ids read sorted in bounded
+memory (engine.io.sorting).
 
 The package: `sides` (the two versions compared), `differences` (what differs between two
 decisions), `compare` (deciding an export under both, in parallel), `report` (the counts, and their

@@ -4,6 +4,7 @@ and tallying the differences."""
 from __future__ import annotations
 
 import functools
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -26,6 +27,8 @@ from engine.io.export import (
     open_export,
     parse_unit,
 )
+from engine.io.incident import incident_id
+from engine.io.sorting import Sorter, repeated_ids
 from engine.tools.impact.differences import differences
 from engine.tools.impact.report import ImpactReport, ImpactTally
 from engine.tools.impact.sides import Side
@@ -106,6 +109,9 @@ class Comparer:
             if isinstance(item, RowError):
                 tally.fail(item.line, item.message, item.incident, getattr(item, "column", None))
                 continue
+            iid = incident_id(item.incident.get("id"))
+            if iid is not None:  # read, so counted as given, whether or not it can be decided
+                tally.ids.append(([iid, 0, item.line], None))
             try:
                 self.one(item.incident, tally, item.line)
             except Exception as exc:  # pragma: no cover - one() isolates each version; this is the last guard
@@ -149,14 +155,20 @@ def run(comparer: Comparer, items: Iterable[Record | RowError | Unit], *, worker
     Workers inherit `comparer` where processes fork; elsewhere each builds its own with `load`, and
     without one the work stays in this process. With `cluster` (a Dask scheduler's address, or
     `local`), chunks are decided on a Dask cluster, `comparer` shipped to its workers with its compiled
-    versions; the tally is the same."""
+    versions; the tally is the same. The ids read are sorted in bounded memory, spilled to a temporary
+    folder, and those given more than once set the tally's `repeated_ids`."""
     workers = workers_used(workers, load, cluster)
     total = ImpactTally()
-    with Executor(comparer, workers, load, cluster=cluster) as pool:
+    with tempfile.TemporaryDirectory(prefix="bwc-impact-") as scratch, \
+            Executor(comparer, workers, load, cluster=cluster) as pool:
+        ids = Sorter(Path(scratch))
         for part in pool.map(_work, chunked(items, CHUNK)):
+            ids.extend(part.ids)
             total.merge(part)
             if progress:
                 progress(part.incidents + part.errors + sum(part.refused_incidents.values()))
+        # Each copy of a repeated id was decided and counted: said here, since only the whole input shows it.
+        total.repeated_ids = repeated_ids(ids.pairs(), {})
     return total
 
 

@@ -51,6 +51,10 @@ class ImpactTally:
     refused_incidents: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     bad: list[BadLine] = field(default_factory=list)
+    # ([id, 0, line], None) of each incident read in this chunk: taken by the runner, which sorts them in
+    # bounded memory (engine.io.sorting) and sets `repeated_ids`, the ids given more than once.
+    ids: list[tuple[list[Any], None]] = field(default_factory=list)
+    repeated_ids: dict[str, Any] = field(default_factory=lambda: {"ids": 0, "incidents": 0, "examples": []})
 
     def add(self, incident_id: str, found: list[Difference]) -> None:
         """An incident decided under both versions, with the differences between its two decisions."""
@@ -151,6 +155,7 @@ class ImpactReport:
                                            for reason, ids in self.refusals(side)}}
                         for side in SIDES},
             "errors": t.errors, "bad_lines": [b.to_dict() for b in t.bad],
+            "repeated_ids": t.repeated_ids,
         }
 
 

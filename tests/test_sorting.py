@@ -1,5 +1,5 @@
-"""The audit's sorter: every finding (and every id read) once, in key order, whatever spills and merges
-it made; and the repeated ids found from the sorted ids."""
+"""The sorter (engine.io.sorting): every finding (and every id read) once, in key order, whatever spills
+and merges it made; and the repeated ids found from the sorted ids."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.audit.runner import PLACES_SHOWN, REPEATS_SHOWN, _Sorter, repeated_ids
+from engine.io.sorting import PLACES_SHOWN, REPEATS_SHOWN, Sorter, repeated_ids
 
 keys = st.tuples(st.text(max_size=3), st.sampled_from(["r1", "r2", "é"]), st.integers(0, 50))
 batches = st.lists(st.lists(keys, max_size=12), max_size=25)
@@ -27,7 +27,7 @@ def _items(batch: list[tuple[str, str, int]], start: int) -> list[tuple[list[Any
 def test_findings_come_out_sorted_and_whole(batches: list[list[tuple[str, str, int]]], limit: int,
                                             fan_in: int) -> None:
     with TemporaryDirectory() as tmp:
-        sorter = _Sorter(Path(tmp), limit=limit, fan_in=fan_in)
+        sorter = Sorter(Path(tmp), limit=limit, fan_in=fan_in)
         every: list[tuple[list[Any], dict[str, Any]]] = []
         for batch in batches:
             items = _items(batch, len(every))
@@ -49,7 +49,7 @@ def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int
     chunks = [items[k:k + 7] for k in range(0, len(items), 7)]
     rng.shuffle(chunks)
     with TemporaryDirectory() as tmp:
-        sorter = _Sorter(Path(tmp), limit=limit, fan_in=fan_in)
+        sorter = Sorter(Path(tmp), limit=limit, fan_in=fan_in)
         for chunk in chunks:
             sorter.extend(chunk)
         found = repeated_ids(sorter.pairs(), {1: "one.jsonl", 2: "two.jsonl"})
