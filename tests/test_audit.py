@@ -325,6 +325,17 @@ def test_ids_given_more_than_once_are_said_with_where(library: Library, tmp_path
     assert split["input"]["repeated_ids"] == {"ids": 1, "incidents": 2, "examples": [
         {"incident": json.loads(lines[2])["id"], "count": 2,
          "places": [{"file": "a.jsonl", "line": 3}, {"file": "b.jsonl", "line": 1}]}]}
+    # A JSON document on one line, as `json.dump` writes it: its elements share line 1, told apart by column.
+    document = tmp_path / "one-line.json"
+    document.write_text("[" + ", ".join([lines[1], lines[2], lines[1]]) + "]", encoding="utf-8")
+    run_audit([RULESETS], IL, document, workers=1, out_dir=tmp_path / "document-report", library=library)
+    third = 2 + len(lines[1]) + 2 + len(lines[2]) + 2  # "[", then each element and ", "
+    assert json.loads((tmp_path / "document-report" / "summary.json").read_text(encoding="utf-8"))["input"][
+        "repeated_ids"]["examples"] == [{"incident": second, "count": 2,
+                                         "places": [{"line": 1, "column": 2}, {"line": 1, "column": third}]}]
+    result = CliRunner().invoke(main, ["audit", "--rulesets", str(RULESETS), "--policy", IL, "--workers", "1",
+                                       str(document)])
+    assert f"(first: `{second}` at line 1 column 2, line 1 column {third}; see summary.json)" in result.output
 
 
 def test_a_failed_write_leaves_the_previous_report(tmp_path: Path) -> None:

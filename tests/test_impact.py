@@ -218,6 +218,13 @@ def test_ids_given_more_than_once_are_said_with_their_lines(library: Library, tm
                    workers=1, library=library)
     assert clean.to_dict()["repeated_ids"] == {"ids": 0, "incidents": 0, "examples": []}
     assert "more than once" not in render_text(clean) + render_markdown(clean)
+    # A JSON document on one line: its elements share line 1, told apart by column.
+    document = tmp_path / "one-line.json"
+    document.write_text("[" + ", ".join([IL_LINES[1], IL_LINES[1]]) + "]", encoding="utf-8")
+    on_one_line = impact(Side.of([ROOT / "rulesets"], A), Side.of([ROOT / "rulesets"], B), document, workers=1,
+                         library=library)
+    second = 2 + len(IL_LINES[1]) + 2
+    assert f"  plain (2): line 1 column 2, line 1 column {second}\n" in render_text(on_one_line)
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [

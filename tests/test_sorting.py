@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.io.sorting import PLACES_SHOWN, REPEATS_SHOWN, Sorter, repeated_ids
+from engine.io.sorting import PLACES_SHOWN, REPEATS_SHOWN, Sorter, id_read, places_text, repeated_ids
 
 keys = st.tuples(st.text(max_size=3), st.sampled_from(["r1", "r2", "é"]), st.integers(0, 50))
 batches = st.lists(st.lists(keys, max_size=12), max_size=25)
@@ -39,13 +39,16 @@ def test_findings_come_out_sorted_and_whole(batches: list[list[tuple[str, str, i
         assert len(list(Path(tmp).iterdir())) == len(sorter.runs)  # merged runs are removed
 
 
-@given(st.lists(st.tuples(st.sampled_from(["a", "b", "B", "é", "a\u0000", " a"]), st.integers(0, 2)), max_size=60),
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "B", "é", "a\u0000", " a"]), st.integers(0, 2),
+                          st.integers(1, 3)), max_size=60),
        st.integers(1, 6), st.integers(2, 4), st.randoms(use_true_random=False))
-def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int]], limit: int, fan_in: int,
+def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int, int]], limit: int, fan_in: int,
                                                      rng: Any) -> None:
     """Ids compared character for character, counted across files (parts), with their first places in
-    file and line order, whatever order the chunks came back in and whatever the sorter spilled."""
-    items = [([iid, part, line], None) for line, (iid, part) in enumerate(read, 1)]
+    file, line and column order (two ids a line, as elements of a JSON document can share one), whatever
+    order the chunks came back in and whatever the sorter spilled."""
+    placed = [(iid, part, k // 2 + 1, column) for k, (iid, part, column) in enumerate(read)]
+    items = [id_read(*p) for p in placed]
     chunks = [items[k:k + 7] for k in range(0, len(items), 7)]
     rng.shuffle(chunks)
     with TemporaryDirectory() as tmp:
@@ -53,12 +56,18 @@ def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int
         for chunk in chunks:
             sorter.extend(chunk)
         found = repeated_ids(sorter.pairs(), {1: "one.jsonl", 2: "two.jsonl"})
-    times = Counter(iid for iid, _ in read)
+    times = Counter(iid for iid, _, _ in read)
     twice = sorted(iid for iid, n in times.items() if n > 1)
     assert found["ids"] == len(twice) and found["incidents"] == sum(times[i] for i in twice)
     assert [e["incident"] for e in found["examples"]] == twice[:REPEATS_SHOWN]
     for example in found["examples"]:
-        where = sorted((part, line) for line, (iid, part) in enumerate(read, 1) if iid == example["incident"])
+        where = sorted((part, line, column) for iid, part, line, column in placed if iid == example["incident"])
         assert example["count"] == len(where)
-        assert example["places"] == [{"line": line, **({"file": ["", "one.jsonl", "two.jsonl"][part]} if part else {})}
-                                     for part, line in where[:PLACES_SHOWN]]
+        assert example["places"] == [{"line": line, **({"column": column} if column > 1 else {}),
+                                      **({"file": ["", "one.jsonl", "two.jsonl"][part]} if part else {})}
+                                     for part, line, column in where[:PLACES_SHOWN]]
+
+
+def test_places_are_said_in_words() -> None:
+    places = [{"line": 3, "file": "a.jsonl"}, {"line": 1, "column": 40}, {"line": 2}]
+    assert places_text(places, lambda name: f"`{name}`") == "`a.jsonl` line 3, line 1 column 40, line 2"

@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.audit.findings import SEVERITIES
 from engine.io.output import open_atomic, replace_report_folder, write_text_atomic
+from engine.io.sorting import places_text
 
 SEVERITY_LABELS = {
     "violation": "Violations",
@@ -295,8 +296,7 @@ def render_html(summary: Mapping[str, Any]) -> str:
                      "each was checked and counted, as the export gives it. The first of them:</p>")
         parts.append(_table(["Incident", "Times", "Where"], [
             [_text(r.get("incident")), _int(r.get("count")),
-             _text(", ".join((f"{p['file']} line" if p.get("file") else "line") + f" {p['line']}"
-                             for p in r.get("places") or []))] for r in repeated.get("examples") or []],
+             _text(places_text(r.get("places") or [], str))] for r in repeated.get("examples") or []],
             numeric={1}))
     reasons = inp.get("skipped_reasons") or {}
     if reasons:

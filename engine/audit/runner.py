@@ -36,7 +36,7 @@ from engine.io.export import (
 from engine.io.incident import incident_id
 from engine.io.output import check_report_folder
 from engine.io.partitions import PartitionedExport, is_partitioned
-from engine.io.sorting import Sorter, repeated_ids
+from engine.io.sorting import Sorter, id_read, repeated_ids
 from policy.values import quoted, quoted_path
 from policy.vocabulary import Vocabulary
 
@@ -48,7 +48,7 @@ class ChunkResult:
     tally: Tally
     findings: list[tuple[list[Any], dict[str, Any]]]  # (sort key, finding) for violations and at-risk
     measure: dict[str, int] = field(default_factory=dict)  # a preset's measure (calls, matched)
-    ids: list[tuple[list[Any], None]] = field(default_factory=list)  # ([id, file's place, line], None) of each read
+    ids: list[tuple[list[Any], None]] = field(default_factory=list)  # engine.io.sorting.id_read of each id read
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
                 continue
             iid = _id_of(rec)
             if iid is not None:  # read, so counted as given, whether or not it can be judged
-                ids.append(([iid, part or 0, rec.line], None))
+                ids.append(id_read(iid, part or 0, rec.line, rec.column))
             result = auditor.audit(rec.incident, rec.groups, as_of)
         except Exception as exc:
             tally.error(record_error(unit, rec if isinstance(rec, Record) else None, exc))

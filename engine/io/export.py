@@ -83,6 +83,7 @@ class Record:
     groups: dict[str, str]
     rows: int = 1  # how many lines or rows it was read from
     event_lines: tuple[int, ...] = ()  # CSV and Parquet: the line or row of each event
+    column: int = 1  # where it starts on its line: past 1 only for an element of a JSON document
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +215,7 @@ class JsonParser:
                 return RowError(unit.line, iid, f"`groups.{quoted(name)}` must be text, a number or true/false",
                                 "bad groups")
             kept[name] = text
-        return Record(unit.line, data, kept)
+        return Record(unit.line, data, kept, column=unit.column)
 
 
 def _group_text(value: Any) -> str | None:

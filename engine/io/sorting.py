@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -89,9 +89,16 @@ class Sorter:
                 fh.close()
 
 
+def id_read(iid: str, part: int, line: int, column: int) -> tuple[list[Any], None]:
+    """The key under which an incident id read is sorted: at `line` (and `column`, past 1 for an
+    element of a JSON document, whose elements may share a line) of the file at place `part`."""
+    return [iid, part, line, column], None
+
+
 def repeated_ids(ids: Iterable[tuple[list[Any], Any]], names: dict[int, str]) -> dict[str, Any]:
-    """The incident ids read more than once, from `ids` sorted by ([id, file's place, line], _): how
-    many, how many incidents carry them, and the first REPEATS_SHOWN with where they were read."""
+    """The incident ids read more than once, from `ids` (`id_read` each) sorted: how many, how many
+    incidents carry them, and the first REPEATS_SHOWN with where they were read (the file's name from
+    `names`, for a folder of partitions)."""
     repeated = incidents = 0
     examples: list[dict[str, Any]] = []
     for iid, group in itertools.groupby(ids, key=lambda kv: kv[0][0]):
@@ -107,5 +114,13 @@ def repeated_ids(ids: Iterable[tuple[list[Any], Any]], names: dict[int, str]) ->
         incidents += count
         if len(examples) < REPEATS_SHOWN:
             examples.append({"incident": iid, "count": count, "places": [
-                {"line": line, **({"file": names[part]} if part in names else {})} for (_, part, line), _ in places]})
+                {"line": line, **({"column": column} if column > 1 else {}),
+                 **({"file": names[part]} if part in names else {})} for (_, part, line, column), _ in places]})
     return {"ids": repeated, "incidents": incidents, "examples": examples}
+
+
+def places_text(places: Iterable[dict[str, Any]], show: Callable[[str], str]) -> str:
+    """Where a repeated id was read, as words: `a.jsonl line 3, line 1 column 40` (a file's name, data,
+    shown with `show`)."""
+    return ", ".join((f"{show(p['file'])} " if p.get("file") else "") + f"line {p['line']}"
+                     + (f" column {p['column']}" if p.get("column") else "") for p in places)

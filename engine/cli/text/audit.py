@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit.findings import SEVERITIES
+from engine.io.sorting import places_text
 from policy.values import quoted, quoted_path
 
 # The report's plain words for a rule that gave nothing to check (docs/audit.md, "The checks").
@@ -38,8 +39,7 @@ def summary_text(summary: dict[str, Any], out_dir: Path | None = None) -> str:
     repeated = inp.get("repeated_ids") or {}
     if repeated.get("ids"):
         first = repeated["examples"][0]
-        places = ", ".join((f"{quoted(p['file'])} line" if p.get("file") else "line") + f" {p['line']}"
-                           for p in first["places"])
+        places = places_text(first["places"], quoted)
         lines.append(f"repeated ids: {repeated['ids']} incident id(s) given more than once, {repeated['incidents']} "
                      f"incident(s) in all, each audited and counted (first: `{quoted(first['incident'])}` at "
                      f"{places}; see summary.json)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from engine.io.sorting import places_text
 from engine.tools.impact.report import SIDES, ImpactReport, render_json
 from policy.markdown import inline, opening
 from policy.values import quoted
@@ -48,7 +49,7 @@ def _repeated(report: ImpactReport, show: Callable[[str], str]) -> tuple[str, li
         return "", []
     title = (f"Incident ids given more than once ({repeated['ids']:,} ids, {repeated['incidents']:,} incidents in all; "
              "each copy counted as given)")
-    rows = [f"{show(e['incident'])} ({e['count']:,}): " + ", ".join(f"line {p['line']}" for p in e["places"])
+    rows = [f"{show(e['incident'])} ({e['count']:,}): " + places_text(e["places"], show)
             + (", …" if e["count"] > len(e["places"]) else "") for e in repeated["examples"]]
     if repeated["ids"] > len(rows):
         rows.append(f"… and {repeated['ids'] - len(rows):,} more (the JSON report counts them)")

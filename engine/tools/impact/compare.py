@@ -28,7 +28,7 @@ from engine.io.export import (
     parse_unit,
 )
 from engine.io.incident import incident_id
-from engine.io.sorting import Sorter, repeated_ids
+from engine.io.sorting import Sorter, id_read, repeated_ids
 from engine.tools.impact.differences import differences
 from engine.tools.impact.report import ImpactReport, ImpactTally
 from engine.tools.impact.sides import Side
@@ -111,7 +111,7 @@ class Comparer:
                 continue
             iid = incident_id(item.incident.get("id"))
             if iid is not None:  # read, so counted as given, whether or not it can be decided
-                tally.ids.append(([iid, 0, item.line], None))
+                tally.ids.append(id_read(iid, 0, item.line, item.column))
             try:
                 self.one(item.incident, tally, item.line)
             except Exception as exc:  # pragma: no cover - one() isolates each version; this is the last guard

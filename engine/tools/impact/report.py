@@ -51,7 +51,7 @@ class ImpactTally:
     refused_incidents: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     bad: list[BadLine] = field(default_factory=list)
-    # ([id, 0, line], None) of each incident read in this chunk: taken by the runner, which sorts them in
+    # engine.io.sorting.id_read of each incident id read in this chunk: taken by the runner, which sorts them in
     # bounded memory (engine.io.sorting) and sets `repeated_ids`, the ids given more than once.
     ids: list[tuple[list[Any], None]] = field(default_factory=list)
     repeated_ids: dict[str, Any] = field(default_factory=lambda: {"ids": 0, "incidents": 0, "examples": []})
