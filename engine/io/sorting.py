@@ -1,9 +1,9 @@
 """Sorting what a whole export yields in bounded memory: the findings an audit lists, and the incident
 ids read, from which those given more than once are found.
 
-    sorter = Sorter(folder)               # a folder of its own, for the run files
-    sorter.extend([([iid, 0, line], None), ...])
-    repeated_ids(sorter.pairs(), names)   # {"ids": .., "incidents": .., "examples": [...]}
+    sorter = Sorter(folder)                 # a folder of its own, for the run files
+    sorter.extend([id_read(iid, 0, line, 1), ...])
+    repeated_ids(sorter.pairs(), names)     # {"ids": .., "incidents": .., "examples": [...]}
 
 Items are (key, item) pairs; keys are JSON arrays of text and integers, compared as Python lists. At
 most `limit` pairs are held, each fuller buffer is spilled sorted to a run file, and the runs are
