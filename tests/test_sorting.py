@@ -4,6 +4,7 @@ and merges it made; and the repeated ids found from the sorted ids."""
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -27,14 +28,14 @@ def _items(batch: list[tuple[str, str, int]], start: int) -> list[tuple[list[Any
 def test_findings_come_out_sorted_and_whole(batches: list[list[tuple[str, str, int]]], limit: int,
                                             fan_in: int) -> None:
     with TemporaryDirectory() as tmp:
-        sorter = Sorter(Path(tmp), limit=limit, fan_in=fan_in)
+        sorter = Sorter(Path(tmp), key=itemgetter(0), limit=limit, fan_in=fan_in)
         every: list[tuple[list[Any], dict[str, Any]]] = []
         for batch in batches:
             items = _items(batch, len(every))
             every += items
             sorter.extend(items)
             assert len(sorter.buffer) < limit and len(sorter.runs) < fan_in  # memory and open files bounded
-        assert list(sorter) == [f for _, f in sorted(every, key=lambda kv: kv[0])]
+        assert [f for _, f in sorter] == [f for _, f in sorted(every, key=lambda kv: kv[0])]
         assert sorter.count == len(every)
         assert len(list(Path(tmp).iterdir())) == len(sorter.runs)  # merged runs are removed
 
@@ -55,7 +56,7 @@ def test_repeated_ids_are_every_id_read_more_than_once(read: list[tuple[str, int
         sorter = Sorter(Path(tmp), limit=limit, fan_in=fan_in)
         for chunk in chunks:
             sorter.extend(chunk)
-        found = repeated_ids(sorter.pairs(), {1: "one.jsonl", 2: "two.jsonl"})
+        found = repeated_ids(sorter, {1: "one.jsonl", 2: "two.jsonl"})
     times = Counter(iid for iid, _, _ in read)
     twice = sorted(iid for iid, n in times.items() if n > 1)
     assert found["ids"] == len(twice) and found["incidents"] == sum(times[i] for i in twice)

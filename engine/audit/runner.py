@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +37,7 @@ from engine.io.export import (
 from engine.io.incident import incident_id
 from engine.io.output import check_report_folder
 from engine.io.partitions import PartitionedExport, is_partitioned
-from engine.io.sorting import Sorter, id_read, repeated_ids
+from engine.io.sorting import IdRead, Sorter, id_read, repeated_ids
 from policy.values import quoted, quoted_path
 from policy.vocabulary import Vocabulary
 
@@ -48,7 +49,7 @@ class ChunkResult:
     tally: Tally
     findings: list[tuple[list[Any], dict[str, Any]]]  # (sort key, finding) for violations and at-risk
     measure: dict[str, int] = field(default_factory=dict)  # a preset's measure (calls, matched)
-    ids: list[tuple[list[Any], None]] = field(default_factory=list)  # engine.io.sorting.id_read of each id read
+    ids: list[IdRead] = field(default_factory=list)  # each incident id read (engine.io.sorting.id_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def _audit_units(auditor: Auditor, parser: JsonParser | TableParser, units: Sequ
                  as_of: datetime | None, part: int | None = None) -> ChunkResult:
     tally = Tally()
     kept: list[tuple[list[Any], dict[str, Any]]] = []
-    ids: list[tuple[list[Any], None]] = []
+    ids: list[IdRead] = []
     measure: dict[str, int] = {}
     for unit in units:
         if isinstance(unit, RowError):
@@ -224,7 +225,7 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
             Executor(state, n_workers, loader, window=3 * n_workers, cluster=cluster) as pool:
         (Path(scratch) / "findings").mkdir()
         (Path(scratch) / "ids").mkdir()
-        sorter, ids = Sorter(Path(scratch) / "findings"), Sorter(Path(scratch) / "ids")
+        sorter, ids = Sorter(Path(scratch) / "findings", key=operator.itemgetter(0)), Sorter(Path(scratch) / "ids")
         measure: dict[str, int] = {}
         names: dict[int, str] = {}
         for result in pool.map(_work, _chunks(export, chunk_size, names)):
@@ -237,7 +238,7 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
                 progress(export.position, export.total)
         summary = build_summary(tally, export.format, as_of)
         # Each copy of a repeated id was audited and counted: said here, since only the whole export shows it.
-        summary["input"]["repeated_ids"] = repeated_ids(ids.pairs(), names)
+        summary["input"]["repeated_ids"] = repeated_ids(ids, names)
         summary["rules"] = rule_texts([lib.repository.get(*ref.split("@", 1)) for ref in summary["rulesets"]])
         if isinstance(export, MappedExport):
             summary["input"]["map"] = {"name": export.cmap.name, "status": export.cmap.status,
@@ -252,5 +253,5 @@ def run_audit(rulesets: Sequence[Path | str], ruleset_id: str, export_path: Path
             raise ExportError(f"{quoted_path(export.path)}: the export holds no incident (it is empty); "
                               "nothing was audited (pass --allow-empty to accept an empty export)")
         if out_dir is not None:
-            write_report_folder(Path(out_dir), summary, sorter, writer)
+            write_report_folder(Path(out_dir), summary, (finding for _, finding in sorter), writer)
         return AuditOutcome(summary, sorter.count, Path(out_dir) if out_dir is not None else None)

@@ -1,13 +1,14 @@
 """Sorting what a whole export yields in bounded memory: the findings an audit lists, and the incident
 ids read, from which those given more than once are found.
 
-    sorter = Sorter(folder)                 # a folder of its own, for the run files
-    sorter.extend([id_read(iid, 0, line, 1), ...])
-    repeated_ids(sorter.pairs(), names)     # {"ids": .., "incidents": .., "examples": [...]}
+    ids = Sorter(folder)                    # a folder of its own, for the run files
+    ids.extend([id_read(iid, 0, line, 1), ...])
+    repeated_ids(ids, names)                # {"ids": .., "incidents": .., "examples": [...]}
 
-Items are (key, item) pairs; keys are JSON arrays of text and integers, compared as Python lists. At
-most `limit` pairs are held, each fuller buffer is spilled sorted to a run file, and the runs are
-merged, so memory stays flat however long the export.
+Items are tuples of text, integers, None, and lists and objects of them (what JSON holds), sorted by
+`key` (by default the tuples themselves, compared as Python compares tuples). At most `limit` items
+are held; each fuller buffer is spilled sorted to a run file, and the runs are merged, so memory stays
+flat however long the export.
 """
 
 from __future__ import annotations
@@ -23,22 +24,28 @@ import orjson
 REPEATS_SHOWN = 20  # repeated ids given with their places; beyond them only counted
 PLACES_SHOWN = 5  # places given for each of them
 
+IdRead = tuple[str, int, int, int]
+"""An incident id read: (id, the file's place in a folder of partitions or 0, line, column)."""
+
 
 class Sorter:
-    """(key, item) pairs sorted by key in bounded memory: `limit` pairs at most are held (a finding is about
-    a kilobyte as Python objects), each fuller buffer is spilled sorted to a run file, and once `fan_in` runs
-    exist they are merged into one, so few files are ever open whatever the export's size."""
+    """Items sorted by `key` in bounded memory: `limit` items at most are held (a finding is about a
+    kilobyte as Python objects), each fuller buffer is spilled sorted to a run file, and once `fan_in`
+    runs exist they are merged into one, so few files are ever open whatever the export's size. Items
+    come back equal to those added, as tuples (their lists and objects read back as lists and dicts)."""
 
-    def __init__(self, folder: Path, limit: int = 25_000, fan_in: int = 64) -> None:
+    def __init__(self, folder: Path, key: Callable[[Any], Any] | None = None, limit: int = 25_000,
+                 fan_in: int = 64) -> None:
         self.folder = folder
+        self.key = key
         self.limit = limit
         self.fan_in = fan_in
-        self.buffer: list[tuple[list[Any], Any]] = []
+        self.buffer: list[tuple[Any, ...]] = []
         self.runs: list[Path] = []
         self.count = 0
         self._made = 0  # run files made, for unique names
 
-    def extend(self, items: Sequence[tuple[list[Any], Any]]) -> None:
+    def extend(self, items: Sequence[tuple[Any, ...]]) -> None:
         self.buffer.extend(items)
         self.count += len(items)
         if len(self.buffer) >= self.limit:
@@ -49,21 +56,30 @@ class Sorter:
         return self.folder / f"run-{self._made:06d}.jsonl"
 
     def _spill(self) -> None:
-        self.buffer.sort(key=lambda kv: kv[0])
+        self.buffer.sort(key=self.key)
         path = self._new_run()
-        with path.open("wb") as fh:  # orjson: keys and items hold text, integers and None, read back equal
+        with path.open("wb") as fh:  # orjson: text, integers and None are read back equal
             fh.writelines(orjson.dumps(item) + b"\n" for item in self.buffer)
         self.runs.append(path)
         self.buffer = []
         if len(self.runs) >= self.fan_in:
             self._merge_runs()
 
+    @staticmethod
+    def _read(fh: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+        return map(tuple, map(orjson.loads, fh))
+
+    def _line_key(self, line: bytes) -> Any:
+        item = tuple(orjson.loads(line))
+        return item if self.key is None else self.key(item)
+
     def _merge_runs(self) -> None:
         path = self._new_run()
         files = [p.open("rb") for p in self.runs]
         try:
-            streams = [((orjson.loads(line)[0], line) for line in fh) for fh in files]
-            with path.open("wb") as out:  # lines copied as they are, merged by key
+            # Lines are copied as they are, merged by the key of the item each holds.
+            streams = [((self._line_key(line), line) for line in fh) for fh in files]
+            with path.open("wb") as out:
                 out.writelines(line for _, line in heapq.merge(*streams, key=lambda kl: kl[0]))
         finally:
             for fh in files:
@@ -72,37 +88,31 @@ class Sorter:
             p.unlink()
         self.runs = [path]
 
-    def __iter__(self) -> Iterator[Any]:
-        for _, item in self.pairs():
-            yield item
-
-    def pairs(self) -> Iterator[tuple[list[Any], Any]]:
-        """Every (key, item) added, in the order of their keys."""
-        self.buffer.sort(key=lambda kv: kv[0])
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        """Every item added, in the order of their keys."""
+        self.buffer.sort(key=self.key)
         files: list[IO[bytes]] = [p.open("rb") for p in self.runs]
         try:
-            streams: list[Iterator[tuple[list[Any], Any]]] = [
-                (tuple(orjson.loads(line)) for line in fh) for fh in files]
-            yield from heapq.merge(*streams, iter(self.buffer), key=lambda kv: kv[0])
+            yield from heapq.merge(*(self._read(fh) for fh in files), self.buffer, key=self.key)
         finally:
             for fh in files:
                 fh.close()
 
 
-def id_read(iid: str, part: int, line: int, column: int) -> tuple[list[Any], None]:
-    """The key under which an incident id read is sorted: at `line` (and `column`, past 1 for an
-    element of a JSON document, whose elements may share a line) of the file at place `part`."""
-    return [iid, part, line, column], None
+def id_read(iid: str, part: int, line: int, column: int) -> IdRead:
+    """An incident id read at `line` (and `column`, past 1 for an element of a JSON document, whose
+    elements may share a line) of the file at place `part`: sorted as it is, by id, then place."""
+    return iid, part, line, column
 
 
-def repeated_ids(ids: Iterable[tuple[list[Any], Any]], names: dict[int, str]) -> dict[str, Any]:
+def repeated_ids(ids: Iterable[IdRead], names: dict[int, str]) -> dict[str, Any]:
     """The incident ids read more than once, from `ids` (`id_read` each) sorted: how many, how many
     incidents carry them, and the first REPEATS_SHOWN with where they were read (the file's name from
     `names`, for a folder of partitions)."""
     repeated = incidents = 0
     examples: list[dict[str, Any]] = []
-    for iid, group in itertools.groupby(ids, key=lambda kv: kv[0][0]):
-        places: list[tuple[list[Any], Any]] = []
+    for iid, group in itertools.groupby(ids, key=lambda read: read[0]):
+        places: list[IdRead] = []
         count = 0
         for place in group:
             count += 1
@@ -115,7 +125,7 @@ def repeated_ids(ids: Iterable[tuple[list[Any], Any]], names: dict[int, str]) ->
         if len(examples) < REPEATS_SHOWN:
             examples.append({"incident": iid, "count": count, "places": [
                 {"line": line, **({"column": column} if column > 1 else {}),
-                 **({"file": names[part]} if part in names else {})} for (_, part, line, column), _ in places]})
+                 **({"file": names[part]} if part in names else {})} for _, part, line, column in places]})
     return {"ids": repeated, "incidents": incidents, "examples": examples}
 
 

@@ -168,7 +168,7 @@ def run(comparer: Comparer, items: Iterable[Record | RowError | Unit], *, worker
             if progress:
                 progress(part.incidents + part.errors + sum(part.refused_incidents.values()))
         # Each copy of a repeated id was decided and counted: said here, since only the whole input shows it.
-        total.repeated_ids = repeated_ids(ids.pairs(), {})
+        total.repeated_ids = repeated_ids(ids, {})
     return total
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.io.sorting import IdRead
 from engine.tools.impact.differences import Difference, substantive
 
 MAX_ERRORS = 1000
@@ -53,7 +54,7 @@ class ImpactTally:
     bad: list[BadLine] = field(default_factory=list)
     # engine.io.sorting.id_read of each incident id read in this chunk: taken by the runner, which sorts them in
     # bounded memory (engine.io.sorting) and sets `repeated_ids`, the ids given more than once.
-    ids: list[tuple[list[Any], None]] = field(default_factory=list)
+    ids: list[IdRead] = field(default_factory=list)
     repeated_ids: dict[str, Any] = field(default_factory=lambda: {"ids": 0, "incidents": 0, "examples": []})
 
     def add(self, incident_id: str, found: list[Difference]) -> None:
