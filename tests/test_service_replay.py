@@ -219,15 +219,15 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
     assert f"{bad}:41:" in err and f"{bad}:42:" in err and "no_such_event" in err
     assert f"{bad}:43: the incident's id holds a NUL character (U+0000), which the store cannot keep" in err
     assert f"{bad}:44: the incident's id is 201 characters long; the store keeps ids of at most 200" in err
-    assert "44 incident(s) read: 40 stored, 0 already stored, 4 refused" in err
+    assert "44 in the export: 40 incident(s) stored, 0 already stored, 4 refused" in err
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
                             str(export)], cwd=tmp_path)
-    assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err
+    assert code == 0 and "40 in the export: 0 incident(s) stored, 40 already stored, 0 refused" in err
     renamed = tmp_path / "export.txt"  # an extension that says nothing: the format is stated
     renamed.write_bytes(export.read_bytes())
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
                             "--input-format", "jsonl", str(renamed)], cwd=tmp_path)
-    assert code == 0 and "40 incident(s) read: 0 stored, 40 already stored, 0 refused" in err
+    assert code == 0 and "40 in the export: 0 incident(s) stored, 40 already stored, 0 refused" in err
     drafts = tmp_path / "drafts"
     (drafts / IL).mkdir(parents=True)
     (drafts / IL / "2026.1.0.yaml").write_text(_candidate(), encoding="utf-8")

@@ -33,7 +33,7 @@ class Refused:
 
 @dataclass
 class ImportReport:
-    read: int = 0  # incidents read from the export (refused ones included)
+    read: int = 0  # the export's incidents and lines (or rows) that could not be read, each counted once
     added: int = 0
     present: int = 0  # stored already, with the same content
     refused: int = 0

@@ -165,7 +165,8 @@ def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export:
         say_line_problem(export, bad.line, bad.reason)
     if report.refused > len(report.problems):
         say_error(f"... and {report.refused - len(report.problems):,} more lines refused")
-    say(f"{report.read:,} incident(s) read: {report.added:,} stored, {report.present:,} already stored, "
+    # "in the export", not "incidents read": a line that cannot be read is counted, and is no incident
+    say(f"{report.read:,} in the export: {report.added:,} incident(s) stored, {report.present:,} already stored, "
         f"{report.refused:,} refused", err=True)
     if report.refused:
         sys.exit(EXIT_FAILED)
