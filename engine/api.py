@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
@@ -33,6 +33,7 @@ from engine.core.decision import (
     Kind,
     Layer,
     LayerRef,
+    LayerRole,
     Matched,
     Moment,
     Obligation,
@@ -51,7 +52,7 @@ from engine.core.decision import (
     obligations_for,
 )
 from engine.core.evaluation import Context
-from engine.core.explain import Check, Explainer, RuleExplanation
+from engine.core.explain import Check, Explainer, Explanation, LayerExplanation, RuleExplanation
 from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import Program, compile_ruleset
 from engine.executor import WorkerError
@@ -193,10 +194,14 @@ class Library:
         return self.judge(ref, inc, chosen, as_of, explain=explain)
 
     def explain(self, ref: str, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
-                ) -> list[RuleExplanation]:
-        """`Policy.explain` under the version `decide` would choose."""
+                ) -> Explanation:
+        """`Policy.explain` of the decision `decide` would make: the same version, layers and refusals."""
         inc, chosen = self.read(ref, incident)
-        return chosen.explain(inc, as_of)
+        when = resolve_as_of(as_of, inc)
+        if "@" in ref:
+            return chosen.explain(inc, when)
+        family = self.versions_of(ref, chosen.backend.name)  # type: ignore[arg-type]
+        return chosen.explain(inc, when, amendment=family.amendment(chosen, when), family=family)
 
 
 def _read_with_any(family: Family, incident: Mapping[str, Any]) -> tuple[Policy, Incident]:
@@ -333,20 +338,37 @@ class Policy:
             out.append(bases.judging(incident) if incident is not None else bases[-1])
         return out
 
-    def _layer(self, known: Incident, role: Literal["selected", "base", "amendment", "conduct"], rank: int,
-               judged: Incident, explain: bool) -> Layer:
-        ctx = Context(known.facts, known.by_type, self.zone)
-        only: frozenset[str] | None = self._footage_rules
+    def _scope(self, role: LayerRole, judged: Incident) -> tuple[frozenset[str] | None, bool]:
+        """The rules this version decides in a layer of `role` (None: all), and whether it is in force."""
         if role == "amendment":
-            only = self._amending_rules
-        elif role == "conduct":
-            only = self.conduct_rules
-        force = True if role in ("amendment", "conduct") else in_force(self.program, judged, self.zone)
+            return self._amending_rules, True
+        if role == "conduct":
+            return self.conduct_rules, True
+        return self._footage_rules, in_force(self.program, judged, self.zone)
+
+    def _layer(self, known: Incident, role: LayerRole, rank: int, judged: Incident, explain: bool) -> Layer:
+        ctx = Context(known.facts, known.by_type, self.zone)
+        only, force = self._scope(role, judged)
         obligations = obligations_for(self.program, known, ctx, self.backend.firings(known), only,
                                       explain=explain) if force else []
         if role == "conduct":
             obligations = bound_to_version(obligations, self.program, self.zone)
         return Layer(self.program, role, force, obligations, rank)
+
+    def _plan(self, inc: Incident, when: datetime, amendment: Policy | None,
+              family: Sequence[Policy] | None) -> list[tuple[Policy, LayerRole, int]]:
+        """The versions a decision weighs, each with its role and rank: this one, the ones it extends,
+        the amendment, the conduct layers (the one list `decide` and `explain` both follow)."""
+        chain = self.chain(inc)
+        plan: list[tuple[Policy, LayerRole, int]] = [
+            (p, "selected" if k == 0 else "base", len(chain) - 1 - k) for k, p in enumerate(chain)]
+        if amendment is not None:
+            plan.append((amendment, "amendment", len(chain) - 1))
+        families = [(Family.of(family) if family is not None else self._alone, len(chain) - 1)] + [
+            (chain[k - 1].bases, len(chain) - 1 - k) for k in range(1, len(chain))]
+        for members, rank in families:
+            plan += [(p, "conduct", rank) for p in members.conduct_versions(inc, when)]
+        return plan
 
     def decide(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
                *, amendment: Policy | None = None, explain: bool = True,
@@ -361,25 +383,28 @@ class Policy:
         inc = self.read(incident)
         when = resolve_as_of(as_of, inc)
         known = inc.until(when)
-        chain = self.chain(inc)
-        layers = [p._layer(known, "selected" if k == 0 else "base", len(chain) - 1 - k, inc, explain)
-                  for k, p in enumerate(chain)]
-        if amendment is not None:
-            layers.append(amendment._layer(known, "amendment", len(chain) - 1, inc, explain))
-        families = [(Family.of(family) if family is not None else self._alone, len(chain) - 1)] + [
-            (chain[k - 1].bases, len(chain) - 1 - k) for k in range(1, len(chain))]
-        for members, rank in families:
-            layers += [p._layer(known, "conduct", rank, inc, explain) for p in members.conduct_versions(inc, when)]
-        return assemble(inc, known, when, layers)
+        return assemble(inc, known, when, [p._layer(known, role, rank, inc, explain)
+                                           for p, role, rank in self._plan(inc, when, amendment, family)])
 
-    def explain(self, incident: Mapping[str, Any] | Incident,
-                as_of: datetime | str | None = None) -> list[RuleExplanation]:
-        """For every rule: whether it applies to the incident, and why (or why not)."""
+    def explain(self, incident: Mapping[str, Any] | Incident, as_of: datetime | str | None = None,
+                *, amendment: Policy | None = None, family: Sequence[Policy] | None = None) -> Explanation:
+        """For every rule of every version `decide` weighs (this one, the ones it extends, the amendment,
+        the conduct layers): whether it applies to the incident, and why (or why not). An incident
+        `decide` refuses (a date past the calendar) is refused here too."""
         inc = self.read(incident)
-        known = inc.until(resolve_as_of(as_of, inc))
-        ctx = Context(known.facts, known.by_type, self.zone)
-        fired = {pos for pos, _ in self.backend.firings(known)}
-        return Explainer(self.program).explain(known, ctx, fired)
+        when = resolve_as_of(as_of, inc)
+        decision = self.decide(inc, when, amendment=amendment, explain=False, family=family)
+        known = inc.until(when)
+        parts: list[LayerExplanation] = []
+        for p, role, _ in self._plan(inc, when, amendment, family):
+            only, force = p._scope(role, inc)
+            ctx = Context(known.facts, known.by_type, p.zone)
+            fired = {pos for pos, _ in p.backend.firings(known)}
+            rules = [r for r in Explainer(p.program).explain(known, ctx, fired) if only is None or r.rule in only]
+            parts.append(LayerExplanation(p.program.ref, p.program.digest, role, force, rules))
+        selected = parts[0]
+        return Explanation(decision.incident_id, decision.as_of, selected.ruleset, selected.digest,
+                           selected.in_force, selected.rules, parts[1:])
 
     def session(self, incident_id: str, timezone: str, facts: Mapping[str, Any] | None = None) -> IncidentSession:
         return IncidentSession(self, incident_id, timezone, dict(facts or {}))
@@ -491,6 +516,7 @@ __all__ = [
     "Diagnostic",
     "Event",
     "EventRef",
+    "Explanation",
     "ExportError",
     "Family",
     "Incident",
@@ -498,6 +524,7 @@ __all__ = [
     "IncidentSession",
     "JsonError",
     "Kind",
+    "LayerExplanation",
     "LayerRef",
     "Library",
     "Matched",

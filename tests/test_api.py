@@ -16,6 +16,7 @@ from engine.api import (
     DECISION_SCHEMA,
     ERRORS,
     Decision,
+    Explanation,
     IncidentError,
     Library,
     Obligation,
@@ -63,6 +64,7 @@ def test_every_public_name_defined_in_engine_api_is_published() -> None:
 def test_the_models_a_caller_meets_are_published() -> None:
     # What decide, explain and read return, and what their results hold.
     for name in ("Decision", "Obligation", "Window", "Summary", "Conflict", "LayerRef", "RulesetRef",
+                 "Explanation", "LayerExplanation",
                  "RuleExplanation", "Check", "Incident", "Event", "Problem", "Change", "IncidentSession",
                  "Library", "Policy", "Diagnostic", "Ruleset", "Vocabulary"):
         assert name in engine.api.__all__, name
@@ -130,7 +132,9 @@ def test_decide_and_explain_return_the_published_models(library: Library) -> Non
     decision = library.decide(IL, _incident())
     assert isinstance(decision, Decision)
     assert all(isinstance(o, Obligation) for o in decision.obligations)
-    assert all(isinstance(r, RuleExplanation) for r in library.explain(IL, _incident()))
+    explanation = library.explain(IL, _incident())
+    assert isinstance(explanation, Explanation) and explanation.incident_id == _incident()["id"]
+    assert explanation.rules and all(isinstance(r, RuleExplanation) for r in explanation.rules)
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.json")))

@@ -164,6 +164,19 @@ def test_decide_is_recorded_and_the_log_verifies(server: Server) -> None:
     assert verified["ok"] and verified["entries"] == 1
 
 
+def test_explain_answers_what_bwc_explain_prints(server: Server) -> None:
+    r = server.call("POST", "/v1/explain", json={"policy": CO, "incident": INCIDENT})
+    assert r.status_code == 200, r.text
+    code, out, _ = run_cli(["explain", "--rulesets", str(ROOT / "rulesets"), "--policy", CO, "--format", "json",
+                            str(ROOT / "examples" / "colorado-complaint.json")], cwd=server.folder)
+    assert code == 0 and json.loads(out) == r.json() and r.json()["incident_id"] == INCIDENT["id"]
+    # December 9999: a release due 21 days after the request falls past the calendar
+    late = {**INCIDENT, "events": [{**e, "at": "9999-12" + e["at"][7:]} for e in INCIDENT["events"]]}
+    refused = server.call("POST", "/v1/explain", json={"policy": CO, "incident": late})
+    assert refused.status_code == server.call("POST", "/v1/decide", json={"policy": CO, "incident": late}).status_code
+    assert refused.status_code == 422, refused.text
+
+
 def test_the_log_is_exported_by_time_recorded_whatever_the_offset(server: Server) -> None:
     """`since`/`until` are times: the same moment written with another offset, or with `Z`, selects the
     same entries (they were once compared as text with the log's `+00:00` form), and a value that is

@@ -61,6 +61,43 @@ class RuleExplanation:
                 "triggers": self.triggers, "reason": self.reason, "checks": [c.to_dict() for c in self.checks]}
 
 
+@dataclass
+class LayerExplanation:
+    """The rules of another version a decision also weighs (a `base` the selected version extends, a
+    later version's `amendment` for existing footage, a version whose `conduct` rules bound the actions
+    taken while it was in force), explained as the selected version's are: the decision's `layers`."""
+
+    ruleset: str  # id@version
+    digest: str
+    role: str
+    in_force: bool
+    rules: list[RuleExplanation]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ruleset": self.ruleset, "digest": self.digest, "role": self.role, "in_force": self.in_force,
+                "rules": [r.to_dict() for r in self.rules]}
+
+
+@dataclass
+class Explanation:
+    """Why a decision is what it is, rule by rule: every rule of the selected version (`in_force` False:
+    it was not in effect on the incident's date and decides nothing, whatever its rules' conditions
+    found), then every rule of each other version the decision weighs (`layers`)."""
+
+    incident_id: str
+    as_of: str
+    ruleset: str  # id@version
+    digest: str
+    in_force: bool
+    rules: list[RuleExplanation]
+    layers: list[LayerExplanation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"incident_id": self.incident_id, "as_of": self.as_of, "ruleset": self.ruleset,
+                "digest": self.digest, "in_force": self.in_force, "rules": [r.to_dict() for r in self.rules],
+                "layers": [layer.to_dict() for layer in self.layers]}
+
+
 def _describe(name: str, c: Comparison) -> str:
     value = ", ".join(map(_v, c.value)) if isinstance(c.value, list) else _v(c.value)
     if c.op.value == "exists":

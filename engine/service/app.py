@@ -674,11 +674,10 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     @app.post("/v1/explain", tags=["decide"], dependencies=[Depends(read)], response_model=None,
               responses={200: {"model": models.Explanation}, **problems(404)})
     def explain(body: DecideRequest) -> dict[str, Any]:
-        """For every rule of the version that judges the incident: whether it applies, and why (or why not)."""
-        incident, policy = service.fresh(lambda library: library.read(body.policy, body.incident))
-        rules = policy.explain(incident, body.as_of)
-        return {"ruleset": policy.program.ref, "digest": policy.program.digest,
-                "rules": [r.to_dict() for r in rules]}
+        """For every rule of every version the decision weighs (the one that judges the incident, then
+        the versions it extends and any amendment or conduct layer): whether it applies, and why (or why
+        not); what `bwc explain --format json` prints for the same incident."""
+        return service.fresh(lambda library: library.explain(body.policy, body.incident, body.as_of)).to_dict()
 
     # --- rulesets -------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ the OpenAPI document. A decision is answered with the published decision schema 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -150,11 +150,25 @@ class BatchDecisions(BaseModel):
     refused: list[Refusal]
 
 
+class LayerExplanation(BaseModel):
+    ruleset: str = Field(description="`id@version` of another version the decision weighs.")
+    digest: str
+    role: Literal["base", "amendment", "conduct"]
+    in_force: bool
+    rules: list[dict[str, Any]] = Field(description="For every rule of the layer, as `rules` above.")
+
+
 class Explanation(BaseModel):
+    incident_id: str
+    as_of: str
     ruleset: str = Field(description="`id@version` of the version that judged the incident.")
     digest: str
+    in_force: bool = Field(description="Whether that version was in effect on the incident's date; when not, "
+                           "it decides nothing, whatever its rules' conditions found.")
     rules: list[dict[str, Any]] = Field(description="For every rule: rule, summary, cite, fired, triggers, "
                                         "reason, checks.")
+    layers: list[LayerExplanation] = Field(description="The other versions the decision weighs, as the "
+                                           "decision's `layers`, each with its rules explained.")
 
 
 class CanonicalVersion(BaseModel):

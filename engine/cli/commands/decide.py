@@ -107,15 +107,16 @@ def explain(rulesets: tuple[Path, ...], ref: str, incident: Path, as_of: datetim
             input_format: str | None, allow_empty: bool) -> None:
     """Explain, rule by rule, why each obligation applies to an incident or why it does not.
 
-    The incident is judged by the version in effect on its date, as `bwc decide` does; the input is
-    read as `bwc decide` reads it.
+    The incident is judged as `bwc decide` judges it: the version in effect on its date, with the
+    versions it extends and any amendment or conduct layer, each explained under its own heading; the
+    input is read as `bwc decide` reads it. JSON output is one explanation per line, naming its
+    incident.
     """
     library = load_library_for(rulesets, ref)
 
     def one(data: dict[str, Any]) -> str:
-        explanations = library.explain(ref, data, as_of)
-        return json.dumps([e.to_dict() for e in explanations], ensure_ascii=False) if fmt == "json" \
-            else render_text(explanations)
+        explanation = library.explain(ref, data, as_of)
+        return json.dumps(explanation.to_dict(), ensure_ascii=False) if fmt == "json" else render_text(explanation)
 
     _each_incident(library, ref, incident, input_format, one, allow_empty)
 

@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
-from engine.core.explain import Check, RuleExplanation
+from engine.core.explain import Check, Explanation, LayerExplanation, RuleExplanation
+
+_NOT_IN_FORCE = "its conditions hold, but the ruleset was not in effect"
 
 
-def render_text(explanations: list[RuleExplanation]) -> str:
-    lines: list[str] = []
-    for ex in explanations:
-        mark = "APPLIES" if ex.fired else "does not apply"
-        lines.append(f"{'✓' if ex.fired else '·'} {ex.rule}: {mark}  [{ex.cite}]")
-        lines.append(f"    {ex.summary}")
-        if not ex.fired:
-            lines.append(f"    why not: {ex.reason}")
-        for t in ex.triggers:
+def render_text(explanation: Explanation) -> str:
+    """The heading (incident, version, as-of time; whether the version was in effect), every rule of the
+    selected version, then every rule of each other version the decision weighs, under its own heading."""
+    ex = explanation
+    lines = [f"Incident {ex.incident_id} under {ex.ruleset} as of {ex.as_of}"]
+    if not ex.in_force:
+        lines.append("This ruleset was not in effect on the incident's first day: nothing is decided under it, "
+                     "whatever its rules' conditions found.")
+    lines.append("")
+    _rules(lines, ex.rules, ex.in_force)
+    for layer in ex.layers:
+        lines.append(_heading(layer, ex.ruleset))
+        lines.append("")
+        _rules(lines, layer.rules, layer.in_force)
+    return "\n".join(lines)
+
+
+def _heading(layer: LayerExplanation, selected: str) -> str:
+    if layer.role == "base":
+        return f"Rules of {layer.ruleset}, which {selected} extends" + (
+            "" if layer.in_force else " (not in effect on the incident's first day: nothing is decided under it)")
+    if layer.role == "amendment":
+        return (f"Rules of {layer.ruleset} that apply to footage already kept (each replaces this version's rule "
+                "of the same id)")
+    return f"Conduct rules of {layer.ruleset}: they bound the actions taken while it was in force"
+
+
+def _rules(lines: list[str], rules: list[RuleExplanation], in_force: bool) -> None:
+    for r in rules:
+        mark = ("APPLIES" if in_force else _NOT_IN_FORCE) if r.fired else "does not apply"
+        lines.append(f"{'✓' if r.fired else '·'} {r.rule}: {mark}  [{r.cite}]")
+        lines.append(f"    {r.summary}")
+        if not r.fired:
+            lines.append(f"    why not: {r.reason}")
+        for t in r.triggers:
             lines.append(f"    triggered by {t}")
-        for c in ex.checks:
+        for c in r.checks:
             lines.extend(_render_check(c, 2))
         lines.append("")
-    return "\n".join(lines)
 
 
 def _render_check(c: Check, depth: int) -> list[str]:

@@ -11,7 +11,7 @@ from engine.core.decision.build import beyond_calendar, obligations_for
 from engine.core.decision.conduct import bound_to_version, in_force_span
 from engine.core.decision.evidence import evidence, since
 from engine.core.decision.identity import decision_id
-from engine.core.decision.layers import Layer, assemble, in_force, judging_date
+from engine.core.decision.layers import Layer, LayerRole, assemble, in_force, judging_date
 from engine.core.decision.model import (
     DECISION_SCHEMA,
     Conflict,
@@ -46,6 +46,7 @@ __all__ = [
     "Kind",
     "Layer",
     "LayerRef",
+    "LayerRole",
     "Matched",
     "Moment",
     "Obligation",

@@ -38,11 +38,14 @@ def in_force(program: Program, incident: Incident, zone: Any) -> bool:
     return day is not None and program.ruleset.effective.covers(day)
 
 
+LayerRole = Literal["selected", "base", "amendment", "conduct"]
+
+
 class Layer(NamedTuple):
     """One ruleset version's contribution to a decision (a named tuple: several are made per decision)."""
 
     program: Program
-    role: Literal["selected", "base", "amendment", "conduct"]
+    role: LayerRole
     in_force: bool
     obligations: list[Obligation]
     rank: int  # 0 for the most fundamental layer (a statute that others extend)
