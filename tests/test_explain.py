@@ -111,3 +111,32 @@ def test_json_names_the_incident_each_explanation_is_for(tmp_path: Path) -> None
     assert "\x1b" not in out and all(x["ruleset"].startswith(f"{IL}@") and x["rules"] for x in read)
     code, text, _ = run_cli(["explain", "--rulesets", str(RULESETS), "--policy", IL, str(export)])
     assert code == 0 and "Incident A-1 under" in text and "Incident \\u001b[31mB-2 under" in text
+
+
+def test_a_bad_event_row_of_a_csv_is_named_by_its_own_line(tmp_path: Path) -> None:
+    """decide, explain, audit and import name the row of the event that is wrong, not the incident's first
+    row (each event of a CSV export is a row of its own)."""
+    export = tmp_path / "g.csv"
+    code, _, err = run_cli(["generate", "--rulesets", str(RULESETS), "--policy", IL, "--incidents", "2", "--seed", "1",
+                            str(export)])
+    assert code == 0, err
+    lines = export.read_text(encoding="utf-8").splitlines()
+    at = lines[0].split(",").index("at")
+    cells = lines[4].split(",")
+    assert cells[0] == lines[1].split(",")[0]  # line 5 is the fourth event of the incident starting on line 2
+    cells[at] = "2023-02-29T10:00:00-06:00"
+    lines[4] = ",".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    said = f"{bad}:5: incident {cells[0]}: events[3].at: `2023-02-29T10:00:00-06:00` is not a time of the calendar"
+    for command in ("decide", "explain"):
+        code, _, err = run_cli([command, "--rulesets", str(RULESETS), "--policy", IL, str(bad)])
+        assert code == 1 and said in err, (command, err)
+    code, _, err = run_cli(["import", "--rulesets", str(RULESETS), "--store", f"sqlite:///{tmp_path / 'bwc.db'}",
+                            "--policy", IL, str(bad)], cwd=tmp_path)
+    assert code == 1 and f"{bad}:5: " in err and "is not a time of the calendar" in err, err
+    code, _, err = run_cli(["audit", "--rulesets", str(RULESETS), "--policy", IL, "--out", str(tmp_path / "report"),
+                            str(bad)])
+    assert code == 0, err
+    errors = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))["input"]["errors"]
+    assert [e["line"] for e in errors] == [5]

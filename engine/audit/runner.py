@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -145,10 +144,7 @@ def _incident_error(rec: Record, exc: IncidentError) -> RowError:
     text = "; ".join(f"{p.field}: {p.message}" for p in problems[:3]) or "an incident needs at least one event"
     if len(problems) > 3:
         text += f" (and {len(problems) - 3} more)"
-    line = rec.line
-    match = re.match(r"events\[(\d+)\]", problems[0].field) if problems else None
-    if match and int(match.group(1)) < len(rec.event_lines):
-        line = rec.event_lines[int(match.group(1))]  # the row of the offending event
+    line = rec.line_of(problems[0].field) if problems else rec.line  # the row of the offending event
     return RowError(line, _id_of(rec), text, "invalid incident", rec.rows)
 
 

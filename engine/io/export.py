@@ -85,6 +85,16 @@ class Record:
     event_lines: tuple[int, ...] = ()  # CSV and Parquet: the line or row of each event
     column: int = 1  # where it starts on its line: past 1 only for an element of a JSON document
 
+    def line_of(self, field: str) -> int:
+        """The line or row a problem at `field` (`events[3].at`, as a Problem names it) is on: its event's
+        row in a CSV or Parquet export, where each event is a row; else where the incident starts."""
+        match = _EVENT_FIELD.match(field)
+        k = int(match.group(1)) if match else -1
+        return self.event_lines[k] if 0 <= k < len(self.event_lines) else self.line
+
+
+_EVENT_FIELD = re.compile(r"events\[(\d+)\]")
+
 
 @dataclass(frozen=True, slots=True)
 class RowError:

@@ -68,7 +68,9 @@ def import_export(library: Library, store: Store, policy: str, source: Path | st
             try:
                 incident, _ = library.read(policy, data)
             except (IncidentError, CalendarOverflow) as exc:
-                report.refuse(item.line, str(data.get("id")), _reason(exc))
+                line = item.line_of(exc.problems[0].field) if isinstance(exc, IncidentError) and exc.problems \
+                    else item.line  # a CSV row: the first problem's event's own
+                report.refuse(line, str(data.get("id")), _reason(exc))
                 continue
             why = id_problem(incident.id, "the incident's id")
             if why is not None:

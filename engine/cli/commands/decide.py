@@ -37,11 +37,11 @@ def _each_incident(library: Library, ref: str, source: Path, input_format: str |
             continue
         where = f"{name}:{item.line}"
         with at(where):
-            text, problems = _decide_one(handle, item.incident, where)
+            text, problems = _decide_one(handle, item, where)
         if problems:
             failures += 1
-            for p in problems:
-                say_line_problem(name, item.line, p)
+            for line, p in problems:
+                say_line_problem(name, line, p)
         else:
             say(text)  # outside the guard: a closed stdout ends the run (BrokenPipeError), as it should
     if not seen and not allow_empty:
@@ -51,19 +51,19 @@ def _each_incident(library: Library, ref: str, source: Path, input_format: str |
         sys.exit(EXIT_FAILED)
 
 
-def _decide_one(handle: Callable[[dict[str, Any]], str], incident: dict[str, Any],
-                where: str) -> tuple[str, list[str]]:
-    """(text, []) or ("", the problems): per-incident isolation, whatever the exception."""
+def _decide_one(handle: Callable[[dict[str, Any]], str], record: Record,
+                where: str) -> tuple[str, list[tuple[int, str]]]:
+    """(text, []) or ("", the problems, each on its line): per-incident isolation, whatever the exception."""
     try:
-        return handle(incident), []
+        return handle(record.incident), []
     except IncidentError as exc:
-        return "", [str(p) for p in exc.problems]
+        return "", [(record.line_of(p.field), str(p)) for p in exc.problems]  # a CSV row: the event's own
     except (KeyboardInterrupt, SystemExit):
         raise
     except EXPECTED as exc:
-        return "", [str(exc)]
+        return "", [(record.line, str(exc))]
     except Exception as exc:
-        return "", [internal_error(exc, where, say_where=False)]  # the line says where
+        return "", [(record.line, internal_error(exc, where, say_where=False))]  # the line says where
 
 
 @click.command()
