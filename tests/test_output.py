@@ -386,6 +386,54 @@ def test_open_atomic_writes_only_on_success(tmp_path: Path) -> None:
     assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
 
 
+@pytest.mark.parametrize("links", [True, False], ids=["hard-links", "no-hard-links"])
+def test_a_file_that_appears_while_writing_is_kept_unless_replacing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   links: bool) -> None:
+    """`check_output_file` looks before the work; a file written at the name meanwhile (another program,
+    a second run with the same --out) is never replaced without --overwrite, also where the file system
+    has no hard links (the name is then claimed by an exclusive create)."""
+    if not links:
+        def no_link(src: Any, dst: Any) -> None:
+            raise OSError(errno.EPERM, "Operation not permitted")
+        monkeypatch.setattr(os, "link", no_link)
+    target = tmp_path / "out.html"
+    with pytest.raises(OutputError, match=r"appeared while bwc was writing it.*--overwrite"), \
+            open_atomic(target, replace=False) as fh:
+        fh.write("ours")
+        target.write_text("USER DATA", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "USER DATA"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.html"]  # no temporary file left
+    target.unlink()
+    write_text_atomic(target, "ours", replace=False)  # nothing there: written
+    assert target.read_text(encoding="utf-8") == "ours" and oct(target.stat().st_mode & 0o777) != "0o600"
+    with open_atomic(target) as fh:  # replacing, as --overwrite asks
+        fh.write("again")
+        target.write_text("USER DATA", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "again"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.html"]
+
+
+def test_the_commands_never_replace_a_file_written_while_they_ran(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from engine.cli.commands import rulesets
+
+    target = tmp_path / "schema.json"
+
+    def meanwhile() -> str:  # the schema is made after the check, before the write: a file appears then
+        target.write_text("USER DATA", encoding="utf-8")
+        return "{}\n"
+
+    monkeypatch.setattr(rulesets, "ruleset_schema_json", meanwhile)
+    result = CliRunner().invoke(main, ["schema", "-o", str(target)])
+    assert result.exit_code == 1 and "appeared while bwc was writing it" in result.output, result.output
+    assert target.read_text(encoding="utf-8") == "USER DATA"
+    result = CliRunner().invoke(main, ["schema", "-o", str(target), "--overwrite"])
+    assert result.exit_code == 0 and target.read_text(encoding="utf-8") == "{}\n"
+
+
 def test_open_atomic_names_the_target_when_a_write_fails(tmp_path: Path) -> None:
     target = tmp_path / "big.csv"
 

@@ -130,11 +130,43 @@ class _AtomicText(io.TextIOWrapper):
             super().flush()
 
 
+def _publish(tmp: str, target: Path, replace: bool, flag: str) -> None:
+    """Put the finished temporary file in place. Without `replace`, a file at `target` is never
+    replaced, even one that appeared while the work ran (`check_output_file` looked before it began):
+    a hard link fails if the name is taken, atomically; where the file system has no hard links, the
+    name is claimed with an exclusive create first."""
+    if replace:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise _appeared(target, flag) from None
+    except OSError:  # no hard links here (FAT, some network shares): claim the name, then rename onto it
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise _appeared(target, flag) from None
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            target.unlink(missing_ok=True)  # the empty file claimed just above, ours
+            raise
+        return
+    os.unlink(tmp)
+
+
+def _appeared(target: Path, flag: str) -> OutputError:
+    return OutputError(f"{quoted_path(target)} appeared while bwc was writing it (another program or run "
+                       f"wrote it): it was left as it is; give {flag} to replace it, or another name")
+
+
 @contextmanager
-def open_atomic(path: Path | str) -> Iterator[TextIO]:
-    """Stream text into `path`: written to a temporary file beside it, renamed into place only when
-    the with-block ends normally; removed on any exception (KeyboardInterrupt included), leaving any
-    previous `path` as it was. UTF-8, `\\n` line ends."""
+def open_atomic(path: Path | str, *, replace: bool = True, flag: str = "--overwrite") -> Iterator[TextIO]:
+    """Stream text into `path`: written to a temporary file beside it, put into place only when the
+    with-block ends normally; removed on any exception (KeyboardInterrupt included), leaving any
+    previous `path` as it was. UTF-8, `\\n` line ends. `replace=False`: a file at `path` when the
+    block ends (one that appeared meanwhile) is kept, and OutputError (naming `flag`) is raised."""
     target = _target(path)
     with _converted(target):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.absolute().parent)
@@ -152,15 +184,16 @@ def open_atomic(path: Path | str) -> Iterator[TextIO]:
                 fh.close()
         with _converted(target):
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
-            os.replace(tmp, target)
+            _publish(tmp, target, replace, flag)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_text_atomic(path: Path | str, text: str) -> None:
-    """Write `text` to `path` so that readers see either the old file or the complete new one."""
-    with open_atomic(path) as fh:
+def write_text_atomic(path: Path | str, text: str, *, replace: bool = True, flag: str = "--overwrite") -> None:
+    """Write `text` to `path` so that readers see either the old file or the complete new one
+    (`replace=False`: never over a file there, as `open_atomic`)."""
+    with open_atomic(path, replace=replace, flag=flag) as fh:
         fh.write(text)
 
 

@@ -242,7 +242,7 @@ def generate_command(rulesets: tuple[Path, ...], ref: str, count: int, seed: int
     with generate_progress(count) as tick:
         stats = gen.generate(library, ref, out, incidents=count, seed=seed, shares=shares,
                              fmt=fmt, truth=truth, start=first, months=months,  # type: ignore[arg-type]
-                             jobs=workers, rulesets=rulesets, progress=tick)
+                             jobs=workers, rulesets=rulesets, progress=tick, overwrite=overwrite)
     say(gen.to_text(stats), nl=False, err=True)
 
 

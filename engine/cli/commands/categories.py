@@ -48,7 +48,7 @@ def export_command(rulesets: tuple[Path, ...], ref: str, as_of: datetime | None,
     if out is None:
         say(text, nl=False)
     else:
-        write_text_atomic(out, text)
+        write_text_atomic(out, text, replace=overwrite)
         say(f"wrote {out} ({len(table.categories)} categories of {table.ruleset})", err=True)
     for note in table.notes:
         say(Styled("note: ", fg="cyan"), note, err=True)

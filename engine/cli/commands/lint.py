@@ -96,7 +96,7 @@ def lint_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], fmt: str, 
         done: list[Path] = []
         try:
             for (i, j), target in written.items():
-                write_text_atomic(target, example_text(reports[i].findings[j]))
+                write_text_atomic(target, example_text(reports[i].findings[j]), replace=overwrite)
                 done.append(target)
         except BaseException:
             if not overwrite:

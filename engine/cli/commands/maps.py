@@ -73,7 +73,7 @@ def map_schema(overwrite: bool, output: Path | None) -> None:
         say(text, nl=False)
         return
     check_output_file(output, overwrite=overwrite)
-    write_text_atomic(output, text)
+    write_text_atomic(output, text, replace=overwrite)
 
 
 __all__ = ["map_group", "say_map_problem"]

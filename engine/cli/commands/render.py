@@ -45,7 +45,7 @@ def render_command(rulesets: tuple[Path, ...], ref: str, other: str | None, fmt:
     if out is None:
         say(text, nl=False)
     else:
-        write_text_atomic(out, text)
+        write_text_atomic(out, text, replace=overwrite)
         say(f"wrote {out}", err=True)
 
 

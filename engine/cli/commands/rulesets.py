@@ -57,7 +57,7 @@ def schema(output: Path | None, kind: str, overwrite: bool) -> None:
     if output is None:
         say(text, nl=False)
     else:
-        write_text_atomic(output, text)
+        write_text_atomic(output, text, replace=overwrite)
 
 
 @click.command()
@@ -121,7 +121,7 @@ def diff_command(rulesets: tuple[Path, ...], old: str, new: str, fmt: str, out: 
     if out is None:
         say(render(d), nl=False)
     else:
-        write_text_atomic(out, render(d))
+        write_text_atomic(out, render(d), replace=overwrite)
         say(f"wrote {out}", err=True)
 
 

@@ -44,11 +44,13 @@ def generate(library: Library, policy: str, out: Path | str, *, incidents: int, 
              shares: Mapping[str, float] | float = 0.1, fmt: Format | None = None, truth: Path | str | None = None,
              start: date | None = None, months: int = 12, jobs: int = 1,
              rulesets: Sequence[Path | str] = ("rulesets",),
-             progress: Callable[[int], None] | None = None) -> Stats:
+             progress: Callable[[int], None] | None = None, overwrite: bool = True) -> Stats:
     """Write `incidents` incidents to `out` (JSONL or CSV, from `fmt` or the file suffix) and, if asked,
     the truth file (JSONL); both appear whole or not at all (engine.io.output.open_atomic), also on
     Ctrl-C. Memory stays bounded: incidents are written as they are made. `rulesets` are the folders
-    worker processes load where they cannot inherit the library (jobs > 1, not on Linux)."""
+    worker processes load where they cannot inherit the library (jobs > 1, not on Linux). Without
+    `overwrite`, a file found at `out` or `truth` when it is done (one written meanwhile) is kept, and
+    OutputError is raised."""
     out = Path(out)
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "jsonl")
     if fmt not in ("jsonl", "csv"):
@@ -62,8 +64,8 @@ def generate(library: Library, policy: str, out: Path | str, *, incidents: int, 
     loader = functools.partial(load_generator, tuple(str(p) for p in rulesets), gen.ref, gen.seed, gen.shares,
                                gen.start, gen.months)
     workers = jobs if incidents >= PARALLEL_FROM else 1
-    with Executor(gen, workers, loader) as pool, open_atomic(out) as fh, \
-            (open_atomic(truth) if truth is not None else contextlib.nullcontext()) as tfh:
+    with Executor(gen, workers, loader) as pool, open_atomic(out, replace=overwrite) as fh, \
+            (open_atomic(truth, replace=overwrite) if truth is not None else contextlib.nullcontext()) as tfh:
         table = csv.writer(fh, lineterminator="\n") if fmt == "csv" else None
         if table is not None:
             table.writerow(columns)
