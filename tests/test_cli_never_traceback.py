@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -271,6 +272,21 @@ def test_the_script_and_the_entry_point_agree(base: Path, tmp_path: Path) -> Non
         code, out, _ = run_cli(argv, cwd=ws)
         assert (proc.returncode, proc.stdout) == (code, out)
         assert "Traceback" not in proc.stderr
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_its_escape(tmp_path: Path) -> None:
+    """On a terminal whose encoding lacks a character bwc prints (✓ on Latin-1), the character is
+    escaped; it once ended the output half-way as an internal error (exit 70)."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    example = ROOT / "examples" / "colorado-complaint.json"
+    for argv in (["explain", "--rulesets", str(ROOT / "rulesets"), "--policy", "colorado-24-31-902", str(example)],
+                 ["score", "--rulesets", str(ROOT / "rulesets"), "minnesota-13-825"], ["vocabulary"]):
+        proc = subprocess.run([str(BWC), *argv], cwd=tmp_path, capture_output=True, timeout=120, env=env)
+        assert proc.returncode == 0 and proc.stderr == b"", (argv, proc.stderr)
+        assert b"Traceback" not in proc.stdout and proc.stdout.decode("latin-1")
+    assert b"\\u2713 record-calls-for-service: APPLIES" in subprocess.run(
+        [str(BWC), "explain", "--rulesets", str(ROOT / "rulesets"), "--policy", "colorado-24-31-902", str(example)],
+        capture_output=True, timeout=120, env=env).stdout
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda s: s[:12].hex())

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -159,6 +159,16 @@ class _OutputClosed(Exception):
     (it would exit 1): the boundary exits quietly with EXIT_PIPE."""
 
 
+def _printable_everywhere() -> None:
+    """A character the terminal's encoding lacks (a ✓ on a Latin-1 terminal, `PYTHONIOENCODING=latin-1`)
+    is printed as its escape (`\\u2713`), not a UnicodeEncodeError half-way through the output."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(Exception):  # a stream an embedding program or a test put there
+                reconfigure(errors="backslashreplace")
+
+
 class Bwc(LazyGroup):
     """The `bwc` group, whose `main` is the one error boundary of every command."""
 
@@ -170,6 +180,7 @@ class Bwc(LazyGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        _printable_everywhere()
         try:
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
         except ValueError:  # not the main thread (an embedding program): leave signals to it
