@@ -246,7 +246,10 @@ def test_bad_paths_and_broken_yaml_are_refused_as_check_refuses_them(tmp_path: P
     broken = tmp_path / "broken.yaml"
     broken.write_text("ruleset: x\nrules: [\n", encoding="utf-8")
     code, out, err = _cli_lint(str(broken))
-    assert code == 1 and f"{broken}:" in out and "BWC004" in out and "Traceback" not in out + err
+    # on standard error: they are why lint cannot run, not its report (`--format json` stays JSON)
+    assert code == 1 and f"{broken}:" in err and "BWC004" in err and out == "" and "Traceback" not in err
+    code, out, err = _cli_lint(str(broken), "--format", "json")
+    assert code == 1 and out == "" and "BWC004" in err
     empty = tmp_path / "empty"
     empty.mkdir()
     code, _, err = _cli_lint(str(empty))

@@ -130,7 +130,7 @@ def _exit_code(run: Callable[[], Any]) -> int:
         return EXIT_PIPE
     except RulesetError as exc:
         for d in exc.diagnostics:
-            say_diagnostic(d)
+            say_diagnostic(d, err=True)
         say_error("the rulesets have errors: run `bwc check` on them")
         return EXIT_FAILED
     except IncidentError as exc:

@@ -78,7 +78,7 @@ def lint_command(paths: tuple[Path, ...], rulesets: tuple[Path, ...], fmt: str, 
     if not targets or not all(r.ok for r in results):
         for r in results:
             for d in r.diagnostics:
-                say_diagnostic(d)
+                say_diagnostic(d, err=True)
         say_error("no ruleset file found (looked for *.yaml and *.yml)" if not targets
                   else "the rulesets have errors: fix them (see `bwc check`) before linting")
         sys.exit(EXIT_FAILED)

@@ -33,14 +33,16 @@ def say(*parts: str | Styled, err: bool = False, nl: bool = True) -> None:
     click.echo(line, err=err, nl=nl)
 
 
-def say_diagnostic(d: Diagnostic) -> None:
-    """A ruleset problem: where, severity and code, the rule, the message, then its hint."""
+def say_diagnostic(d: Diagnostic, err: bool = False) -> None:
+    """A ruleset problem: where, severity and code, the rule, the message, then its hint. On standard
+    output where the problems are the command's report (`check`, `test`); `err` where they are why a
+    command cannot run (its output, `--format json` say, stays what it promises)."""
     colour = "red" if d.severity is Severity.ERROR else "yellow"
     rule = (" (rule ", Styled(d.rule, bold=True), ")") if d.rule else ()
     say(Styled(d.location(), bold=True), ": ", Styled(f"{d.severity} {d.code}", fg=colour, bold=True), *rule,
-        ": ", d.message)
+        ": ", d.message, err=err)
     if d.hint:
-        say(Styled("    hint: ", fg="cyan"), d.hint)
+        say(Styled("    hint: ", fg="cyan"), d.hint, err=err)
 
 
 def say_line_problem(source: str | Path, line: int, message: str, column: int | None = None) -> None:
