@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -532,6 +533,131 @@ def test_a_sqlite_store_is_a_file_bwc_can_keep_and_nothing_else_is_touched(tmp_p
     with Store(f"sqlite:///{tmp_path / 'empty.db'}") as store:
         assert store.reachable()
     assert (tmp_path / "empty.db").read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def _import(store: str, folder: Path) -> tuple[int, str]:
+    """`bwc import` of one incident into `store`, run in `folder`: (exit code, what it said on stderr)."""
+    export = folder / "export.jsonl"
+    export.write_text(json.dumps(INCIDENT) + "\n", encoding="utf-8")
+    try:
+        code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", CO,
+                                str(export)], cwd=folder)
+    finally:
+        export.unlink()
+    return code, err
+
+
+def _files(folder: Path) -> dict[str, bytes | str]:
+    """What `folder` holds: each file's bytes, each link's target."""
+    return {p.name: os.readlink(p) if p.is_symlink() else p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_another_programs_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    """A SQLite database bwc did not make (another program's, with tables of its own) is refused by `bwc
+    import` and `bwc serve` alike, and nothing is written into or beside it: no bwc table, no `-writer`
+    file, not even the switch to WAL mode; in WAL mode and in use, with its tables in the log alone, too."""
+    with sqlite3.connect(tmp_path / "other.db") as db:
+        db.execute("CREATE TABLE users (name TEXT)")
+        db.execute("INSERT INTO users VALUES ('ada')")
+    db.close()
+    before = _files(tmp_path)
+    code, err = _import("sqlite:///other.db", tmp_path)
+    assert code == 1 and "Traceback" not in err, err
+    assert ("cannot open the store other.db: it is an SQLite database bwc did not make, holding tables of its own "
+            "(`users`), so bwc leaves it as it is") in err
+    env = {**os.environ, "BWC_TOKENS": f"read:{READ}"}
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
+                           "--store", "sqlite:///other.db", "--port", "0"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "bwc did not make" in done.stderr and "Traceback" not in done.stderr
+    assert _files(tmp_path) == before
+    # In use by its program, in WAL mode: its tables are in the write-ahead log, not yet in the file.
+    busy = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    try:
+        busy.execute("PRAGMA journal_mode=WAL")
+        busy.execute("CREATE TABLE orders (n INTEGER)")
+        before = _files(tmp_path)
+        with pytest.raises(StoreError, match=r"busy\.db: it is an SQLite database bwc did not make.*`orders`"):
+            Store(f"sqlite:///{tmp_path / 'busy.db'}")
+        after = _files(tmp_path)
+        assert after.keys() == before.keys()  # the `-shm` index's read marks move as any reader's do
+        assert {k: v for k, v in after.items() if k != "busy.db-shm"} == {
+            k: v for k, v in before.items() if k != "busy.db-shm"}
+    finally:
+        busy.close()
+
+
+def test_a_store_that_cannot_be_opened_leaves_nothing_beside_it_and_says_why(tmp_path: Path) -> None:
+    """A file that begins as a SQLite database but is not one, a store cut short or damaged, a link to
+    nothing, a missing folder: each refused in plain words, with no `-writer` lock file left beside it.
+    A lock file that was there already (not made by this bwc) stays."""
+    good = tmp_path / "good.db"
+    with Store(f"sqlite:///{good}") as store:
+        store.record({"decision_id": "d-1", "incident_id": "I", "ruleset": CO, "version": "1", "digest": "sha256:0",
+                      "input_digest": "sha256:1", "as_of": "2024-01-01T00:00:00Z",
+                      "recorded_at": "2024-01-01T00:00:00Z", "decision": "{}"})
+    stored = good.read_bytes()
+    folder = tmp_path / "try"
+    folder.mkdir()
+    (folder / "fake.db").write_bytes(b"SQLite format 3\x00garbage")
+    (folder / "cut.db").write_bytes(stored[: len(stored) // 2])
+    damaged = bytearray(stored)  # the page of Alembic's version table overwritten: readable until a migration
+    with sqlite3.connect(good) as db:
+        page = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'alembic_version'").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    damaged[(page - 1) * size: page * size] = b"\xff" * size
+    (folder / "damaged.db").write_bytes(bytes(damaged))
+    (folder / "dangling.db").symlink_to("nowhere.db")
+    (folder / "far.db").symlink_to(tmp_path / "no-such-folder" / "x.db")
+    before = _files(folder)
+    for name, words in (("fake.db", "fake.db: it begins as an SQLite database, but SQLite cannot read it (file is "
+                                    "not a database)"),
+                        ("cut.db", "cut.db: it begins as an SQLite database, but SQLite cannot read it (database "
+                                   "disk image is malformed)"),
+                        ("damaged.db", "damaged.db: database disk image is malformed"),
+                        ("dangling.db", "dangling.db: it is a symbolic link to nowhere.db, which does not exist"),
+                        ("far.db", f"far.db: it is a symbolic link to {tmp_path / 'no-such-folder' / 'x.db'}, "
+                                   "which does not exist"),
+                        ("nodir/x.db", "nodir/x.db: the folder nodir does not exist; create it first"),
+                        ("fake.db/x.db", "fake.db/x.db: fake.db is not a folder")):
+        code, err = _import(f"sqlite:///{name}", folder)
+        assert code == 1 and f"cannot open the store {words}" in err and "Traceback" not in err, (name, err)
+        assert _files(folder) == before, name
+    (folder / "damaged.db-writer").write_bytes(b"")  # there before: not this bwc's to remove
+    code, err = _import("sqlite:///damaged.db", folder)
+    assert code == 1 and "database disk image is malformed" in err
+    assert _files(folder) == {**before, "damaged.db-writer": b""}
+
+
+def test_an_older_store_and_an_empty_database_still_open(tmp_path: Path) -> None:
+    """What bwc made is still its to open: a store at an older schema revision is upgraded, keeping what
+    it held; and a SQLite database with nothing in it yet is a new store, like an empty file."""
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.service.migrations import HERE
+
+    old = tmp_path / "old.db"
+    with _database(f"sqlite:///{old}").begin() as db:  # as the bwc of revision 0001 left it
+        config = Config()
+        config.set_main_option("script_location", str(HERE))
+        config.attributes["connection"] = db
+        command.upgrade(config, "0001")
+        db.execute(sa.text("INSERT INTO incidents VALUES ('I-1', :p, 'UTC', '{}', '2024-01-01T00:00:00Z', NULL)"),
+                   {"p": CO})
+    code, err = _import(f"sqlite:///{old}", tmp_path)
+    assert code == 0 and "1 incident(s) stored" in err, err
+    with sqlite3.connect(old) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() != [("0001",)]
+        assert db.execute("SELECT count(*) FROM incidents").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM replays").fetchone() == (0,)  # made by revision 0002
+    db.close()
+    with sqlite3.connect(tmp_path / "blank.db") as db:
+        db.execute("PRAGMA user_version = 7")  # a database file, with no table in it
+    db.close()
+    code, err = _import("sqlite:///blank.db", tmp_path)
+    assert code == 0 and "1 incident(s) stored" in err, err
 
 
 def test_wrong_postgres_credentials_are_a_plain_error(postgres_url: str) -> None:

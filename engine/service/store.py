@@ -233,9 +233,16 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 """How every SQLite database file begins (https://www.sqlite.org/fileformat.html, 1.3)."""
 
 
+_OURS = frozenset({"alembic_version", "decisions"})
+"""Tables every store bwc made holds, whatever its schema revision: Alembic's record of the revision, and
+the decision log (made by the first revision, in the same transaction). A database holding other
+things without both is someone else's."""
+
+
 def _check_sqlite_file(path: Path) -> None:
-    """A store's file is a new one, an empty one, or an SQLite database: anything else (a folder, a
-    user's document, a pipe) is refused before SQLite or bwc writes anything beside it or into it."""
+    """A store's file is a new one, an empty one, or a store bwc made: anything else (a folder, a user's
+    document, a pipe, another program's database, a damaged file) is refused before SQLite or bwc
+    writes anything beside it or into it."""
     try:
         mode = path.stat().st_mode  # before opening: opening a named pipe to read waits for a writer
         if stat.S_ISDIR(mode):
@@ -246,13 +253,92 @@ def _check_sqlite_file(path: Path) -> None:
                              "pipe or a socket); name a new file, or a store bwc made")
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: a file where a folder is named
+        _check_new_file(path)
         return
     except OSError as exc:
         raise StoreError(f"cannot open the store {quoted_path(path)}: {exc.strerror or exc}") from None
     if head and head != SQLITE_HEADER:
         raise StoreError(f"cannot open the store {quoted_path(path)}: the file is not an SQLite database (it "
                          "does not begin as one), so bwc leaves it as it is; name a new file, or a store bwc made")
+    if head:
+        _check_sqlite_tables(path)
+
+
+def _check_new_file(path: Path) -> None:
+    """`path` names nothing yet: SQLite will create it, which it can only do in a folder that exists.
+    Its own words for every reason are "unable to open database file": these say which."""
+    where = f"cannot open the store {quoted_path(path)}"
+    try:
+        if path.is_symlink():  # the link is there, the file it names is not
+            # SQLite would create the file at the link's target, a new, empty store where the link's
+            # maker expected one (on a disk not mounted, say): the link is theirs to mend.
+            raise StoreError(f"{where}: it is a symbolic link to {quoted_path(os.readlink(path))}, which does not "
+                             "exist; point the link at a store bwc made, or name a new file")
+        folder = path.parent
+        if not folder.is_dir():
+            if folder.exists():
+                raise StoreError(f"{where}: {quoted_path(folder)} is not a folder, so no file can be made in it")
+            raise StoreError(f"{where}: the folder {quoted_path(folder)} does not exist; create it first, or name a "
+                             "file in a folder that exists")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"{where}: the file does not exist, and this user may not create files in the folder "
+                             f"{quoted_path(folder)}")
+    except OSError as exc:
+        raise StoreError(f"{where}: {exc.strerror or exc}") from None
+
+
+def _sqlite_objects(path: Path, *, immutable: bool) -> list[tuple[str, str]]:
+    """The (type, name) of every table, index, view and trigger of the SQLite database `path`, read-only.
+    `immutable`: read the file alone, without locks and without creating the `-wal` and `-shm` files
+    SQLite otherwise makes beside a WAL database (and leaves there after a read-only look)."""
+    import sqlite3
+
+    uri = path.absolute().as_uri() + ("?mode=ro&immutable=1" if immutable else "?mode=ro")
+    db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+    try:
+        rows = db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                          "ORDER BY type = 'table' DESC, rowid").fetchall()
+    finally:
+        db.close()
+    return [(str(kind), str(name)) for kind, name in rows]
+
+
+def _check_sqlite_tables(path: Path) -> None:
+    """The SQLite database `path` is empty or a store bwc made (`_OURS`); anything else is refused, and
+    so is a database SQLite cannot read, all before the store writes anything into or beside it."""
+    import sqlite3
+
+    where = f"cannot open the store {quoted_path(path)}"
+    try:
+        real = str(path.resolve())  # SQLite keeps its `-wal` and `-shm` beside the file a link names
+        wal, index = Path(real + "-wal"), Path(real + "-shm")
+        if wal.is_file() and index.is_file():
+            # In WAL mode and likely in use (a server): what was written may be in the log alone, and
+            # the file may change while it is read. Read as any reader does, through the log, under
+            # SQLite's locks: both files are there, so nothing new is made beside it.
+            objects = _sqlite_objects(path, immutable=False)
+        else:
+            objects = _sqlite_objects(path, immutable=True)
+            if not objects and wal.is_file() and wal.stat().st_size > 0:
+                # A log without its index (files copied, say): the tables may be in the log alone.
+                # Reading it makes the `-shm` index any reader of that log would.
+                objects = _sqlite_objects(path, immutable=False)
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        raise StoreError(f"{where}: it begins as an SQLite database, but SQLite cannot read it ({exc}): it may be "
+                         "damaged or cut short, so bwc leaves it as it is; name a new file, or a store bwc made "
+                         "(from a backup)") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"{where}: {getattr(exc, 'strerror', None) or exc}") from None
+    names = {name for kind, name in objects if kind == "table"}
+    if not objects or names >= _OURS:
+        return
+    shown = [name for _, name in objects[:5]]
+    more = f" and {len(objects) - 5} more" if len(objects) > 5 else ""
+    what = "tables" if names else "a schema"
+    raise StoreError(f"{where}: it is an SQLite database bwc did not make, holding {what} of its own "
+                     f"({', '.join('`' + quoted(name) + '`' for name in shown)}{more}), so bwc leaves it as it is; "
+                     "name a new file, or a store bwc made")
 
 
 def _postgres_url(url: str) -> URL:
@@ -312,7 +398,12 @@ class Store:
         else:
             raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
         self.postgres = self._engine.dialect.name == "postgresql"
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            if self._turn is not None:  # the first write made the writers' lock file: not left behind
+                self._turn.discard()
+            raise
         mark = "%s" if self.postgres else "?"  # the drivers' own parameter styles (psycopg, sqlite3)
         self._record_insert = (f"INSERT INTO decisions ({', '.join(_LOG_COLUMNS)}) "
                                f"VALUES ({', '.join(mark for _ in _LOG_COLUMNS)})")
@@ -823,6 +914,7 @@ class _WriterTurn:
         self.path = path.with_name(path.name + "-writer")
         self._fd: int | None = None
         self._tried = False
+        self._made = False  # this object created the file (and may remove it: `discard`)
 
     def __enter__(self) -> None:
         if not self._tried:  # opened at the first write, in the process that writes (a worker)
@@ -830,7 +922,7 @@ class _WriterTurn:
             try:
                 import fcntl  # POSIX only: without it, SQLite's own lock alone
 
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                self._fd, self._made = self._open()
             except (ImportError, OSError):
                 self._fd = None
         if self._fd is not None:
@@ -844,10 +936,34 @@ class _WriterTurn:
 
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    def _open(self) -> tuple[int, bool]:
+        """The lock file's descriptor, and whether this call created it (O_EXCL tells: never a guess)."""
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            return os.open(self.path, os.O_RDWR), False
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
-        self._fd, self._tried = None, False
+        self._fd, self._tried, self._made = None, False, False
+
+    def discard(self) -> None:
+        """Close, and remove the lock file if this object created it and it is still that file: a store
+        that could not be opened leaves nothing beside it (a file someone else made is left alone).
+        Another process that opened it meanwhile keeps a lock on a removed file, and the next one makes a
+        new file: writers then take turns by SQLite's own lock, still correct, as where flock is missing."""
+        fd, made = self._fd, self._made
+        try:
+            if fd is not None and made:
+                mine = os.fstat(fd)
+                found = os.stat(self.path, follow_symlinks=False)
+                if (found.st_dev, found.st_ino) == (mine.st_dev, mine.st_ino):
+                    os.unlink(self.path)
+        except OSError:
+            pass  # gone already, or the folder became read-only: nothing more can be done about it
+        finally:
+            self.close()
 
 
 def _sqlite_engine(path: Path) -> Engine:
