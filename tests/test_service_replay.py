@@ -223,6 +223,14 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
                             str(export)], cwd=tmp_path)
     assert code == 0 and "40 in the export: 0 incident(s) stored, 40 already stored, 0 refused" in err
+    empty = tmp_path / "empty.jsonl"  # most likely the wrong file: said, as decide and audit say it
+    empty.write_text("\n", encoding="utf-8")
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
+                            str(empty)], cwd=tmp_path)
+    assert code == 1 and "no incident in" in err and "--allow-empty" in err
+    code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,
+                            "--allow-empty", str(empty)], cwd=tmp_path)
+    assert code == 0 and "0 in the export" in err
     renamed = tmp_path / "export.txt"  # an extension that says nothing: the format is stated
     renamed.write_bytes(export.read_bytes())
     code, _, err = run_cli(["import", "--rulesets", str(ROOT / "rulesets"), "--store", store, "--policy", IL,

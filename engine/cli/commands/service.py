@@ -12,12 +12,13 @@ from pathlib import Path
 import click
 
 from engine.cli.boundary import EXIT_FAILED
-from engine.cli.options import BACKEND, CLUSTER, POLICY, RULESETS, input_format_option, load_library
+from engine.cli.options import ALLOW_EMPTY, BACKEND, CLUSTER, POLICY, RULESETS, input_format_option, load_library
 from engine.cli.text.console import say, say_error, say_line_problem
 from engine.io.export import FORMATS
 from engine.service.models import MAX_BODY
 from engine.service.store import Store
 from engine.service.tokens import ENV, TokenError, Tokens
+from policy.values import quoted
 
 STORE = click.option("--store", "store_url", default="sqlite:///bwc.db", show_default=True,
                      help="Where incidents and the decision log are kept: sqlite:///FILE (made if missing), or "
@@ -148,8 +149,9 @@ def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, b
 @POLICY
 @click.argument("export", type=click.Path(path_type=Path, allow_dash=True))
 @input_format_option(FORMATS, also_format=True)
+@ALLOW_EMPTY
 def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export: Path,
-                   input_format: str | None) -> None:
+                   input_format: str | None, allow_empty: bool) -> None:
     """Store the incidents of an export (docs/audit.md's layouts) in the service's store, judged by
     --policy, so replays and the incident endpoints see them. Each is checked as the service checks an
     incident sent to it; a line that cannot be stored is reported with its number and the rest goes
@@ -168,6 +170,9 @@ def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export:
     # "in the export", not "incidents read": a line that cannot be read is counted, and is no incident
     say(f"{report.read:,} in the export: {report.added:,} incident(s) stored, {report.present:,} already stored, "
         f"{report.refused:,} refused", err=True)
+    if not report.read and not allow_empty:  # most likely the wrong file: as decide and audit say it
+        say_error(f"no incident in {quoted(str(export), 200)} (give --allow-empty if an empty input is expected)")
+        sys.exit(EXIT_FAILED)
     if report.refused:
         sys.exit(EXIT_FAILED)
 
