@@ -399,6 +399,22 @@ def test_log_verify_catches_an_edited_or_removed_entry(tmp_path: Path, store_url
     assert code == 1 and "removed from the end" in err  # ... but not the one whose head was saved
 
 
+def test_verify_and_replay_refuse_a_store_that_is_not_there(tmp_path: Path, store_url: str) -> None:
+    """`log verify` and `replay` read a store: on a mistyped path (a new SQLite file, a PostgreSQL database
+    bwc never used) they once made an empty store and said "0 entries, the chain holds"."""
+    for argv in (["log", "verify", "--store", store_url],
+                 ["replay", "--rulesets", str(ROOT / "rulesets"), "--store", store_url, f"{CO}@2021.2.0"]):
+        code, out, err = run_cli(argv, cwd=tmp_path)
+        assert code == 1 and out == "" and "no store at" in err and "Traceback" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made (SQLite: no file, no -writer)
+    if store_url.startswith("postgresql"):
+        with _database(store_url).connect() as db:
+            assert sa.inspect(db).get_table_names() == []
+    Store(store_url).close()  # made, as `serve` and `import` make one
+    code, out, _ = run_cli(["log", "verify", "--store", store_url], cwd=tmp_path)
+    assert code == 0 and "0 entries, the chain holds" in out
+
+
 def test_serve_refuses_to_start_without_tokens_or_with_a_bad_store(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BWC_TOKENS"}
     done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),

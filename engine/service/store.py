@@ -239,9 +239,13 @@ the decision log (made by the first revision, in the same transaction). A databa
 things without both is someone else's."""
 
 
-def _check_sqlite_file(path: Path) -> None:
-    """A store's file is a new one, an empty one, or a store bwc made: anything else (a folder, a user's
-    document, a pipe, another program's database, a damaged file) is refused before SQLite or bwc
+_NO_STORE = ("no store at {}: bwc has made none there (the name may be mistyped), so there is nothing to read; "
+             "name the store the service uses")
+
+
+def _check_sqlite_file(path: Path) -> bool:
+    """A store's file is a new one, an empty one, or a store bwc made (True): anything else (a folder, a
+    user's document, a pipe, another program's database, a damaged file) is refused before SQLite or bwc
     writes anything beside it or into it."""
     try:
         mode = path.stat().st_mode  # before opening: opening a named pipe to read waits for a writer
@@ -255,14 +259,13 @@ def _check_sqlite_file(path: Path) -> None:
             head = fh.read(len(SQLITE_HEADER))
     except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: a file where a folder is named
         _check_new_file(path)
-        return
+        return False
     except OSError as exc:
         raise StoreError(f"cannot open the store {quoted_path(path)}: {exc.strerror or exc}") from None
     if head and head != SQLITE_HEADER:
         raise StoreError(f"cannot open the store {quoted_path(path)}: the file is not an SQLite database (it "
                          "does not begin as one), so bwc leaves it as it is; name a new file, or a store bwc made")
-    if head:
-        _check_sqlite_tables(path)
+    return _check_sqlite_tables(path) if head else False
 
 
 def _check_new_file(path: Path) -> None:
@@ -304,9 +307,10 @@ def _sqlite_objects(path: Path, *, immutable: bool) -> list[tuple[str, str]]:
     return [(str(kind), str(name)) for kind, name in rows]
 
 
-def _check_sqlite_tables(path: Path) -> None:
-    """The SQLite database `path` is empty or a store bwc made (`_OURS`); anything else is refused, and
-    so is a database SQLite cannot read, all before the store writes anything into or beside it."""
+def _check_sqlite_tables(path: Path) -> bool:
+    """The SQLite database `path` is empty (False) or a store bwc made (`_OURS`: True); anything else is
+    refused, and so is a database SQLite cannot read, all before the store writes anything into or
+    beside it."""
     import sqlite3
 
     where = f"cannot open the store {quoted_path(path)}"
@@ -332,7 +336,7 @@ def _check_sqlite_tables(path: Path) -> None:
         raise StoreError(f"{where}: {getattr(exc, 'strerror', None) or exc}") from None
     names = {name for kind, name in objects if kind == "table"}
     if not objects or names >= _OURS:
-        return
+        return bool(objects)
     shown = [name for _, name in objects[:5]]
     more = f" and {len(objects) - 5} more" if len(objects) > 5 else ""
     what = "tables" if names else "a schema"
@@ -378,7 +382,9 @@ class Store:
     process on the same file waits for its turn instead of failing. PostgreSQL: a pool of connections,
     one per thread at work, and locks in the database (see the module's docstring)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, existing: bool = False) -> None:
+        """`existing`: the store must be one bwc made already (what `bwc log verify` and `bwc replay`
+        read): a missing or empty one is refused, not made, so a mistyped path is not an empty log."""
         self.url = url
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
@@ -387,7 +393,8 @@ class Store:
         if url.startswith("sqlite:"):
             self.path = sqlite_path(url)
             self.shown = str(self.path)
-            _check_sqlite_file(self.path)
+            if not _check_sqlite_file(self.path) and existing:
+                raise StoreError(_NO_STORE.format(quoted_path(self.path)))
             self._engine = _sqlite_engine(self.path)
             self._lock = threading.Lock()
             self._turn = _WriterTurn(self.path)
@@ -398,6 +405,8 @@ class Store:
         else:
             raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
         self.postgres = self._engine.dialect.name == "postgresql"
+        if existing and self.postgres:
+            self._require_ours()
         try:
             self._migrate()
         except BaseException:
@@ -413,6 +422,20 @@ class Store:
                 fairy = self._engine.raw_connection()
                 self._sqlite = fairy.driver_connection
                 fairy.close()  # back to the pool, which keeps this one connection open (StaticPool)
+
+    def _require_ours(self) -> None:
+        """PostgreSQL: the database holds a store bwc made (`existing`), before the migration could make one."""
+        from sqlalchemy import inspect
+
+        try:
+            with self._session(doing="cannot open the store") as db:
+                names = set(inspect(db).get_table_names())
+        except StoreError:
+            self._engine.dispose()
+            raise
+        if not names >= _OURS:
+            self._engine.dispose()
+            raise StoreError(_NO_STORE.format(quoted_path(self.shown)))
 
     def _migrate(self) -> None:
         from alembic.util import CommandError

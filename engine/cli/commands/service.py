@@ -21,7 +21,8 @@ from engine.service.tokens import ENV, TokenError, Tokens
 from policy.values import quoted
 
 STORE = click.option("--store", "store_url", default="sqlite:///bwc.db", show_default=True,
-                     help="Where incidents and the decision log are kept: sqlite:///FILE (made if missing), or "
+                     help="Where incidents and the decision log are kept: sqlite:///FILE (made if missing, except by "
+                          "`log verify` and `replay`, which read one), or "
                           "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (pip install 'bwc-policy[postgres]'; "
                           "leave the password out to take it from PGPASSWORD or ~/.pgpass). Its schema is made "
                           "or upgraded when it is opened.")
@@ -88,7 +89,7 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
               "end are then caught too.")
 def log_verify(store_url: str, head: str | None) -> int:
     """Check the decision log's chain: every entry's hash and link, no entry missing."""
-    with Store(store_url) as store:
+    with Store(store_url, existing=True) as store:
         result = store.verify(head)
     for problem in result.problems:
         say_error(problem)
@@ -124,7 +125,7 @@ def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, b
     from engine.service.loaded import restored
     from engine.service.replay import replay
 
-    with Store(store_url) as store:
+    with Store(store_url, existing=True) as store:  # a mistyped path is no store, not an empty history
         library = restored(load_library(rulesets), store)
         with progress_bar(sys.stderr.isatty()) as tick:
             seen = [0]
