@@ -109,6 +109,35 @@ def test_markup_in_a_cite_is_printed_literally(tmp_path: Path) -> None:
     assert "[/i]" in decided.stdout and "[bold red]x" in decided.stdout.replace("\n", " ")
 
 
+def test_a_line_break_in_ruleset_text_cannot_forge_a_line(tmp_path: Path) -> None:
+    """A title, author, cite or summary holding a line break is one line of a text report, folded as the
+    Markdown and HTML reports fold it; a file name holding one is shown escaped."""
+    rulesets = _ruleset_with_cite(tmp_path, "crs 1\nFAKE: cite")
+    version = rulesets / POLICY / "2021.2.0.yaml"
+    text = version.read_text(encoding="utf-8")
+    for key in ("title", "drafted_by"):
+        value = json.dumps("A " + key + "\nFAKE: " + key)
+        text = re.sub(rf"^{key}: .*$", lambda _, k=key, v=value: f"{k}: {v}", text, count=1, flags=re.M)
+    summary = json.dumps("First.\nFAKE: summary")
+    text = re.sub(r"^(\s+)summary: .*$", lambda m: f"{m.group(1)}summary: {summary}", text, count=1, flags=re.M)
+    version.write_text(text, encoding="utf-8")
+    outputs = {"explain": _run("explain", "--rulesets", str(rulesets), "--policy", POLICY, str(SAMPLE)),
+               "test": _run("test", str(rulesets)), "log": _run("log", "--rulesets", str(rulesets), POLICY),
+               "score": _run("score", "--rulesets", str(rulesets), f"{POLICY}@2021.2.0")}
+    for command, result in outputs.items():
+        assert result.exit_code == 0, (command, result.output)
+        assert not any(line.startswith("FAKE") for line in result.stdout.splitlines()), (command, result.stdout)
+    assert "[crs 1 FAKE: cite]" in outputs["explain"].stdout and "First. FAKE: summary" in outputs["explain"].stdout
+    assert "drafted by A drafted_by FAKE: drafted_by" in outputs["log"].stdout
+    assert "A title FAKE: title" in outputs["score"].stdout
+    folder = tmp_path / "named"
+    folder.mkdir()
+    (folder / "bad\nFAKE: error.yaml").write_text("ruleset: [\n", encoding="utf-8")
+    checked = _run("check", str(folder))
+    assert checked.exit_code == 1 and "bad\\u000aFAKE: error.yaml:" in checked.stdout
+    assert not any(line.startswith("FAKE") for line in checked.stdout.splitlines())
+
+
 def test_escapes_in_a_diagnostic_are_shown_not_obeyed(tmp_path: Path) -> None:
     folder = tmp_path / "rs"
     folder.mkdir()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -366,6 +367,16 @@ def _escape(code: int) -> str:
 _UNSAFE = {c: _escape(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0),
                                     0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
                                     0x2028, 0x2029)}
+
+
+_BREAKS = re.compile(r"\s*[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
+
+
+def one_line(text: str) -> str:
+    """Text from data printed as one line of a text report (a title, a cite, a summary): its line breaks
+    folded into spaces, as the Markdown and HTML reports fold them, so that a ruleset's text cannot
+    start a line that reads as the report's own (`FAKE: error ...`)."""
+    return _BREAKS.sub(" ", text.strip())
 
 
 def terminal_text(text: str) -> str:

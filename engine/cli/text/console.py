@@ -39,7 +39,8 @@ def say_diagnostic(d: Diagnostic, err: bool = False) -> None:
     command cannot run (its output, `--format json` say, stays what it promises)."""
     colour = "red" if d.severity is Severity.ERROR else "yellow"
     rule = (" (rule ", Styled(d.rule, bold=True), ")") if d.rule else ()
-    say(Styled(d.location(), bold=True), ": ", Styled(f"{d.severity} {d.code}", fg=colour, bold=True), *rule,
+    where = d.location().replace("\n", "\\u000a")  # a file name's line break, escaped: one problem, one line
+    say(Styled(where, bold=True), ": ", Styled(f"{d.severity} {d.code}", fg=colour, bold=True), *rule,
         ": ", d.message, err=err)
     if d.hint:
         say(Styled("    hint: ", fg="cyan"), d.hint, err=err)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.core.explain import Check, Explanation, LayerExplanation, RuleExplanation
+from engine.io.output import one_line
 
 _NOT_IN_FORCE = "its conditions hold, but the ruleset was not in effect"
 
@@ -37,8 +38,8 @@ def _heading(layer: LayerExplanation, selected: str) -> str:
 def _rules(lines: list[str], rules: list[RuleExplanation], in_force: bool) -> None:
     for r in rules:
         mark = ("APPLIES" if in_force else _NOT_IN_FORCE) if r.fired else "does not apply"
-        lines.append(f"{'✓' if r.fired else '·'} {r.rule}: {mark}  [{r.cite}]")
-        lines.append(f"    {r.summary}")
+        lines.append(f"{'✓' if r.fired else '·'} {r.rule}: {mark}  [{one_line(r.cite)}]")
+        lines.append(f"    {one_line(r.summary)}")
         if not r.fired:
             lines.append(f"    why not: {r.reason}")
         for t in r.triggers:

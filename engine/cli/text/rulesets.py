@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from engine.cli.text.console import Styled, say, say_diagnostic
+from engine.io.output import one_line
 from engine.tools.scenarios import Report
 from policy.canonical import digest
 from policy.diff import HistoryEntry
@@ -40,7 +41,7 @@ def say_scenarios(report: Report, coverage: bool) -> None:
         say_diagnostic(d)
     for o in report.outcomes:
         mark = Styled("pass", fg="green") if o.passed else Styled("FAIL", fg="red", bold=True)
-        say(mark, f"  {o.ruleset}  {o.scenario}  [{o.cite}]")
+        say(mark, one_line(f"  {o.ruleset}  {o.scenario}  [{o.cite}]"))
         for f in o.failures:
             say(f"      {f}")
     if coverage:
@@ -67,12 +68,12 @@ def say_log(ruleset_id: str, entries: Sequence[HistoryEntry], fmt: str) -> None:
     for e in entries:
         until = f" until {e.effective_until}" if e.effective_until else ""
         say(Styled(f"{ruleset_id}@{e.version}", bold=True), f"  {e.status}  in force from {e.effective_from}{until}")
-        say(f"    drafted by {e.drafted_by}")
+        say(f"    drafted by {one_line(e.drafted_by)}")
         if e.corrects is not None:
             say(f"    corrects {e.corrects}: a new reading of the same law, on the same dates")
         for c in e.corrected_by:
             say(f"    corrected by {c}: decides only when pinned as {ruleset_id}@{e.version}")
-        say(f"    {e.summary}")
+        say(f"    {one_line(e.summary)}")
         say("")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.cli.text.console import Styled, say
+from engine.io.output import one_line
 from engine.tools.score import GRADE_WORDS, CriterionScore, Grade, RuleEvidence, Scorecard, ScoreReport
 from engine.tools.score.report import SourceEvidence, Threshold
 from policy.markdown import code, inline, link_target, words
@@ -23,7 +24,7 @@ def _threshold(t: Threshold) -> str:
 
 
 def _rule_line(e: RuleEvidence) -> str:
-    return f"{e.rule} ({e.ruleset}; {e.cite}; confidence {e.confidence or 'not given'}): {e.why}"
+    return one_line(f"{e.rule} ({e.ruleset}; {e.cite}; confidence {e.confidence or 'not given'}): {e.why}")
 
 
 def _say_criterion(c: CriterionScore) -> None:
@@ -34,7 +35,7 @@ def _say_criterion(c: CriterionScore) -> None:
         say("  earned by:" if c.grade is not Grade.CANNOT_TELL else "  undecided:")
         for e in c.earned_by:
             say(f"    + {_rule_line(e)}")
-            say(f"        {e.summary}")
+            say(f"        {one_line(e.summary)}")
         if c.weakest_confidence is not None:
             say(f"  weakest confidence of these rules: {c.weakest_confidence}")
     if c.related:
@@ -50,7 +51,7 @@ def _say_criterion(c: CriterionScore) -> None:
 
 
 def _say_one(r: ScoreReport) -> None:
-    say(Styled(r.ruleset, bold=True), f"  {r.title} ({r.status})")
+    say(Styled(r.ruleset, bold=True), f"  {one_line(r.title)} ({r.status})")
     if len(r.layers) > 1:
         say(f"layers graded, base first: {', '.join(r.layers)}")
     for c in r.criteria:
