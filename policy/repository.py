@@ -362,7 +362,12 @@ class Repository:
                     return e.ruleset
             if path.is_file():
                 return load_ruleset(path)
-            raise UnknownFile(f"no ruleset file `{text}`")
+            if not isinstance(ref, Path) and "/" not in text and "\\" not in text and text in self._by_id:
+                return self.get(text)  # an id that ends as a file name does (`city.yml`), and no such file
+            if path.exists():  # not reading it: a pipe would wait for a writer, a device never ends
+                raise UnknownFile(f"`{quoted(text)}` is not a ruleset file: it is a folder, a device or a pipe; "
+                                  "name a ruleset file, an id, or ID@VERSION")
+            raise UnknownFile(f"no ruleset file `{quoted(text)}`")
         return self.get(*split_ref(text))
 
     def file_of(self, ruleset: Ruleset) -> Path:

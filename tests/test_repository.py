@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policy.diagnostics import CODES, RulesetError
-from policy.repository import Repository, UnknownRuleset, UnknownVersion
+from policy.repository import Repository, UnknownFile, UnknownRuleset, UnknownVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).parent / "corpus" / "repository"
@@ -70,6 +70,24 @@ def test_resolve(repo: Repository) -> None:
     # A file outside the repository is loaded on its own.
     outside = CORPUS / "missing-supersedes" / "2.0.0.yaml"
     assert repo.resolve(outside).ruleset == "testville"
+
+
+def test_resolve_tells_an_id_named_like_a_file_and_a_path_that_is_no_file(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "rs" / "city.yml"  # `bwc check` accepts the id `city.yml`
+    folder.mkdir(parents=True)
+    text = (ROOT / "rulesets" / IL / "2016.1.0.yaml").read_text(encoding="utf-8")
+    (folder / "2016.1.0.yaml").write_text(text.replace(f"ruleset: {IL}", "ruleset: city.yml", 1), encoding="utf-8")
+    repo = Repository.load(tmp_path / "rs")
+    monkeypatch.chdir(tmp_path)
+    assert repo.resolve("city.yml").ruleset == "city.yml"  # no such file here: the id
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(UnknownFile, match="is not a ruleset file: it is a folder, a device or a pipe"):
+        repo.resolve("folder.yaml")
+    with pytest.raises(UnknownFile, match="is not a ruleset file"):
+        repo.resolve("/dev/null")
+    with pytest.raises(UnknownFile, match=r"no ruleset file `missing\.yaml`"):
+        repo.resolve("missing.yaml")
 
 
 def test_lookup_errors_say_what_was_meant(repo: Repository) -> None:
