@@ -274,6 +274,18 @@ def test_the_script_and_the_entry_point_agree(base: Path, tmp_path: Path) -> Non
         assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_standard_output_is_said_as_such(tmp_path: Path) -> None:
+    example = ROOT / "examples" / "colorado-complaint.json"
+    for argv in (["vocabulary"], ["decide", "--rulesets", str(ROOT / "rulesets"), "--policy", "colorado-24-31-902",
+                                  str(example)]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([str(BWC), *argv], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True,
+                                  timeout=120)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+        assert proc.stderr.startswith("error: cannot write standard output: No space left on device"), proc.stderr
+
+
 def test_a_terminal_that_cannot_show_a_character_gets_its_escape(tmp_path: Path) -> None:
     """On a terminal whose encoding lacks a character bwc prints (✓ on Latin-1), the character is
     escaped; it once ended the output half-way as an internal error (exit 70)."""

@@ -9,6 +9,7 @@ docs/diagnostics.md lists the exit codes.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -79,6 +80,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     raise Terminated()
 
 
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Why a write fails though the output was opened: a full disk or quota, a file too large, a device error."""
+
+
 def _os_error_text(exc: OSError) -> str:
     why = exc.strerror or str(exc)
     if exc.filename is not None:
@@ -109,6 +114,7 @@ def _exit_code(run: Callable[[], Any]) -> int:
     """Run a command; turn whatever ends it into an exit code, having said why in one line."""
     try:
         result = run()
+        sys.stdout.flush()  # here, not at exit: a full disk is then said like any other failed write
         return result if isinstance(result, int) else EXIT_OK
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_FAILED)
@@ -138,6 +144,11 @@ def _exit_code(run: Callable[[], Any]) -> int:
             say_error(str(p))
         return EXIT_FAILED
     except OSError as exc:
+        if exc.filename is None and exc.errno in _FULL:  # a file bwc writes is named (OutputError): a stream
+            _quiet_stdout()  # what is left in its buffer would fail again at exit
+            say_error(f"cannot write standard output: {exc.strerror or exc}; what was printed before is all "
+                      "there is")
+            return EXIT_FAILED
         say_error(_os_error_text(exc))
         return EXIT_FAILED
     except EXPECTED as exc:
