@@ -333,6 +333,12 @@ def test_check_output_file_refuses(tmp_path: Path, make: Callable[[Path], Path],
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is a Linux folder")
+def test_check_output_file_refuses_a_name_ending_with_a_slash(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="it is a folder; give a file name"):
+        check_output_file(f"{tmp_path}/new.html/")  # no such folder: not written as a file `new.html`
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_output_file_refuses_a_folder_no_one_can_write() -> None:
     """/proc refuses new files even to root (the tests run as root, which passes permission bits)."""
     with pytest.raises(OutputError, match="cannot create files in /proc"):

@@ -89,8 +89,8 @@ def check_output_file(path: Path | str, *, overwrite: bool = False, flag: str = 
     with a one-line message (naming `flag`, the option that allows replacing)."""
     given = Path(path)
     target = _target(given)
-    if target.is_dir():
-        raise OutputError(f"cannot write {quoted_path(given)}: it is a folder; give a file name")
+    if target.is_dir() or str(path).endswith(("/", os.sep)):  # `out/new.html/`: a folder meant, Path drops the /
+        raise OutputError(f"cannot write {quoted_path(str(path))}: it is a folder; give a file name")
     if target.exists() and not target.is_file():
         raise OutputError(f"cannot write {quoted_path(given)}: it exists and is not a regular file "
                           "(a device, a pipe or a socket)")
