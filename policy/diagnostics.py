@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "BWC306": "extends goes round in a circle",
     "BWC307": "corrects a version that is not in the repository",
     "BWC308": "a correction's dates differ from the version it corrects",
+    "BWC309": "supersedes a version that is not earlier",
 }
 
 

@@ -220,6 +220,14 @@ class Repository:
                         f"`supersedes: {sup}` names a version of `{rid}` that is not in the repository",
                         f"did you mean `{best}`?" if best else
                         f"add the file of `{rid}@{sup}`, or remove `supersedes` if no version came before"))
+                elif sup is not None and sup in self._by_id[rid] and _version_key(sup) >= _version_key(e.version):
+                    # a version replaces one that came before it: this catches a version superseding itself,
+                    # and every circle (1.0.0 -> 2.0.0 -> 1.0.0), which has a step back somewhere
+                    out.append(_at(
+                        e, ("supersedes",), "BWC309",
+                        f"`supersedes: {sup}` names {'this very version' if sup == e.version else 'a later version'}"
+                        f" of `{rid}`: a version supersedes one that came before it",
+                        "name the version this one replaces (an earlier number), or remove `supersedes`"))
                 out += self._check_correction(e, broken)
                 ext = e.ruleset.extends
                 if ext is None or ext.ruleset in broken_ids:

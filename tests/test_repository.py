@@ -125,6 +125,11 @@ def test_supersedes_a_missing_version() -> None:
     assert _errors("missing-supersedes") == [("BWC302", "2.0.0.yaml", 8)]
 
 
+def test_supersedes_a_later_version_or_itself() -> None:
+    # 2.0.0 supersedes 1.0.0, which says it supersedes 2.0.0: a circle, found at its step back
+    assert _errors("supersedes-later") == [("BWC309", "1.0.0.yaml", 8)]
+
+
 def test_same_version_different_content() -> None:
     assert _errors("duplicate-different") == [("BWC303", "b/1.0.0.yaml", 2)]
 
@@ -185,7 +190,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_new_codes_are_registered() -> None:
-    for code in ("BWC301", "BWC302", "BWC303", "BWC304", "BWC305", "BWC306"):
+    for code in ("BWC301", "BWC302", "BWC303", "BWC304", "BWC305", "BWC306", "BWC309"):
         assert CODES[code]
 
 
