@@ -41,7 +41,7 @@ def say_scenarios(report: Report, coverage: bool) -> None:
         say_diagnostic(d)
     for o in report.outcomes:
         mark = Styled("pass", fg="green") if o.passed else Styled("FAIL", fg="red", bold=True)
-        say(mark, one_line(f"  {o.ruleset}  {o.scenario}  [{o.cite}]"))
+        say(mark, f"  {o.ruleset}  {one_line(o.scenario)}  [{one_line(o.cite)}]")
         for f in o.failures:
             say(f"      {f}")
     if coverage:

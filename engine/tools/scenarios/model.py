@@ -3,12 +3,17 @@ expected of its decision; an expected obligation matches a decided one on every 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.core.decision import Moment, Obligation, Pending
+from policy.base import NAME_PATTERN
+from policy.duration import Duration
+from policy.values import DATE_EXAMPLE, TIMESTAMP_EXAMPLE, date_hint, parse_date, parse_timestamp, quoted
 
 
 class _Strict(BaseModel):
@@ -71,12 +76,100 @@ class ExpectedObligation(_Strict):
             elif key == "delays":
                 want = [{k: v for k, v in w.items() if v is not None} for w in want]
                 ok = len(want) == len(got) and all(
-                    all(g.get(k) == v for k, v in w.items()) for w, g in zip(want, got, strict=True))
+                    all(_same(k, v, g.get(k)) for k, v in w.items()) for w, g in zip(want, got, strict=True))
+            elif key in _FORMS:
+                ok = _same(key, want, got)
             else:
                 ok = got == want
             if not ok:
                 out.append(f"{key}: expected {want!r}, decided {got!r}")
         return out
+
+    def restated(self, o: Obligation) -> list[str]:
+        """The times and dates this expectation writes otherwise than the decision `o` does, though they are
+        the same (`2024-05-02T16:00:00Z` for `2024-05-02T10:00:00-06:00`): said when that decision fails it."""
+        actual = _observed(o)
+        return [f"{key}: {want} is {actual[key]}, the same moment" for key in _TIMES
+                if isinstance(want := getattr(self, key), str) and want != actual[key]
+                and _same(key, want, actual[key])]
+
+    def value_problems(self) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+        """Each time or date this expectation gives that is not one, as (its path in the expectation, the
+        problem, how to write it), read as the incident's own times and dates are (policy.values)."""
+        for key in (*_TIMES, *_DAYS):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                try:
+                    expected_value(key, value)
+                except ValueError as exc:
+                    yield (key,), str(exc), f"`{key}` takes {_FORMS[key]}"
+        for i, delay in enumerate(self.delays or []):
+            if isinstance(delay.until, str):
+                try:
+                    expected_value("until", delay.until)
+                except ValueError as exc:
+                    yield ("delays", i, "until"), str(exc), f"a delay's `until` takes {_FORMS['until']}"
+
+
+# The keys that hold a time or a date, and what each takes besides (in plain words, for a hint).
+_A_TIME = f"a time with its offset from UTC, e.g. {TIMESTAMP_EXAMPLE}"
+_A_DAY = f"a date written YYYY-MM-DD, e.g. {DATE_EXAMPLE}, `indefinite`, or `pending:<event>` (optionally " \
+         "followed by `+` and a duration, e.g. pending:flagged+P3Y)"
+_FORMS = {
+    "trigger": _A_TIME,
+    "window_from": f"{_A_TIME}, `open` or `pending:<event>`",
+    "window_until": f"{_A_TIME}, `open` or `pending:<event>`",
+    "promptly_after": f"{_A_TIME} or `pending:<event>`",
+    **dict.fromkeys(("by", "retain_until", "delete_by", "delay_until", "until"), _A_DAY),
+}
+_TIMES = ("trigger", "window_from", "window_until", "promptly_after")
+_DAYS = ("by", "retain_until", "delete_by", "delay_until")  # and a delay's `until`
+_WORDS = {"window_from": ("open",), "window_until": ("open",), **dict.fromkeys((*_DAYS, "until"), ("indefinite",))}
+_PENDING = re.compile(r"pending:(?P<event>[^+]*)(?:\+(?P<then>.*))?", re.ASCII | re.DOTALL)
+_NAME = re.compile(NAME_PATTERN.strip("^$"), re.ASCII)
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def expected_value(key: str, text: str) -> object:
+    """The value a time or date key's `text` stands for, as compared: a time as its instant (so
+    `2024-05-02T16:00:00Z` and `2024-05-02T10:00:00-06:00` are one value), a date as its day, an awaited
+    event with its duration written one way; raises ValueError saying in plain words what is wrong."""
+    if key == "trigger" or not text.startswith("pending:"):
+        if text in _WORDS.get(key, ()):
+            return text
+        if key in _TIMES:
+            return parse_timestamp(text)
+        try:
+            return parse_date(text)
+        except ValueError as exc:
+            if _ISO_DAY.fullmatch(text):
+                raise
+            raise ValueError(f"`{quoted(text)}` is not a date written YYYY-MM-DD ({date_hint(text)})") from exc
+    m = _PENDING.fullmatch(text)
+    if m is None or not _NAME.fullmatch(m["event"]):
+        raise ValueError(f"`{quoted(text)}` is not `pending:` followed by an event type, e.g. pending:arrived")
+    then = m["then"]
+    if then is None:
+        return ("pending", m["event"], "P0D")
+    if key in _TIMES:
+        raise ValueError(f"`{quoted(text)}`: a moment that has not happened yet has no duration after it "
+                         f"(write pending:{m['event']})")
+    try:
+        return ("pending", m["event"], str(Duration.parse(then)))
+    except ValueError:
+        raise ValueError(f"`{quoted(then)}` (after `+` in `{quoted(text)}`) is not a duration, e.g. P3Y or "
+                         "10 business days") from None
+
+
+def _same(key: str, want: Any, got: Any) -> bool:
+    """Whether a decided value is the one expected: times as instants, dates as days (text as text when
+    either is not a value: an expectation made in code, not read from a file, is not checked first)."""
+    if isinstance(want, str) and isinstance(got, str):
+        try:
+            return expected_value(key, want) == expected_value(key, got)
+        except (ValueError, OverflowError):
+            pass
+    return bool(want == got)
 
 
 def _day(v: Any) -> Any:

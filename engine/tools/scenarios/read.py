@@ -59,8 +59,9 @@ def _scenario_problems(exc: ValidationError, doc: Any, file: str) -> Iterator[Di
 
 
 def _value_problems(spec: ScenarioFile, doc: Any, file: str) -> dict[int, list[Diagnostic]]:
-    """Per scenario (by index), its time zone, as-of time and event times that are not values at all,
-    read by the one definition of each (policy.values), at their line and column in the file."""
+    """Per scenario (by index), its time zone, as-of time, event times and the times and dates its
+    expectations give that are not values at all, read by the one definition of each (policy.values),
+    at their line and column in the file."""
     out: dict[int, list[Diagnostic]] = {}
 
     def bad(i: int, path: tuple[Any, ...], problem: str, hint: str | None = None) -> None:
@@ -86,4 +87,8 @@ def _value_problems(spec: ScenarioFile, doc: Any, file: str) -> dict[int, list[D
                     parse_timestamp(plain({"at": event["at"]})["at"])
                 except ValueError as exc:
                     bad(i, (*here, "incident", "events", j, "at"), str(exc))
+        for which in ("expect", "expect_not"):
+            for j, want in enumerate(getattr(scenario, which)):
+                for path, problem, hint in want.value_problems():
+                    bad(i, (*here, which, j, *path), problem, hint)
     return out

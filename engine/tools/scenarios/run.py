@@ -17,23 +17,91 @@ from engine.tools.scenarios.read import load
 from engine.tools.scenarios.report import Coverage, Outcome, Report
 from policy.diagnostics import Diagnostic
 
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+_WHERE = "a scenario file is kept in a `tests` folder beside the ruleset's versions: rulesets/<id>/tests/<name>.yaml"
+
 
 def test_files(paths: Iterable[Path]) -> Iterator[Path]:
     """The scenario files named, or found in the `tests` folders under the folders named."""
     for p in paths:
-        if p.is_file():
-            yield p
+        if _is_dir(p):
+            yield from sorted(f for f in p.rglob("*") if f.suffix in SCENARIO_SUFFIXES and f.parent.name == "tests")
         else:
-            yield from sorted(f for f in p.rglob("*.yaml") if f.parent.name == "tests")
+            yield p
+
+
+def _not_a_scenario_file(p: Path, anywhere: bool) -> Diagnostic | None:
+    """Why the file `p`, named on its own, is not a scenario file (None: it is one). Unless the rulesets are
+    named too (`anywhere`), it must be in a ruleset's `tests` folder: its rulesets are the versions beside it."""
+    def no(problem: str, hint: str) -> Diagnostic:
+        return Diagnostic("BWC001", f"this is not a scenario file: {problem}", str(p), None, None, hint)
+
+    run_folder = "name a ruleset's folder to run its scenarios (bwc test rulesets/<id>), or a scenario file in it"
+    try:
+        if not p.exists():
+            return no("there is no such file", run_folder)
+        if not p.is_file():
+            return no("it is not a regular file (it is a pipe, a socket or a device), so it is not read", run_folder)
+        if p.suffix not in SCENARIO_SUFFIXES:
+            return no("a scenario file's name ends in .yaml", f"{_WHERE}; {run_folder}")
+        if anywhere:
+            return None
+        if (p.parent / "tests").is_dir():  # most likely a ruleset's version, beside its scenarios
+            return no(f"it is not in a ruleset's `tests` folder ({_WHERE})",
+                      f"to run the scenarios of the ruleset in this folder: bwc test {p.parent}")
+        if p.parent.name != "tests":
+            return no(f"it is not in a ruleset's `tests` folder ({_WHERE})",
+                      "move it there, or name the rulesets it tests with --rulesets FOLDER")
+        if not _versions(p.parent.parent):
+            return no(f"the folder above its `tests` folder ({p.parent.parent}) holds no ruleset file ({_WHERE})",
+                      "move it beside the ruleset it tests, or name the rulesets with --rulesets FOLDER")
+    except OSError as exc:
+        return no(f"it cannot be read ({exc.strerror or type(exc).__name__})", run_folder)
+    return None
+
+
+def _versions(family: Path) -> list[Path]:
+    """The ruleset files of a ruleset's folder (`rulesets/<id>/<version>.yaml`): that folder only, never below."""
+    try:
+        return sorted(f for f in family.iterdir() if f.suffix in SCENARIO_SUFFIXES and f.is_file())
+    except OSError:
+        return []
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except OSError:  # a path that cannot even be looked at (too long, or in a folder it may not enter)
+        return False
 
 
 def run(paths: Iterable[Path | str], rulesets: Iterable[Path | str] | None = None) -> Report:
-    """Run every scenario file found under `paths` against the rulesets under `rulesets` (default: `paths`)."""
-    found = [Path(p) for p in paths]
-    library = Library.load(*(rulesets or [p if p.is_dir() else p.parent.parent for p in found]))
-    outcomes: list[Outcome] = []
+    """Run every scenario file found under `paths` against the rulesets under `rulesets`. Without
+    `rulesets`: those under each folder named, and for a scenario file named, the versions beside its
+    `tests` folder. A file named must be a scenario file (a regular .yaml file, in a `tests` folder unless
+    `rulesets` are named); any other is reported as a problem, and no ruleset is looked for from it."""
+    named = list(rulesets or [])
     problems: list[Diagnostic] = []
-    for f in test_files(found):
+    found: list[Path] = []
+    beside: list[Path] = []
+    folders: list[Path] = []
+    for p in map(Path, paths):
+        if _is_dir(p):
+            if p.name != "tests":
+                folders.append(p)
+            elif not named:  # a ruleset's own `tests` folder: its rulesets are beside it, not in it
+                beside.extend(v for v in _versions(p.parent) if v not in beside)
+        else:
+            refused = _not_a_scenario_file(p, anywhere=bool(named))
+            if refused is not None:
+                problems.append(refused)
+                continue
+            if not named:
+                beside.extend(v for v in _versions(p.parent.parent) if v not in beside)
+        found.append(p)
+    library = Library.load(*(named or [*folders, *beside]))
+    outcomes: list[Outcome] = []
+    for f in dict.fromkeys(test_files(found)):  # a file named twice (or inside a folder named) runs once
         loaded = load(f)
         problems.extend(loaded.problems)
         if loaded.spec is None:
@@ -110,6 +178,7 @@ def _compare(scenario: Scenario, decision: Decision) -> tuple[bool, list[str]]:
     for unwanted in scenario.expect_not:
         hits = [o for o in decision.obligations if not unwanted.mismatches(o)]
         if hits:
+            same = "; ".join(unwanted.restated(hits[0]))
             failures.append(f"expected no obligation like {json.dumps(unwanted.model_dump(exclude_none=True))}, "
-                            f"but {hits[0].kind}:{hits[0].rule} was decided")
+                            f"but {hits[0].kind}:{hits[0].rule} was decided" + (f" ({same})" if same else ""))
     return (not failures, failures)
