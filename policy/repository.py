@@ -401,11 +401,15 @@ class Repository:
         ext = ruleset.extends
         if ext is None:
             return None
-        self._versions_of(ext.ruleset)
+        whose = f"`{quoted(ruleset.ref)}` extends `{quoted(ext.ruleset)}` (its `extends:`), but"
+        try:
+            self._versions_of(ext.ruleset)
+        except UnknownRuleset as exc:  # said as the extending ruleset's problem, not as a REF not found
+            raise UnknownRuleset(f"{whose} {exc}") from None
         matching = self._satisfying(ext.ruleset, ext.version)
         if not matching:
             raise UnknownVersion(
-                f"no version of `{ext.ruleset}` satisfies `{ext.version}` "
+                f"{whose} no version of it satisfies `{quoted(ext.version)}` "
                 f"(versions: {', '.join(self.versions(ext.ruleset))})")
         return self.get(ext.ruleset, matching[-1])
 

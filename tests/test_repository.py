@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -151,6 +152,20 @@ def test_extends_a_missing_ruleset() -> None:
 
 def test_extends_range_no_version_satisfies() -> None:
     assert _errors("extends-range") == [("BWC305", "district-1.0.0.yaml", 8)]
+
+
+def test_a_file_outside_the_repository_whose_extends_finds_nothing_is_said_as_such(repo: Repository,
+                                                                                  tmp_path: Path) -> None:
+    # `bwc score FILE` / `render FILE`: the file's `extends` is the problem, not the REF the user gave
+    text = (CORPUS / "extends-missing" / "1.0.0.yaml").read_text(encoding="utf-8")
+    assert "extends:" in text
+    for extends, error in (("{ruleset: nowhere, version: '>=1.0.0'}", UnknownRuleset),
+                           (f"{{ruleset: {IL}, version: '>=9999.0.0'}}", UnknownVersion)):
+        path = tmp_path / f"{error.__name__}.yaml"
+        path.write_text(re.sub(r"(?m)^extends: .*$", f"extends: {extends}", text), encoding="utf-8")
+        ruleset = repo.resolve(path)
+        with pytest.raises(error, match=rf"^`{ruleset.ref}` extends `[^`]+` \(its `extends:`\), but "):
+            repo.base_of(ruleset)
 
 
 def test_extends_itself() -> None:
