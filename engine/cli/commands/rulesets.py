@@ -144,7 +144,10 @@ def log_group() -> None:
 @click.argument("ruleset_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def log_command(rulesets: tuple[Path, ...], ruleset_id: str, fmt: str) -> None:
-    """List the versions of a ruleset, newest first, with what each changed."""
+    """List the versions of a ruleset, newest first, with what each changed.
+
+    `bwc log ID` is short for this; a ruleset whose id is `verify` or `versions` is listed with
+    `bwc log versions ID`."""
     repo = load_library(rulesets).repository
     say_log(ruleset_id, list(reversed(diff.history(repo, ruleset_id))), fmt)
 
