@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from engine.api import Library, Policy, SelectionError
 from engine.tools.categories.model import RECORDING, Category, CategoryTable, Exemption, Limit, SetAside
-from engine.tools.categories.spans import day_range, never_shorter
+from engine.tools.categories.spans import DurationIndex, day_range, never_shorter
 from policy.conditions import NotCondition, SequenceCondition
 from policy.describe import anchor as anchor_words
 from policy.describe import describe_applies, describe_condition
@@ -225,11 +225,96 @@ def _contradict(a: Category, b: Category) -> bool:
     return _exceeds(m, x)
 
 
+class Opposites:
+    """Categories of one limit, indexed so that those a duration may break are found without comparing it
+    with each: the minima it may fall short of, or the maxima it may exceed.
+
+    Precedence compares every blanket category with the categories of the other limit, and the check every
+    row of a department's table with every blanket: with thousands of blanket rules, comparing each pair
+    took time quadratic in the rules. Grouped by what they count from and by their holidays, and each group
+    sorted by how many days its durations last (spans.DurationIndex), a query costs about what it finds.
+    What it finds is a superset: each caller still judges every category found as before.
+    """
+
+    def __init__(self, categories: Sequence[Category], limit: Limit) -> None:
+        self._open: list[int] = []  # positions in `categories` of those with no fixed duration
+        self._groups: dict[tuple[str, tuple[str, ...]], list[tuple[Duration, int]]] = {}
+        for k, c in enumerate(categories):
+            if c.limit is not limit:
+                continue
+            if c.duration is None:
+                self._open.append(k)
+            else:
+                self._groups.setdefault((c.counts_from, c.holidays), []).append((c.duration, k))
+        self._indexes: dict[tuple[str, tuple[str, ...], tuple[str, ...]], DurationIndex[int]] = {}
+
+    def _index(self, group: tuple[str, tuple[str, ...]], holidays: tuple[str, ...]) -> DurationIndex[int]:
+        key = (*group, holidays)
+        if key not in self._indexes:  # a few: one for each event counted from, layer, and holidays asked with
+            self._indexes[key] = DurationIndex(self._groups[group], holidays)
+        return self._indexes[key]
+
+    def every(self) -> list[int]:
+        return [*self._open, *(k for members in self._groups.values() for _, k in members)]
+
+    def minima_beyond(self, d: Duration, counts_from: str) -> list[int]:
+        """Positions of the minima that `d` counted from `counts_from` may fall short of: those with no fixed
+        duration, those counted from an event other than the recording and `counts_from`, and those longer
+        than `d` on some start day (counted with their own holidays)."""
+        found = list(self._open)
+        for (event, holidays), members in self._groups.items():
+            if event in (RECORDING, counts_from):
+                found += self._index((event, holidays), holidays).not_outlasted_by(d)
+            else:
+                found += (k for _, k in members)
+        return found
+
+    def maxima_within(self, d: Duration, counts_from: str, holidays: tuple[str, ...] | None) -> list[int]:
+        """Positions of the maxima that `d` counted from `counts_from` may exceed: those with no fixed duration,
+        those counted from another event when `counts_from` is not the recording, and those shorter than `d`
+        on some start day, counted with `holidays` (None: with each maximum's own)."""
+        found = list(self._open)
+        for (event, own), members in self._groups.items():
+            if counts_from in (RECORDING, event):
+                found += self._index((event, own), own if holidays is None else holidays).not_outlasting(d)
+            else:
+                found += (k for _, k in members)
+        return found
+
+
+class _Rivals:
+    """The categories a blanket category may contradict (`_contradict`), in table order: those of the other
+    limit it may exceed or fall short of (`Opposites`), and those an `overrides` links it with."""
+
+    def __init__(self, categories: Sequence[Category]) -> None:
+        self._categories = categories
+        self._minima = Opposites(categories, Limit.MINIMUM)
+        self._maxima = Opposites(categories, Limit.MAXIMUM)
+        self._by_rule: dict[str, list[int]] = {}
+        self._overriding: dict[str, list[int]] = {}  # a rule id: the categories whose rule overrides it
+        for k, c in enumerate(categories):
+            self._by_rule.setdefault(c.rule, []).append(k)
+            for rule in c.overrides:
+                self._overriding.setdefault(rule, []).append(k)
+
+    def of(self, b: Category) -> list[Category]:
+        if b.limit is Limit.MINIMUM:
+            found = (self._maxima.every() if b.duration is None
+                     else self._maxima.maxima_within(b.duration, b.counts_from, b.holidays))
+        else:
+            found = (self._minima.every() if b.duration is None
+                     else self._minima.minima_beyond(b.duration, b.counts_from))
+        found += (k for rule in b.overrides for k in self._by_rule.get(rule, ()))
+        found += self._overriding.get(b.rule, ())
+        return [self._categories[k] for k in sorted(set(found))]
+
+
 def _precedence(categories: list[Category]) -> tuple[list[Category], list[SetAside], dict[str, tuple[Exemption, ...]]]:
     set_aside: dict[str, SetAside] = {}
     exemptions: dict[str, list[Exemption]] = {}
+    rivals = _Rivals(categories)
     for b in (c for c in categories if c.blanket):
-        for c in categories:
+        for c in rivals.of(b):  # the others cannot contradict b: skipping them is what keeps this near-linear
             if c is b or (c.blanket and c.id < b.id) or not _contradict(b, c):
                 continue  # each pair of blankets once
             settled = _settle(b, c)
@@ -251,4 +336,4 @@ def _precedence(categories: list[Category]) -> tuple[list[Category], list[SetAsi
                                             for k, v in exemptions.items() if k in live}
 
 
-__all__ = ["INDEFINITELY", "LEGAL_HOLD", "chain", "compile_table", "table_of"]
+__all__ = ["INDEFINITELY", "LEGAL_HOLD", "Opposites", "chain", "compile_table", "table_of"]

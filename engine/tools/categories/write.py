@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from engine.tools.categories.check import derived_duration
+from engine.tools.categories.check import Derivation
 from engine.tools.categories.compile import INDEFINITELY, LEGAL_HOLD
 from engine.tools.categories.model import Category, CategoryTable
 from engine.tools.categories.spans import day_range
@@ -39,9 +39,10 @@ def _keeps_until_words(c: Category) -> str:
         c.keeps_until or "", f"until {c.keeps_until}")
 
 
-def row_of(table: CategoryTable, c: Category) -> dict[str, Any]:
-    """The exported row of one category (JSON types: lists, booleans, numbers, None)."""
-    duration, counts_from = derived_duration(table, c)
+def row_of(table: CategoryTable, c: Category, derivation: Derivation | None = None) -> dict[str, Any]:
+    """The exported row of one category (JSON types: lists, booleans, numbers, None). For every row of a
+    table, pass one Derivation of it: the rows share its work."""
+    duration, counts_from = (derivation or Derivation(table)).of(c)
     notes = list(c.notes)
     if duration is not None and c.duration is not None and duration != c.duration:
         notes.insert(0, f"Raised from the rule's {c.duration} to {duration}: a video given only this category still "
@@ -75,7 +76,8 @@ def row_of(table: CategoryTable, c: Category) -> dict[str, Any]:
 
 
 def rows(table: CategoryTable) -> list[dict[str, Any]]:
-    return [row_of(table, c) for c in table.categories]
+    derivation = Derivation(table)
+    return [row_of(table, c, derivation) for c in table.categories]
 
 
 # List cells: ids joined with `;` (what the table reader splits `covers` on); sentences one to a line.
