@@ -419,6 +419,34 @@ def test_a_file_that_appears_while_writing_is_kept_unless_replacing(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.html"]
 
 
+def test_a_failed_publish_removes_only_the_name_it_claimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without hard links the name is claimed by an exclusive create; if the rename onto it then fails, the
+    claimed empty file is removed, but never a file someone put at the name in between."""
+    def no_link(src: Any, dst: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_link)
+    target = tmp_path / "out.txt"
+    real_replace = os.replace
+
+    def failing(swap: bool) -> Callable[[Any, Any], None]:
+        def replace(src: Any, dst: Any) -> None:
+            if Path(dst) == target:
+                if swap:  # another program replaces the claimed file with its own, then the rename fails
+                    (tmp_path / "theirs").write_text("USER DATA", encoding="utf-8")
+                    real_replace(tmp_path / "theirs", target)
+                raise OSError(errno.EIO, "Input/output error")
+            real_replace(src, dst)
+        return replace
+
+    for swap in (False, True):
+        monkeypatch.setattr(os, "replace", failing(swap))
+        with pytest.raises(OutputError):
+            write_text_atomic(target, "ours", replace=False)
+        assert [p.name for p in tmp_path.iterdir()] == (["out.txt"] if swap else [])
+    assert target.read_text(encoding="utf-8") == "USER DATA"
+
+
 def test_the_commands_never_replace_a_file_written_while_they_ran(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner

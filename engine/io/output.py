@@ -145,13 +145,18 @@ def _publish(tmp: str, target: Path, replace: bool, flag: str) -> None:
         raise _appeared(target, flag) from None
     except OSError:  # no hard links here (FAT, some network shares): claim the name, then rename onto it
         try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise _appeared(target, flag) from None
+        claimed = os.fstat(fd)
+        os.close(fd)
         try:
             os.replace(tmp, target)
         except BaseException:
-            target.unlink(missing_ok=True)  # the empty file claimed just above, ours
+            with suppress(OSError):  # the empty file claimed above, and only while it is still that file
+                found = os.stat(target, follow_symlinks=False)
+                if (found.st_dev, found.st_ino) == (claimed.st_dev, claimed.st_ino):
+                    os.unlink(target)
             raise
         return
     os.unlink(tmp)
