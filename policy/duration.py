@@ -89,6 +89,15 @@ class Duration:
         return out if out != "P" else "P0D"
 
     @property
+    def counted(self) -> tuple[int, int, int, int]:
+        """What adding it counts: calendar months, calendar days, elapsed seconds, business days. Two
+        durations with the same are the same length from any start (`P1Y` and `P12M`, `P1W` and `P7D`,
+        `PT1H` and `PT60M`), though written differently; `P1D` and `PT24H` are not (a calendar day can
+        last 23 or 25 hours)."""
+        return (12 * self.years + self.months, 7 * self.weeks + self.days,
+                3600 * self.hours + 60 * self.minutes + self.seconds, self.business_days)
+
+    @property
     def is_zero(self) -> bool:
         return self == Duration()
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine import cli
+from engine.tools.scenarios.model import _same, expected_value
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "colorado-24-31-902"
@@ -102,6 +103,21 @@ def test_expected_times_are_compared_as_instants(tmp_path: Path, which: str, ent
     assert "BWC" not in result.stdout
     if which == "expect_not" and not passes:  # the failure says why a time written otherwise was the one decided
         assert "the same moment" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("written", "decided", "same"), [
+    ("pending:flagged+P24M", "pending:flagged+P2Y", True),  # a year is twelve months on this calendar
+    ("pending:flagged+P1Y12M", "pending:flagged+P2Y", True),
+    ("pending:flagged+P14D", "pending:flagged+P2W", True),
+    ("pending:flagged+P0D", "pending:flagged", True),
+    ("pending:flagged+P730D", "pending:flagged+P2Y", False),  # 730 days is not two years after 29 February
+    ("pending:flagged+P1D", "pending:flagged+PT24H", False),  # a calendar day can last 23 or 25 hours
+    ("pending:flagged+10 business days", "pending:flagged+P2W", False),
+    ("pending:closed+P2Y", "pending:flagged+P2Y", False),
+])
+def test_an_awaited_date_is_compared_by_what_its_duration_counts(written: str, decided: str, same: bool) -> None:
+    assert _same("retain_until", written, decided) is same
+    assert (expected_value("retain_until", written) == expected_value("retain_until", decided)) is same
 
 
 @pytest.mark.parametrize(("which", "key", "value", "says"), [

@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.io.jsondoc import JsonError, decode_json
 from engine.tools.categories.model import RECORDING, Severity
-from policy.duration import Duration, DurationTooLong
+from policy.duration import MAX_YEARS, Duration, DurationTooLong
 from policy.values import quoted, quoted_path
 
 COLUMNS = ("name", "duration", "indefinite", "covers", "counts_from")
@@ -104,12 +104,14 @@ def parse_duration(text: str) -> Duration:
     text = text.strip()
     if not text:
         raise ValueError("no duration")
-    if text.isascii() and text.isdigit():
-        text = f"P{int(text)}D" if len(text) <= 7 else text  # a day count; longer is refused below
+    if text.isascii() and text.isdigit():  # a day count
+        if len(text.lstrip("0")) > 7:  # more than 9,999,999 days, whatever the digits (and no int() of them)
+            raise ValueError(_too_long(text))
+        text = f"P{int(text)}D"
     try:
         return Duration.parse(text)
     except DurationTooLong:
-        raise ValueError(f"`{quoted(text)}` is longer than 1,000 years") from None
+        raise ValueError(_too_long(text)) from None
     except ValueError:
         pass
     lowered = text.lower()
@@ -117,8 +119,10 @@ def parse_duration(text: str) -> Duration:
     last = 0
     for m in _WORD_PART.finditer(lowered):
         unit = _WORD_UNITS[m[2].rstrip("s")]
-        if not _WORD_JOINERS.match(lowered[last:m.start()]) or unit in parts or len(m[1]) > 7:
+        if not _WORD_JOINERS.match(lowered[last:m.start()]) or unit in parts:
             break
+        if len(m[1].lstrip("0")) > 7:  # ten million days or more, in any unit
+            raise ValueError(_too_long(text))
         parts[unit] = int(m[1])
         last = m.end()
     else:
@@ -127,8 +131,12 @@ def parse_duration(text: str) -> Duration:
             try:
                 return Duration.parse(iso)
             except DurationTooLong:
-                raise ValueError(f"`{quoted(text)}` is longer than 1,000 years") from None
+                raise ValueError(_too_long(text)) from None
     raise ValueError(f"`{quoted(text)}` is not a duration: write P90D, P1Y, `90 days`, `2 years` or a number of days")
+
+
+def _too_long(text: str) -> str:
+    return f"`{quoted(text)}` is longer than {MAX_YEARS:,} years"
 
 
 def _flag(value: Any) -> bool:

@@ -133,7 +133,8 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 def expected_value(key: str, text: str) -> object:
     """The value a time or date key's `text` stands for, as compared: a time as its instant (so
     `2024-05-02T16:00:00Z` and `2024-05-02T10:00:00-06:00` are one value), a date as its day, an awaited
-    event with its duration written one way; raises ValueError saying in plain words what is wrong."""
+    event with what its duration counts (`P1Y` and `P12M` are one value); raises ValueError saying in
+    plain words what is wrong."""
     if key == "trigger" or not text.startswith("pending:"):
         if text in _WORDS.get(key, ()):
             return text
@@ -150,12 +151,12 @@ def expected_value(key: str, text: str) -> object:
         raise ValueError(f"`{quoted(text)}` is not `pending:` followed by an event type, e.g. pending:arrived")
     then = m["then"]
     if then is None:
-        return ("pending", m["event"], "P0D")
+        return ("pending", m["event"], Duration().counted)
     if key in _TIMES:
         raise ValueError(f"`{quoted(text)}`: a moment that has not happened yet has no duration after it "
                          f"(write pending:{m['event']})")
     try:
-        return ("pending", m["event"], str(Duration.parse(then)))
+        return ("pending", m["event"], Duration.parse(then).counted)
     except ValueError:
         raise ValueError(f"`{quoted(then)}` (after `+` in `{quoted(text)}`) is not a duration, e.g. P3Y or "
                          "10 business days") from None
