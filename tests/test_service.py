@@ -568,6 +568,52 @@ def _files(folder: Path) -> dict[str, bytes | str]:
     return {p.name: os.readlink(p) if p.is_symlink() else p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def _schema(db: sa.Connection, schema: str = "public") -> dict[str, list[str]]:
+    """The tables and views of one schema of a PostgreSQL database."""
+    seen = sa.inspect(db)
+    return {"tables": sorted(seen.get_table_names(schema)), "views": sorted(seen.get_view_names(schema))}
+
+
+def test_another_programs_postgresql_schema_is_refused_untouched(tmp_path: Path) -> None:
+    """A PostgreSQL database whose schema holds another program's tables is refused, as an SQLite file is:
+    bwc once added its tables beside them (or met its own names there: "relation incidents already exists"),
+    and took another program's Alembic record for its own ("a newer bwc upgraded it"). A schema of bwc's
+    own, named by the URL's search path, sits beside them; the URL's `options` were once dropped."""
+    with postgres_database() as url:
+        engine = _database(url)
+        with engine.connect() as db:
+            db.execute(sa.text("CREATE TABLE users (name TEXT)"))
+            db.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+            db.execute(sa.text("INSERT INTO alembic_version VALUES ('ae1027a6acf')"))
+            db.execute(sa.text("CREATE SCHEMA bwc_store"))
+            db.commit()
+            before = _schema(db)
+        for argv in (None, ["log", "verify", "--store", url],
+                     ["replay", "--rulesets", str(ROOT / "rulesets"), "--store", url, f"{CO}@2021.2.0"]):
+            code, err = _import(url, tmp_path) if argv is None else run_cli(argv, cwd=tmp_path)[::2]
+            assert code == 1 and "Traceback" not in err, err
+            assert ("its schema `public` holds tables bwc did not make (`alembic_version`, `users`), so bwc leaves "
+                    "it as it is; give bwc a database of its own, or a schema of its own") in err, err
+            assert "newer bwc" not in err
+        with pytest.raises(StoreError, match="holds tables bwc did not make"):
+            Store(url)
+        own = url + "?options=-csearch_path%3Dbwc_store"
+        code, err = _import(own, tmp_path)
+        assert code == 0, err
+        code, out, _ = run_cli(["log", "verify", "--store", own], cwd=tmp_path)
+        assert code == 0 and "the chain holds" in out
+        nowhere = url + "?options=-csearch_path%3Dno_such_schema"
+        code, err = _import(nowhere, tmp_path)
+        assert code == 1 and "no schema of its search path exists" in err and "Traceback" not in err, err
+        with engine.connect() as db:
+            assert _schema(db) == before  # untouched
+            assert {"alembic_version", "decisions", "incidents", "events"} <= set(_schema(db, "bwc_store")["tables"])
+            with Store(own) as store:  # durable whatever the URL's options: ours are added to them
+                assert store.postgres
+            assert db.execute(sa.text("SELECT count(*) FROM bwc_store.incidents")).scalar() == 1
+        engine.dispose()
+
+
 def test_another_programs_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
     """A SQLite database bwc did not make (another program's, with tables of its own) is refused by `bwc
     import` and `bwc serve` alike, and nothing is written into or beside it: no bwc table, no `-writer`

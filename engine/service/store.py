@@ -405,8 +405,8 @@ class Store:
         else:
             raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
         self.postgres = self._engine.dialect.name == "postgresql"
-        if existing and self.postgres:
-            self._require_ours()
+        if self.postgres:
+            self._check_postgres_schema(existing)
         try:
             self._migrate()
         except BaseException:
@@ -423,19 +423,37 @@ class Store:
                 self._sqlite = fairy.driver_connection
                 fairy.close()  # back to the pool, which keeps this one connection open (StaticPool)
 
-    def _require_ours(self) -> None:
-        """PostgreSQL: the database holds a store bwc made (`existing`), before the migration could make one."""
+    def _check_postgres_schema(self, existing: bool) -> None:
+        """PostgreSQL: the schema bwc's tables go in (the first of the search path that exists, `public` by
+        default) is empty or holds a store bwc made, as an SQLite file must be; anything else is refused
+        before the migration writes into it. `existing`: an empty one is refused too (no store there)."""
         from sqlalchemy import inspect
 
         try:
             with self._session(doing="cannot open the store") as db:
-                names = set(inspect(db).get_table_names())
+                seen = inspect(db)
+                schema = seen.default_schema_name
+                tables = seen.get_table_names() if schema else []
+                views = seen.get_view_names() if schema else []
         except StoreError:
             self._engine.dispose()
             raise
-        if not names >= _OURS:
+        problem: str | None = None
+        if not schema:
+            problem = (f"cannot open the store {quoted_path(self.shown)}: no schema of its search path exists, so "
+                       "there is nowhere to make or find bwc's tables; create the schema first (CREATE SCHEMA ...)")
+        elif not set(tables) >= _OURS and (tables or views):
+            names = sorted([*tables, *views])
+            more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+            problem = (f"cannot open the store {quoted_path(self.shown)}: its schema `{quoted(schema)}` holds tables "
+                       f"bwc did not make ({', '.join('`' + quoted(n) + '`' for n in names[:5])}{more}), so bwc "
+                       "leaves it as it is; give bwc a database of its own, or a schema of its own (create it, and "
+                       "add ?options=-csearch_path%3DNAME to the URL)")
+        elif existing and not tables:
+            problem = _NO_STORE.format(quoted_path(self.shown))
+        if problem is not None:
             self._engine.dispose()
-            raise StoreError(_NO_STORE.format(quoted_path(self.shown)))
+            raise StoreError(problem)
 
     def _migrate(self) -> None:
         from alembic.util import CommandError
@@ -1019,11 +1037,15 @@ def _sqlite_engine(path: Path) -> Engine:
 def _postgres_engine(url: URL, shown: str) -> Engine:
     from sqlalchemy import create_engine
 
+    # synchronous_commit=on: a commit returns once it is on the server's disk, whatever the server's
+    # default or the URL say (added after the URL's own `options`, such as a search path, which are kept).
+    given = url.query.get("options")
+    options = [*((given,) if isinstance(given, str) else given or ()), "-c synchronous_commit=on"]
+    connect: dict[str, Any] = {"connect_timeout": 10, "application_name": "bwc"}
+    connect = {key: value for key, value in connect.items() if key not in url.query}  # the URL's own win
     try:
-        # synchronous_commit=on: a commit returns once it is on the server's disk, whatever the server's
-        # default; pool_pre_ping: a connection the server dropped (a restart) is replaced, not used.
-        return create_engine(url, pool_pre_ping=True, connect_args={
-            "connect_timeout": 10, "application_name": "bwc", "options": "-c synchronous_commit=on"})
+        # pool_pre_ping: a connection the server dropped (a restart) is replaced, not used.
+        return create_engine(url, pool_pre_ping=True, connect_args={**connect, "options": " ".join(options)})
     except ImportError:
         raise StoreError(f"the store {quoted_path(shown)} is PostgreSQL, which needs psycopg: "
                          "pip install 'bwc-policy[postgres]'") from None
