@@ -391,3 +391,42 @@ def test_a_command_imports_only_its_own_module() -> None:
              "print(code, sorted(m for m in sys.modules if m.startswith('engine.cli.commands.')))\n")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=ROOT)
     assert proc.stdout.splitlines()[-1] == "0 ['engine.cli.commands.decide']", proc.stderr
+
+
+def test_an_interrupted_import_says_what_it_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bwc import` commits as it goes: interrupted, it once said "nothing was written" over thousands of
+    stored incidents. It says they stay stored; the next command interrupted says "nothing" again."""
+    from engine.service import imports
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imports, "import_export", stopped)
+    path = _jsonl(tmp_path / "one.jsonl", ["A"])
+    argv = ["import", "--rulesets", RULESETS, "--policy", POLICY, "--store", f"sqlite:///{tmp_path / 'bwc.db'}",
+            str(path)]
+    result = CliRunner().invoke(cli.main, argv)
+    assert result.exit_code == cli.EXIT_INTERRUPTED
+    assert result.stderr.strip() == ("bwc: interrupted; the incidents stored before it stay stored; import the "
+                                     "export again to store the rest (those stored are skipped)")
+
+    def interrupted(paths: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rulesets_commands, "check_paths", interrupted)
+    result = CliRunner().invoke(cli.main, ["check", RULESETS])
+    assert result.exit_code == cli.EXIT_INTERRUPTED and result.stderr.strip() == "bwc: interrupted; nothing was written"
+
+
+def test_import_makes_no_store_for_an_unknown_ruleset_or_a_missing_export(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'typo.db'}"
+    path = _jsonl(tmp_path / "one.jsonl", ["A"])
+    for policy, export, says in ((f"{POLICY}-typo", str(path), "no ruleset"),
+                                 (POLICY, str(tmp_path / "missing.jsonl"), "no such file")):
+        result = CliRunner().invoke(cli.main, ["import", "--rulesets", RULESETS, "--policy", policy, "--store",
+                                               store, export])
+        assert result.exit_code == 1 and says in result.stderr and "no store at" not in result.stderr, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["one.jsonl"]
+    result = CliRunner().invoke(cli.main, ["import", "--rulesets", RULESETS, "--policy", POLICY, "--store", store,
+                                           str(path)])
+    assert result.exit_code == 0, result.stderr

@@ -159,9 +159,31 @@ def _exit_code(run: Callable[[], Any]) -> int:
         return EXIT_INTERNAL
 
 
+class _Interruption:
+    """What an interrupted command left behind, as the boundary says it."""
+
+    default = "nothing was written"
+    left = default
+
+
+@contextmanager
+def committing(left: str) -> Iterator[None]:
+    """Within the block, an interruption says `left` instead of "nothing was written": for a command that
+    commits as it goes (an import, the service), where that would not be true."""
+    before, _Interruption.left = _Interruption.left, left
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise  # kept for the boundary to say, which then puts the default back (`Bwc.main`)
+    except BaseException:
+        _Interruption.left = before
+        raise
+    _Interruption.left = before
+
+
 def _interrupted(exc: KeyboardInterrupt) -> int:
     terminated = isinstance(exc, Terminated)
-    say("bwc: " + ("terminated" if terminated else "interrupted") + "; nothing was written", err=True)
+    say("bwc: " + ("terminated" if terminated else "interrupted") + "; " + _Interruption.left, err=True)
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
@@ -203,10 +225,11 @@ class Bwc(LazyGroup):
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             _Position.current = None
+            _Interruption.left = _Interruption.default
         if not standalone_mode:
             return code
         sys.exit(code)
 
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PIPE", "EXIT_TERMINATED",
-           "EXIT_USAGE", "EXPECTED", "Bwc", "Terminated", "at", "internal_error"]
+           "EXIT_USAGE", "EXPECTED", "Bwc", "Terminated", "at", "committing", "internal_error"]

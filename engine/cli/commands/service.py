@@ -11,12 +11,13 @@ from pathlib import Path
 
 import click
 
-from engine.cli.boundary import EXIT_FAILED
+from engine.api import SelectionError
+from engine.cli.boundary import EXIT_FAILED, committing
 from engine.cli.options import ALLOW_EMPTY, BACKEND, CLUSTER, POLICY, RULESETS, input_format_option, load_library
 from engine.cli.text.console import say, say_error, say_line_problem
-from engine.io.export import FORMATS
+from engine.io.export import FORMATS, STDIN, open_export
 from engine.service.models import MAX_BODY
-from engine.service.store import Store
+from engine.service.store import Store, StoreError
 from engine.service.tokens import ENV, TokenError, Tokens
 from policy.values import quoted
 
@@ -76,7 +77,8 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
         return create_app(library, opened[-1], tokens, max_body=max_body, replay_workers=replay_workers)
 
     try:
-        return serve_on(make_app, sock, workers, say=lambda text: say(text, err=True))
+        with committing("every request answered before it was stored"):
+            return serve_on(make_app, sock, workers, say=lambda text: say(text, err=True))
     finally:
         for store in opened:
             store.close()
@@ -160,8 +162,25 @@ def import_command(rulesets: tuple[Path, ...], store_url: str, ref: str, export:
     from engine.service.imports import import_export
     from engine.service.loaded import restored
 
-    with Store(store_url) as store:
-        library = restored(load_library(rulesets), store)
+    files = load_library(rulesets)
+    try:
+        files.select(ref)
+    except SelectionError as exc:  # perhaps a version loaded through the service: then in a store bwc made
+        unknown: SelectionError | None = exc
+    else:
+        unknown = None
+        if str(export) != STDIN:  # a mistyped export is refused before a store is made for it
+            open_export(export, files.vocabulary(ref), input_format)
+    try:
+        store = Store(store_url, existing=unknown is not None)
+    except StoreError:
+        if unknown is not None:  # no store, so nothing loaded through one: the ruleset is unknown
+            raise unknown from None
+        raise
+    left = ("the incidents stored before it stay stored; import the export again to store the rest (those "
+            "stored are skipped)")
+    with store, committing(left):
+        library = restored(files, store)
         report = import_export(library, store, ref, export, datetime.now(UTC).isoformat(timespec="microseconds"),
                                fmt=input_format)
     for bad in report.problems:
