@@ -241,12 +241,37 @@ def _last_covering(winners: list[int], losers: list[int], spans: list[WindowSpan
 
 
 def _own_pairs(winners: list[int], losers: list[int], spans: list[WindowSpan],
-               compatible: Callable[[int, int], bool]) -> list[tuple[int, int]]:
-    """`_partial` and `_last_covering` for a rule with `same_officer`, among compatible pairs only (one pair
-    at a time: such rules are one officer's pauses, few per incident)."""
+               officer_of: Callable[[int], Any]) -> list[tuple[int, int]]:
+    """`_partial` and `_last_covering` for a rule with `same_officer`, among one officer's obligations only:
+    a loser meets the winners of its own officer and those naming none (one naming none meets them all).
+    Grouped by officer, each group through the same trees, where comparing every pair cost winners x
+    losers (thousands of officers, each pausing once, in one incident)."""
+    anyone: list[int] = []
+    by_officer: dict[Any, list[int]] = {}
+    losers_of: dict[Any, list[int]] = {}
+    try:
+        for w in winners:
+            named = officer_of(w)
+            (anyone if named is None else by_officer.setdefault(named, [])).append(w)
+        for lo in losers:
+            losers_of.setdefault(officer_of(lo), []).append(lo)
+    except TypeError:  # an officer that cannot be a key (a vocabulary that types it otherwise): pair by pair
+        return _own_pairs_one_by_one(winners, losers, spans, officer_of)
+    out: list[tuple[int, int]] = []
+    for named, mine in losers_of.items():
+        meets = winners if named is None else anyone + by_officer.get(named, [])
+        if meets:
+            out += _partial(meets, mine, spans) + _last_covering(meets, mine, spans)
+    return out
+
+
+def _own_pairs_one_by_one(winners: list[int], losers: list[int], spans: list[WindowSpan],
+                          officer_of: Callable[[int], Any]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for lo in losers:
-        mine = [w for w in winners if compatible(w, lo) and _windows_overlap(spans[w], spans[lo])]
+        b = officer_of(lo)
+        mine = [w for w in winners if (b is None or officer_of(w) is None or officer_of(w) == b)
+                and _windows_overlap(spans[w], spans[lo])]
         out += [(w, lo) for w in mine if not _covers(spans[w], spans[lo])]
         covering = [w for w in mine if _covers(spans[w], spans[lo])]
         if covering:
@@ -284,10 +309,8 @@ def settle(layers: list[Layer], obligations: list[Obligation],
             named = officers()
         return named.get(o.trigger.index) if o.trigger is not None else None
 
-    def compatible(w: int, lo: int) -> bool:
-        """One officer's rule (`same_officer`) takes precedence only over that officer's obligations."""
-        a, b = officer(windowed[w]), officer(windowed[lo])
-        return a is None or b is None or a == b
+    def officer_at(i: int) -> Any:
+        return officer(windowed[i])
 
     def winner(a: Obligation, b: Obligation, contradictory: bool) -> tuple[Obligation | None, Resolution]:
         if b.rule in programs[a.ruleset].overrides.get(a.rule, ()):
@@ -301,7 +324,7 @@ def settle(layers: list[Layer], obligations: list[Obligation],
 
     windowed = [o for o in obligations if o.kind in _WINDOWED]
     if _interactions(programs, windowed):
-        _settle_windows(windowed, programs, winner, compatible, conflicts)
+        _settle_windows(windowed, programs, winner, officer_at, conflicts)
     deletes = [o for o in obligations if o.kind == "delete" and isinstance(o.delete_by, date)]
     if deletes:
         _settle_retention(obligations, deletes, winner, conflicts)
@@ -309,8 +332,15 @@ def settle(layers: list[Layer], obligations: list[Obligation],
 
 
 def _settle_windows(windowed: list[Obligation], programs: Mapping[str, Program], winner: _Winner,
-                    compatible: Callable[[int, int], bool], conflicts: list[Conflict]) -> None:
-    """Overlapping windows of rules that contradict or override each other."""
+                    officer_at: Callable[[int], Any], conflicts: list[Conflict]) -> None:
+    """Overlapping windows of rules that contradict or override each other (`officer_at`: the officer of
+    the obligation at a place, for rules with `same_officer`)."""
+
+    def compatible(w: int, lo: int) -> bool:
+        """One officer's rule (`same_officer`) takes precedence only over that officer's obligations."""
+        a, b = officer_at(w), officer_at(lo)
+        return a is None or b is None or a == b
+
     spans = [_span(o.window) for o in windowed]
     opened = [i for i, s in enumerate(spans) if s is not None]  # a window not yet open overlaps nothing
     runs = _runs([windowed[i] for i in opened])
@@ -333,7 +363,7 @@ def _settle_windows(windowed: list[Obligation], programs: Mapping[str, Program],
                     steps.append((i, j, _conflict(windowed, spans, conflicts, i, j, w0 is a0, w0 is not None, how)))
             elif w0 is not None:
                 wins, loses = (run_a, run_b) if w0 is a0 else (run_b, run_a)
-                pairs = _own_pairs(wins, loses, spans, compatible) if own else \
+                pairs = _own_pairs(wins, loses, spans, officer_at) if own else \
                     _partial(wins, loses, spans) + _last_covering(wins, loses, spans)
                 for w, lo in pairs:
                     steps.append((min(w, lo), max(w, lo), _suspend(windowed, spans, w, lo)))
