@@ -28,8 +28,16 @@ from typing import Any
 import orjson
 
 from engine.api import Library, Policy, RulesetLookupError, resolve_as_of
-from engine.io.export import Record
-from engine.service.store import Store, StoredIncident, StoredReplay, StoreError, period, utc_text
+from engine.io.export import Record, RowError
+from engine.service.store import (
+    Store,
+    StoredIncident,
+    StoredReplay,
+    StoreError,
+    UnreadableIncident,
+    period,
+    utc_text,
+)
 from engine.tools.impact import Comparer, ImpactReport, policy_of, run, workers_used
 from policy.model import Ruleset, Status
 from policy.values import quoted
@@ -75,12 +83,17 @@ def _period(since: str | None, until: str | None) -> tuple[str | None, str | Non
         raise ReplayError(str(exc)) from None
 
 
-def _records(incidents: Iterator[StoredIncident], rulesets: set[str],
-             scanned: Callable[[], None]) -> Iterator[Record]:
-    """The incidents opened under one of `rulesets`, numbered in the order read (a failure's "line")."""
+def _records(incidents: Iterator[StoredIncident | UnreadableIncident], rulesets: set[str],
+             scanned: Callable[[], None]) -> Iterator[Record | RowError]:
+    """The incidents opened under one of `rulesets`, numbered in the order read (a failure's "line").
+    One the store cannot give back is reported as the audit reports a line it cannot read (with its id
+    and why), and the others go on; it is passed by only when its policy, read, is of another ruleset."""
     for line, found in enumerate(incidents, 1):
         scanned()
-        if found.policy.partition("@")[0] in rulesets:
+        if isinstance(found, UnreadableIncident):
+            if found.policy is None or found.policy.partition("@")[0] in rulesets:
+                yield RowError(line, found.incident_id, found.problem, "unreadable incident")
+        elif found.policy.partition("@")[0] in rulesets:
             yield Record(line, found.data(), {})
 
 

@@ -19,6 +19,7 @@ too, so servers started together do not race to create the schema.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -104,9 +105,96 @@ class LogEntry:
     decision: str  # the decision's JSON, as returned
     prev: str
     hash: str
+    # Set for an entry the database holds values of the wrong type in (a row changed behind the triggers'
+    # back): what is wrong, in words. Its fields are then those values shown as text, and its `seq` is 0
+    # (never an entry's number) when the stored one is no whole number: the words say what it is.
+    problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _LOG_COLUMNS}
+        out = {name: getattr(self, name) for name in _LOG_COLUMNS}
+        if self.problem is not None:
+            out["problem"] = self.problem
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NotText:
+    """A value SQLite keeps as text but that is not UTF-8 (written behind bwc's back): its bytes, read
+    as they are instead of failing the whole query (`Store._session(lenient=True)`)."""
+
+    data: bytes
+
+
+def _lenient_text(data: bytes) -> str | NotText:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return NotText(data)
+
+
+def _kind(value: object) -> str:
+    """What a value read from the database is, in words, for one that is not of its column's type."""
+    if value is None:
+        return "empty (NULL)"
+    if isinstance(value, NotText):
+        return f"not UTF-8 text (bytes {value.data[:16].hex(' ')}{' ...' if len(value.data) > 16 else ''})"
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return f"binary data (a BLOB: {data[:16].hex(' ') or 'empty'}{' ...' if len(data) > 16 else ''})"
+    if isinstance(value, bool | int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"text ({quoted(repr(value))})"
+    return f"a {type(value).__name__}"
+
+
+def _shown(value: object) -> str:
+    """A value read from the database as text, whatever it is (for an entry whose row was damaged)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, NotText):
+        return value.data.decode(errors="replace")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "x'" + bytes(value).hex() + "'"  # as SQL writes a BLOB
+    return "" if value is None else str(value)
+
+
+def _wrong_types(row: Any, columns: tuple[str, ...], numbers: frozenset[str] = frozenset()) -> list[str]:
+    """The columns of `row` whose value is not of the type bwc writes there (text; a whole number for
+    those in `numbers`), each with what it is instead."""
+    wrong = []
+    for name, value in zip(columns, row, strict=True):
+        if type(value) is not (int if name in numbers else str):
+            wrong.append(f"`{name}` is {_kind(value)}{_instead(value, name in numbers)}")
+    return wrong
+
+
+def _instead(value: object, number: bool) -> str:
+    """What a value should have been, after what it is (nothing more to say of text that is not UTF-8)."""
+    return ", not a whole number" if number else "" if isinstance(value, NotText) else ", not text"
+
+
+_ALTERED = "the row was changed in the database behind bwc's back"
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _bindable(value: object) -> object:
+    """A value read from the database as it can be given back in a query (to page on from it)."""
+    return value.data if isinstance(value, NotText) else value
+
+
+def _log_entry(row: Any) -> LogEntry:
+    """A row of `decisions` as an entry: values of the wrong type are shown as text, and said (`problem`)."""
+    wrong = _wrong_types(row, _LOG_COLUMNS, frozenset({"seq"}))
+    if not wrong:
+        return LogEntry(*row)
+    seq = row[0] if type(row[0]) is int else 0
+    return dataclasses.replace(LogEntry(seq, *(_shown(v) for v in row[1:])), problem=f"{'; '.join(wrong)} ({_ALTERED})")
+
+
+def _entry_name(row: Any) -> str:
+    """An entry as a message names it: by its number, or by what is stored where its number should be."""
+    return f"entry {row[0]}" if type(row[0]) is int else f"the entry stored with the number {_shown(row[0])!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +211,68 @@ class StoredIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableIncident:
+    """An incident the store holds but cannot give back whole: its row or one of its events was changed
+    in the database behind bwc's back (a value of the wrong type, text that is not JSON)."""
+
+    incident_id: str  # as stored, shown as text
+    policy: str | None  # when it can be read: a replay of other rulesets passes the incident by
+    problem: str  # what is wrong, in words, naming the incident
+
+
+class DamagedRow(StoreError):
+    """A row the store holds cannot be read back (changed in the database behind bwc's back): the
+    message names it and says what is wrong."""
+
+
+def _json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON object `text` holds, or None and why it holds none."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return None, f"not JSON ({exc})"
+    if not isinstance(value, dict):
+        return None, f"not a JSON object (it is {_kind(value) if not isinstance(value, list) else 'a list'})"
+    return value, None
+
+
+def _read_incident(row: Any, events: list[tuple[Any, Any]]) -> StoredIncident | UnreadableIncident:
+    """An incident as the store holds it: `row` (incident_id, policy, timezone, facts) and its events as
+    (seq, event) in order, every value checked, since any may have been changed behind bwc's back."""
+    wrong = _wrong_types(row, ("incident_id", "policy", "timezone", "facts"))
+    incident_id, policy, timezone, facts = row
+    facts_value: dict[str, Any] | None = None
+    if type(facts) is str:
+        facts_value, why = _json_object(facts)
+        if why is not None:
+            wrong.append(f"its facts are {why}")
+    decoded: list[dict[str, Any]] = []
+    for seq, text in events:
+        event = f"event {seq}" if type(seq) is int else f"event numbered {_shown(seq)!r}"
+        if type(seq) is not int:
+            wrong.append(f"the number of its {event} is {_kind(seq)}, not a whole number")
+        if type(text) is not str:
+            wrong.append(f"its {event} is {_kind(text)}{_instead(text, False)}")
+            continue
+        value, why = _json_object(text)
+        if value is None:
+            wrong.append(f"its {event} is {why}")
+        else:
+            decoded.append(value)
+    if wrong or facts_value is None:
+        problem = (f"incident `{quoted(_shown(incident_id))}` cannot be read from the store: "
+                   f"{'; '.join(wrong[:5])}{' ...' if len(wrong) > 5 else ''} ({_ALTERED})")
+        return UnreadableIncident(_shown(incident_id), policy if type(policy) is str else None, problem)
+    return StoredIncident(incident_id, policy, timezone, facts_value, decoded)
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     entries: int
     head: str  # the hash of the newest entry ("" for an empty log)
     problems: list[str]
+    head_at: int | None = None  # the number of the entry whose hash is the head given, when found
+    added_since_head: int = 0  # entries after that one: the log has grown since the head was saved
 
     @property
     def ok(self) -> bool:
@@ -382,9 +528,13 @@ class Store:
     process on the same file waits for its turn instead of failing. PostgreSQL: a pool of connections,
     one per thread at work, and locks in the database (see the module's docstring)."""
 
-    def __init__(self, url: str, *, existing: bool = False) -> None:
+    def __init__(self, url: str, *, existing: bool = False, read_only: bool = False) -> None:
         """`existing`: the store must be one bwc made already (what `bwc log verify` and `bwc replay`
-        read): a missing or empty one is refused, not made, so a mistyped path is not an empty log."""
+        read): a missing or empty one is refused, not made, so a mistyped path is not an empty log.
+        `read_only`: the store is only read (those commands again), so it may be an archived copy in a
+        folder no one may write: SQLite's file is opened read-only with nothing made beside it, and
+        the schema is never upgraded (a store at an older revision is refused, saying how to upgrade
+        it). Any write then fails as the database refuses it."""
         self.url = url
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
@@ -395,9 +545,9 @@ class Store:
             self.shown = str(self.path)
             if not _check_sqlite_file(self.path) and existing:
                 raise StoreError(_NO_STORE.format(quoted_path(self.path)))
-            self._engine = _sqlite_engine(self.path)
+            self._engine = _sqlite_engine(self.path, read_only=read_only)
             self._lock = threading.Lock()
-            self._turn = _WriterTurn(self.path)
+            self._turn = None if read_only else _WriterTurn(self.path)  # its file is made beside the store
         elif url.startswith(("postgresql:", "postgresql+")):
             self._engine = _postgres_engine(_postgres_url(url), self.shown)
             self._lock = nullcontext()  # the pool gives each thread its own connection
@@ -408,7 +558,10 @@ class Store:
         if self.postgres:
             self._check_postgres_schema(existing)
         try:
-            self._migrate()
+            if read_only:
+                self._check_revision()
+            else:
+                self._migrate()
         except BaseException:
             if self._turn is not None:  # the first write made the writers' lock file: not left behind
                 self._turn.discard()
@@ -467,15 +620,50 @@ class Store:
                 upgrade(db)
         except UnknownRevision as exc:
             self._engine.dispose()
-            raise StoreError(f"the store {quoted_path(self.shown)} has schema revision {quoted(exc.found)}, which this "
-                             f"bwc does not know (its newest is {exc.newest}): a newer bwc upgraded it; use that "
-                             "one") from None
+            raise StoreError(self._newer(exc.found, exc.newest)) from None
         except CommandError as exc:
             self._engine.dispose()
             raise StoreError(f"cannot open the store {quoted_path(self.shown)}: {exc}") from None
         except StoreError:
             self._engine.dispose()
             raise
+
+    def _newer(self, found: str, newest: str) -> str:
+        return (f"the store {quoted_path(self.shown)} has schema revision {quoted(found)}, which this bwc does not "
+                f"know (its newest is {newest}): a newer bwc upgraded it; use that one")
+
+    def _check_revision(self) -> None:
+        """A store opened read-only is read at the schema revision it is at, which must be this bwc's
+        newest: reading it at another could misread it, and upgrading it is a write (the commands that
+        write upgrade it)."""
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        from engine.service.migrations import HERE
+
+        config = Config()
+        config.set_main_option("script_location", str(HERE).replace("%", "%%"))  # the option is interpolated
+        script = ScriptDirectory.from_config(config)
+        newest = script.get_current_head() or "(none)"
+        try:
+            with self._session(doing="cannot open the store") as db:
+                found = MigrationContext.configure(db).get_current_heads()
+        except StoreError:
+            self._engine.dispose()
+            raise
+        if tuple(found) == (newest,):
+            return
+        self._engine.dispose()
+        known = {rev.revision for rev in script.walk_revisions()}
+        unknown = [rev for rev in found if rev not in known]
+        if unknown:
+            raise StoreError(self._newer(unknown[0], newest))
+        at = ", ".join(quoted(rev) for rev in found) or "(none recorded)"
+        raise StoreError(f"the store {quoted_path(self.shown)} has schema revision {at}, older than this bwc's "
+                         f"({newest}), and this command only reads a store, so it does not upgrade it: open it once "
+                         "with `bwc serve` or `bwc import` (which upgrade it; on a copy, if this one must stay as it "
+                         "is), or read it with the bwc that made it")
 
     def close(self) -> None:
         with self._lock:
@@ -529,13 +717,16 @@ class Store:
 
         The incident is locked from the read to the commit (its row on PostgreSQL; the write lock on
         SQLite), so a check always sees every event committed before, whichever process wrote them."""
-        with self._session(write=True) as db:
+        with self._session(write=True, lenient=True) as db:
             found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"
                                     + (" FOR UPDATE" if self.postgres else "")), {"id": incident_id}).first()
             if found is None:
                 return None
             rows = db.execute(_sql("SELECT seq, event_id, event FROM events WHERE incident_id = :id ORDER BY seq"),
                               {"id": incident_id}).all()
+            stored = _read_incident((incident_id, *found), [(r[0], r[2]) for r in rows])
+            if isinstance(stored, UnreadableIncident):  # nothing is added to an incident that cannot be read
+                raise DamagedRow(stored.problem)
             stored_text = {r[1]: r[2] for r in rows}
             seq = rows[-1][0] if rows else 0
             new: list[tuple[str, dict[str, Any], str]] = []
@@ -549,8 +740,6 @@ class Store:
                     continue
                 stored_text[event_id] = text
                 new.append((event_id, event, text))
-            stored = StoredIncident(incident_id, found[0], found[1], orjson.loads(found[2]),
-                                    [orjson.loads(r[2]) for r in rows])
             result = check(stored, [e for _, e, _ in new])
             if new:
                 db.execute(_insert("events", _EVENT_COLUMNS), [
@@ -565,44 +754,49 @@ class Store:
     def incident(self, incident_id: str) -> StoredIncident | None:
         if _never_kept(incident_id):
             return None
-        with self._session() as db:
+        with self._session(lenient=True) as db:
             found = db.execute(_sql("SELECT policy, timezone, facts FROM incidents WHERE incident_id = :id"),
                                {"id": incident_id}).first()
             if found is None:
                 return None
-            rows = db.execute(_sql("SELECT event FROM events WHERE incident_id = :id ORDER BY seq"),
+            rows = db.execute(_sql("SELECT seq, event FROM events WHERE incident_id = :id ORDER BY seq"),
                               {"id": incident_id}).all()
-        return StoredIncident(incident_id, found[0], found[1], orjson.loads(found[2]),
-                              [orjson.loads(r[0]) for r in rows])
+        stored = _read_incident((incident_id, *found), [tuple(r) for r in rows])
+        if isinstance(stored, UnreadableIncident):
+            raise DamagedRow(stored.problem)
+        return stored
 
     def incidents(self, since: str | None = None, until: str | None = None,
-                  batch: int = 500) -> Iterator[StoredIncident]:
+                  batch: int = 500) -> Iterator[StoredIncident | UnreadableIncident]:
         """The stored incidents whose earliest event falls in [since, until) (UTC ISO text, as
         `utc_text` writes it; either end open when None), in that order; incidents with no event
         yet are left out. Read `batch` incidents at a time, with their events in one query, so memory
-        stays bounded by `batch` and a replay does not pay a query per incident."""
+        stays bounded by `batch` and a replay does not pay a query per incident. An incident that
+        cannot be read (changed behind bwc's back) comes as an UnreadableIncident saying why, and the
+        others go on."""
         from sqlalchemy import bindparam
 
-        after_time, after_id = "", ""
+        after_time: Any = ""
+        after_id: Any = ""
         period, args = _period("first_event_at", since, until)
-        events_of = _sql("SELECT incident_id, event FROM events WHERE incident_id IN :ids "
+        events_of = _sql("SELECT incident_id, seq, event FROM events WHERE incident_id IN :ids "
                          "ORDER BY incident_id, seq").bindparams(bindparam("ids", expanding=True))
         while True:
-            with self._session() as db:
+            with self._session(lenient=True) as db:
                 rows = db.execute(_sql("SELECT incident_id, first_event_at, policy, timezone, facts FROM incidents "
                                        "WHERE first_event_at IS NOT NULL AND (first_event_at > :after_time OR "
                                        f"(first_event_at = :after_time AND incident_id > :after_id)){period} "
                                        "ORDER BY first_event_at, incident_id LIMIT :batch"),
                                   {**args, "after_time": after_time, "after_id": after_id, "batch": batch}).all()
-                events: dict[str, list[dict[str, Any]]] = {}
+                events: dict[Any, list[tuple[Any, Any]]] = {}
                 if rows:
-                    for incident_id, event in db.execute(events_of, {"ids": [r[0] for r in rows]}):
-                        events.setdefault(incident_id, []).append(orjson.loads(event))
+                    for incident_id, seq, event in db.execute(events_of, {"ids": [_bindable(r[0]) for r in rows]}):
+                        events.setdefault(incident_id, []).append((seq, event))
             if not rows:
                 return
             for incident_id, _, policy, timezone, facts in rows:
-                yield StoredIncident(incident_id, policy, timezone, orjson.loads(facts), events.get(incident_id, []))
-            after_time, after_id = rows[-1][1], rows[-1][0]
+                yield _read_incident((incident_id, policy, timezone, facts), events.get(incident_id, []))
+            after_time, after_id = _bindable(rows[-1][1]), _bindable(rows[-1][0])
 
     def add_incidents(self, incidents: list[StoredIncident], now: str) -> list[str]:
         """Store whole incidents (an import) in one transaction, each opened with its events, whose ids
@@ -703,44 +897,88 @@ class Store:
         return LogEntry(*row) if row is not None else None
 
     def entries(self, since: str | None = None, until: str | None = None, batch: int = 500) -> Iterator[LogEntry]:
-        """Log entries in order, optionally of a period of `recorded_at` (ISO text, [since, until))."""
-        after = 0
+        """Log entries in order, optionally of a period of `recorded_at` (ISO text, [since, until)). An
+        entry whose row holds values of the wrong type comes out all the same, shown as text and with
+        its `problem` said, so that a reader (the log's export) goes on past it."""
+        for row in self._log_rows(since, until, batch):
+            yield _log_entry(row)
+
+    def _log_rows(self, since: str | None = None, until: str | None = None,
+                  batch: int = 500) -> Iterator[tuple[Any, ...]]:
+        """The rows of `decisions` in order, as the database holds them: any value may be of any type
+        (SQLite keeps whatever is written, and the triggers can be dropped), so nothing is assumed."""
+        after: Any = 0
         period, args = _period("recorded_at", since, until)
         while True:
-            with self._session() as db:
+            with self._session(lenient=True) as db:
                 rows = db.execute(_sql(f"SELECT {', '.join(_LOG_COLUMNS)} FROM decisions WHERE seq > :after"
                                        f"{period} ORDER BY seq LIMIT :batch"),
                                   {**args, "after": after, "batch": batch}).all()
             if not rows:
                 return
             for row in rows:
-                yield LogEntry(*row)
-            after = rows[-1][0]
+                yield tuple(row)
+            after = _bindable(rows[-1][0])
 
     def verify(self, head: str | None = None) -> Verification:
-        """Walk the whole chain: every entry's hash, every link, no gap in the numbering, and (when
-        given) the newest hash equal to `head`."""
+        """Walk the whole chain: every entry's values, hash and link, and no gap in the numbering. When
+        `head` (a hash saved earlier) is given, it must be the hash of an entry of the chain: the
+        newest, or one before it when the log has grown since it was saved (the service goes on
+        recording); a head that is no entry's hash means entries were removed from the end, or it came
+        from another log. The head is compared with each entry as the chain is walked, so memory stays
+        bounded however long the log is; so is the list of problems (the first 100 are kept)."""
         problems: list[str] = []
-        prev, expected_seq, count = "", 1, 0
-        for e in self.entries():
+        more = 0
+
+        def problem(text: str) -> None:
+            nonlocal more
+            if len(problems) < 100:
+                problems.append(text)
+            else:
+                more += 1
+
+        wanted: str | None = None
+        if head is not None:
+            wanted = head.strip().lower()
+            if not _HASH.fullmatch(wanted):
+                problem(f"the head given, `{quoted(head, 200)}`, is not a hash of the log: a head is 64 "
+                        "hexadecimal digits, as `bwc log verify` prints it")
+                wanted = None
+        prev: str | None = ""  # the hash the next entry links to (None: the entry before holds no text there)
+        expected_seq, count, newest, last_name = 1, 0, "", ""
+        head_at: int | None = None
+        head_count: int | None = None
+        for row in self._log_rows():
             count += 1
-            if e.seq != expected_seq:
-                problems.append(f"entries {expected_seq} to {e.seq - 1} are missing")
-            if e.prev != prev:
-                problems.append(f"entry {e.seq}: its link to the entry before does not match (an entry before it "
-                                "was edited, removed or inserted)")
-            fields = {c: getattr(e, c) for c in _LOG_COLUMNS if c not in ("prev", "hash")}
-            if entry_hash(e.prev, fields) != e.hash:
-                problems.append(f"entry {e.seq} (decision {e.decision_id}): its content does not match its hash "
-                                "(it was edited)")
-            prev, expected_seq = e.hash, e.seq + 1
-            if len(problems) > 100:
-                problems.append("... (stopped after 100 problems)")
-                break
-        if head is not None and head != prev:
-            problems.append(f"the newest entry's hash is {prev or '(none: the log is empty)'}, not the head "
-                            f"{quoted(head)} saved earlier: entries were removed from the end")
-        return Verification(count, prev, problems)
+            seq, decision_id, stored_prev, stored_hash = row[0], row[1], row[10], row[11]
+            name = _entry_name(row)
+            if type(decision_id) is str:
+                name += f" (decision {quoted(decision_id)})"
+            if type(seq) is int:  # a number of the wrong type is said below, with the entry's other values
+                if seq > expected_seq:
+                    problem(f"entry {expected_seq} is missing" if seq == expected_seq + 1
+                            else f"entries {expected_seq} to {seq - 1} are missing")
+                expected_seq = seq + 1
+            if prev is not None and stored_prev != prev:
+                problem(f"{name}: its link to the entry before does not match (an entry before it was edited, "
+                        "removed or inserted)")
+            wrong = _wrong_types(row, _LOG_COLUMNS, frozenset({"seq"}))
+            if wrong:
+                problem(f"{name}: {'; '.join(wrong)} ({_ALTERED})")
+            elif entry_hash(stored_prev, dict(zip(_LOG_COLUMNS[:-2], row[:-2], strict=True))) != stored_hash:
+                problem(f"{name}: its content does not match its hash (it was edited)")
+            prev = stored_hash if type(stored_hash) is str else None
+            newest, last_name = _shown(stored_hash), _entry_name(row)
+            if wanted is not None and head_count is None and stored_hash == wanted:
+                head_at, head_count = (seq if type(seq) is int else 0), count
+        if wanted is not None and head_count is None:
+            now = f"the newest entry now is {last_name}, of hash {newest}" if count else "the log is empty now"
+            problem(f"the head saved earlier, {wanted}, is the hash of no entry of this log ({now}): entries were "
+                    "removed from the end since it was saved, or it was saved from another log")
+        if more:
+            problems.append(f"... and {more:,} more problem(s)")
+        return Verification(count, newest, problems, head_at,
+                            count - head_count if head_count is not None else 0)
 
     # --- replay jobs ------------------------------------------------------------------------------------
 
@@ -828,17 +1066,27 @@ class Store:
     # --- the one way in ----------------------------------------------------------------------------------
 
     @contextmanager
-    def _session(self, *, write: bool = False, doing: str = "cannot use the store") -> Iterator[Connection]:
+    def _session(self, *, write: bool = False, doing: str = "cannot use the store",
+                 lenient: bool = False) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back on any error. A database error
-        becomes a StoreError naming the store (without its password); Conflict passes through."""
+        becomes a StoreError naming the store (without its password); Conflict passes through.
+        `lenient`: SQLite text that is not UTF-8 is read as NotText instead of failing the query (for
+        the readers that report a damaged row and go on: the log's walk, a replay)."""
         from sqlalchemy.exc import SQLAlchemyError
 
         with self._lock, (self._turn if write and self._turn is not None else nullcontext()):
             try:
                 with self._engine.connect() as db:
                     db.execution_options(bwc_write=write)  # read by the SQLite begin hook: BEGIN IMMEDIATE
-                    with db.begin():
-                        yield db
+                    driver: Any = db.connection.driver_connection if lenient and not self.postgres else None
+                    if driver is not None:  # the one connection, under the lock: no other reader sees this
+                        driver.text_factory = _lenient_text
+                    try:
+                        with db.begin():
+                            yield db
+                    finally:
+                        if driver is not None:
+                            driver.text_factory = str
             except SQLAlchemyError as exc:
                 raise StoreError(f"{doing} {quoted_path(self.shown)}: {self._reason(exc)}") from None
 
@@ -1007,22 +1255,41 @@ class _WriterTurn:
             self.close()
 
 
-def _sqlite_engine(path: Path) -> Engine:
+def _read_only_uri(path: Path) -> str:
+    """The URI SQLite opens the store `path` read-only with. `immutable=1` (read the file alone, without
+    locks or the `-shm` index, which SQLite would make beside it: impossible in a read-only folder)
+    unless the file is in use: with its `-wal` log there, what was written may be in the log alone, so
+    it is read through the log as any reader does (`_check_sqlite_tables` decides alike)."""
+    real = str(path.resolve())
+    wal = Path(real + "-wal")
+    in_use = wal.is_file() and (Path(real + "-shm").is_file() or wal.stat().st_size > 0)
+    return path.absolute().as_uri() + ("?mode=ro" if in_use else "?mode=ro&immutable=1")
+
+
+def _sqlite_engine(path: Path, *, read_only: bool = False) -> Engine:
     """An engine on the SQLite file `path`: one connection (StaticPool), in WAL mode with
-    `synchronous=FULL` and foreign keys on, where a transaction begins as the Store asks."""
+    `synchronous=FULL` and foreign keys on, where a transaction begins as the Store asks. `read_only`:
+    opened read-only (`_read_only_uri`), its settings left as they are (changing them is a write)."""
+    import sqlite3
+
     from sqlalchemy import URL, create_engine, event
     from sqlalchemy.pool import StaticPool
 
     # timeout: how long a write waits for another process's write to finish before it fails.
-    engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=StaticPool,
-                           connect_args={"check_same_thread": False, "timeout": 30})
+    connect: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
+    if read_only:
+        uri = _read_only_uri(path)
+        engine = create_engine("sqlite://", poolclass=StaticPool,
+                               creator=lambda: sqlite3.connect(uri, uri=True, **connect))
+    else:
+        engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=StaticPool, connect_args=connect)
 
     @event.listens_for(engine, "connect")
     def _settings(dbapi: Any, _record: Any) -> None:
         # The driver's own transaction handling off: it would begin transactions late and deferred;
         # `_begin` below begins them.
         dbapi.isolation_level = None
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        for pragma in () if read_only else ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
             dbapi.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")

@@ -87,11 +87,13 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
 
 @click.command("verify")
 @STORE
-@click.option("--head", default=None, help="The newest entry's hash, saved earlier: entries removed from the "
-              "end are then caught too.")
+@click.option("--head", default=None, help="A head (the newest entry's hash) printed or saved earlier: it must be "
+              "the hash of an entry of the chain, so entries removed from the end since are caught too; entries "
+              "added since are counted.")
 def log_verify(store_url: str, head: str | None) -> int:
-    """Check the decision log's chain: every entry's hash and link, no entry missing."""
-    with Store(store_url, existing=True) as store:
+    """Check the decision log's chain: every entry's hash and link, no entry missing. The store is only
+    read (opened read-only, never upgraded): an archived copy in a read-only folder can be checked."""
+    with Store(store_url, existing=True, read_only=True) as store:
         result = store.verify(head)
     for problem in result.problems:
         say_error(problem)
@@ -99,6 +101,12 @@ def log_verify(store_url: str, head: str | None) -> int:
         say_error(f"the decision log of {store.shown} was altered ({len(result.problems)} problem(s))")
         return EXIT_FAILED
     say(f"{result.entries:,} entries, the chain holds; head {result.head or '(empty log)'}")
+    if result.head_at is not None:
+        saved = head.strip().lower() if head is not None else ""
+        added = result.added_since_head
+        since = ("nothing was added since" if not added else
+                 f"{added:,} {'entry was' if added == 1 else 'entries were'} added after it since it was saved")
+        say(f"the head saved earlier, {saved} (entry {result.head_at}), is in the chain: {since}")
     return 0
 
 
@@ -127,7 +135,9 @@ def replay_command(rulesets: tuple[Path, ...], store_url: str, candidate: str, b
     from engine.service.loaded import restored
     from engine.service.replay import replay
 
-    with Store(store_url, existing=True) as store:  # a mistyped path is no store, not an empty history
+    # A mistyped path is no store, not an empty history; the store is only read (a replay from the command
+    # line records nothing), so an archived copy in a read-only folder can be replayed.
+    with Store(store_url, existing=True, read_only=True) as store:
         library = restored(load_library(rulesets), store)
         with progress_bar(sys.stderr.isatty()) as tick:
             seen = [0]
