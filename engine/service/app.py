@@ -10,18 +10,22 @@ Every decision returned is recorded in the store's hash-chained log before the a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import unquote, unquote_to_bytes
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -39,7 +43,6 @@ from engine.api import (
     Incident,
     IncidentError,
     Library,
-    Policy,
     Problem,
     RulesetLookupError,
     SelectionError,
@@ -50,7 +53,7 @@ from engine.io.jsondoc import JsonError, decode_json
 from engine.io.output import save_traceback
 from engine.service import models
 from engine.service.decision_log import DecisionLog
-from engine.service.loaded import WrongVersion, adding, compiled, load
+from engine.service.loaded import BODY, WrongVersion, adding, compiled, load
 from engine.service.metrics import Metrics
 from engine.service.models import (
     MAX_BATCH,
@@ -80,8 +83,8 @@ from engine.service.store import (
 from engine.service.tokens import Role, Token, Tokens, allows
 from policy import diff as ruleset_diff
 from policy.canonical import canonical_data, dumps_canonical
-from policy.diagnostics import RulesetError, sort_key
-from policy.values import quoted
+from policy.diagnostics import Diagnostic, RulesetError, sort_key
+from policy.values import parse_timestamp, quoted
 
 R = TypeVar("R")
 PROBLEM = "application/problem+json"
@@ -110,14 +113,23 @@ def _problems(exc: IncidentError) -> list[dict[str, Any]]:
 
 
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 413: "Request body too large", 415: "Unsupported media type",
-           422: "Unprocessable content", 503: "Service unavailable"}
+           408: "Request timeout", 409: "Conflict", 413: "Request body too large", 415: "Unsupported media type",
+           422: "Unprocessable content", 500: "Internal error", 503: "Service unavailable"}
+BODY_TIMEOUT = 30.0
+"""Seconds a client has, from the start of a request, to send its whole body: a client that declares a
+body and then sends it slowly, or not at all, is answered 408 and its connection closed, rather than
+holding a connection (and the memory of what it sent) for ever. uvicorn bounds the rest (see
+docs/service.md, "Limits")."""
 
 
 def _install_errors(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        response = problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":  # the router's own words: no route has this path
+            detail = (f"there is no `{quoted(request.url.path)}` (the paths are listed in /v1/openapi.json; "
+                      "none ends with `/`)")
+        response = problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), detail)
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         if exc.status_code == 405:  # every method of the path, not only those of the route that matched first
@@ -149,7 +161,7 @@ def _install_errors(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(RulesetError)
     async def bad_ruleset(request: Request, exc: RulesetError) -> Response:
-        found = sorted(exc.diagnostics, key=sort_key)
+        found = sorted(_without_paths(exc.diagnostics, request.app.state.service.library), key=sort_key)
         return problem(422, _TITLES[422], f"the ruleset has {len(found)} problem(s), as `bwc check` reports them",
                        problems=[d.to_dict() for d in found[:100]])
 
@@ -167,16 +179,62 @@ def _install_errors(app: FastAPI, metrics: Metrics) -> None:
         metrics.store_errors.inc()
         return problem(503, _TITLES[503], "the store cannot be reached; nothing was recorded")
 
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> Response:
-        if type(exc).__module__.startswith("sqlite3"):
-            metrics.store_errors.inc()
-            return problem(503, _TITLES[503], "the store failed; nothing was recorded")
-        saved = save_traceback(exc, f"{request.method} {request.url.path}")
-        print(f"bwc serve: internal error on {request.method} {quoted(request.url.path)}: {type(exc).__name__}"
-              + (f" (traceback in {saved})" if saved else ""), file=sys.stderr)
-        return problem(500, "Internal error", "the service failed on this request; the operator's log has "
-                       "the details")
+
+
+def _without_paths(found: list[Diagnostic], library: Library) -> list[Diagnostic]:
+    """The problems of a ruleset sent to be loaded, without the paths of the server's files: a problem
+    found against a version read from a folder names that version (`id@version`), not its file."""
+    files = {str(e.file): e.ref for rid in library.repository.ids() for e in library.repository.entries(rid)}
+    files.pop(BODY, None)  # what versions loaded through the service are read as: no path, and the text sent
+    out = []
+    for d in found:
+        message, hint, file = d.message, d.hint, d.file
+        for path, ref in files.items():
+            message = message.replace(f" (from {path})", "").replace(path, f"`{ref}`")
+            hint = hint.replace(path, f"`{ref}`") if hint is not None else None
+            if file == path:
+                file = ref
+        out.append(replace(d, message=message, hint=hint, file=file))
+    return out
+
+
+class _Internal:
+    """A bug (an exception no handler answers) becomes a 500 problem document saying only that; its
+    traceback goes to a file, named in one line on standard error (as docs/service.md says). Here, in
+    an ASGI middleware of its own, rather than as an `Exception` handler: Starlette answers with such a
+    handler and then raises the exception again, and uvicorn printed the whole traceback besides."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            where = f"{scope['method']} {quoted(scope['path'])}"
+            if type(exc).__module__.startswith("sqlite3"):
+                self.metrics.store_errors.inc()
+                print(f"bwc serve: the store failed on {where}: {exc}", file=sys.stderr)
+                if not started:
+                    await _send_problem(send, 503, "the store failed; nothing was recorded")
+                return
+            saved = save_traceback(exc, where)
+            print(f"bwc serve: internal error on {where}: {type(exc).__name__}"
+                  + (f" (traceback in {saved})" if saved else ""), file=sys.stderr)
+            if not started:  # once an answer has begun, only closing the connection can say it failed
+                await _send_problem(send, 500, "the service failed on this request; the operator's log has "
+                                    "the details")
 
 
 # --- the request body: strict JSON, limited in size --------------------------------------------------
@@ -192,15 +250,33 @@ class _StrictRequest(Request):
 
 
 class _StrictRoute(APIRoute):
-    """Routes whose JSON bodies are read by the engine's strict decoder (duplicate keys, NaN, lone
+    """Routes that check the caller's token before anything else of the request (FastAPI reads and
+    parses a body before it runs dependencies: a client without a token would have the server parse
+    what it sent, and learn from a 400 what it thought of it); whose JSON bodies must say they are
+    JSON, are not compressed, and are read by the engine's strict decoder (duplicate keys, NaN, lone
     surrogates, absurd nesting refused), not Python's permissive one; and whose query refuses a
     parameter the route does not take, or one given twice (422), as bodies refuse unknown fields."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = _query_names(self.dependant)
+        callers = [d.call for d in self.dependant.dependencies if isinstance(d.call, _Caller)]
+        json_body = self.body_field is not None
 
         async def strict(request: Request) -> Response:
+            if callers:
+                credentials = await _BEARER(request)
+                for caller in callers:
+                    await caller(credentials)
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                raise HTTPException(415, f"the body is sent with Content-Encoding `{quoted(encoding)}`, which the "
+                                         "service does not read: send it uncompressed, without Content-Encoding")
+            kind = request.headers.get("content-type")
+            if json_body and kind is not None and not _is_json(kind):
+                # 422, as before this check (tests/test_service.py pins it); the words say what to send
+                raise HTTPException(422, "the body must be JSON, sent with Content-Type: application/json (not "
+                                         f"`{quoted(kind.split(';')[0].strip())}`)")
             query = request.query_params
             if query:
                 wrong = [{"loc": ("query", k), "msg": "not a parameter of this call" if k not in known else
@@ -212,16 +288,23 @@ class _StrictRoute(APIRoute):
         return strict
 
 
+def _is_json(content_type: str) -> bool:
+    kind = content_type.split(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
 def _query_names(dependant: Dependant) -> set[str]:
     """The query parameters a route reads, its dependencies' included."""
     return {p.alias for p in dependant.query_params}.union(*(_query_names(d) for d in dependant.dependencies))
 
 
 class _BodyLimit:
-    """Refuses a body larger than `limit` bytes with 413, by its Content-Length or as it arrives."""
+    """Refuses a body larger than `limit` bytes with 413, by its Content-Length or as it arrives; and
+    one not wholly received within `timeout` seconds of the request's start with 408 (the connection
+    closed: what is left of the body is never read)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = BODY_TIMEOUT) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -232,14 +315,26 @@ class _BodyLimit:
             await _send_problem(send, 413, f"the request body is larger than {self.limit:,} bytes")
             return
         seen = 0
+        timeout = self.timeout
+        deadline = asyncio.get_running_loop().time() + timeout
+        whole = False  # once the body is in, `receive` only waits for the client to go: not timed
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, whole
+            if whole:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {timeout:g} seconds",
+                                    headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
                     raise HTTPException(413, f"the request body is larger than {self.limit:,} bytes")
+                whole = not message.get("more_body", False)
+            else:
+                whole = True
             return message
 
         await self.app(scope, limited, send)
@@ -303,10 +398,11 @@ class _FastDecide:
             try:
                 message = await receive()
             except HTTPException as exc:
-                await _send_problem(send, exc.status_code, str(exc.detail))
+                await _send_problem(send, exc.status_code, str(exc.detail), exc.headers)
                 return
-            if message["type"] != "http.request":
-                return  # the client went away
+            if message["type"] != "http.request":  # the client went away: the app counts it as for any route
+                await self.app(scope, _replaying(b"".join(chunks), receive, then=message), send)
+                return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
@@ -348,25 +444,119 @@ class _FastDecide:
         return token is not None and allows(token.role, "read")
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """`receive` with the body already read given again first."""
-    given = False
+class _Caller:
+    """The dependency that admits a call needing the role `needed` (401 or 403 otherwise). A class, so
+    that _StrictRoute finds it among a route's dependencies and runs it before the body is read.
+    Async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request for a comparison
+    of a few bytes (it does no I/O)."""
+
+    def __init__(self, tokens: Tokens, needed: Role) -> None:
+        self.tokens, self.needed = tokens, needed
+
+    async def __call__(self, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                    Depends(_BEARER)]) -> Token:
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+            raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        token = self.tokens.role_of(credentials.credentials)
+        if token is None:
+            raise HTTPException(401, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
+        if not allows(token.role, self.needed):
+            raise HTTPException(403, f"this call needs a token with the {self.needed} role")
+        return token
+
+
+def _replaying(body: bytes, receive: Receive, then: Message | None = None) -> Receive:
+    """`receive` with the body already read given again first (and `then`, the message that came after
+    it, when that was the client going away)."""
+    given: list[Message] = [{"type": "http.request", "body": body, "more_body": then is not None}]
+    if then is not None:
+        given.append(then)
 
     async def again() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        if given:
+            return given.pop(0)
         return await receive()
     return again
 
 
-async def _send_problem(send: Send, status: int, detail: str) -> None:
+async def _send_problem(send: Send, status: int, detail: str, headers: Mapping[str, str] | None = None) -> None:
     body = orjson.dumps({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
                          "detail": detail})
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode()),
+                            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class _Paths:
+    """Paths as sent, not as uvicorn decodes them. A path whose %-escapes do not decode to UTF-8 is
+    refused (400): decoded with replacement characters, `%FF` and `%FE` would name one incident. And
+    an incident's id is one segment of the path as sent, %-decoded: an id holding `/` (which ids may)
+    is reachable as `%2F`, where the decoded path would split it into segments no route matches. The
+    id's segment is left encoded in the path the router matches, and the id itself is kept in the
+    scope for `_incident_id`."""
+
+    PREFIX = b"/v1/incidents/"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if isinstance(raw, bytes):  # a server that does not give it: the path as it decoded it
+            try:
+                unquote_to_bytes(raw).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                await _send_problem(send, 400, f"the path is not UTF-8 once its %-escapes are decoded (byte "
+                                               f"{exc.start + 1} of the decoded path): ids are UTF-8 text, with "
+                                               "each byte of a character outside ASCII written %XX")
+                return
+            if raw.startswith(self.PREFIX):
+                segment, slash, rest = raw[len(self.PREFIX):].partition(b"/")
+                scope["path"] = (self.PREFIX + segment + slash).decode("latin-1") + unquote(rest.decode("latin-1"))
+                scope[_INCIDENT_ID] = unquote_to_bytes(segment).decode("utf-8")
+        await self.app(scope, receive, send)
+
+
+_INCIDENT_ID = "bwc.incident_id"
+
+
+async def _incident_id(request: Request, incident_id: Annotated[str, PathParam(
+        description="The incident's id, %-encoded (`/` as `%2F`).")]) -> str:
+    """The incident's id as the path gives it (see _Paths)."""
+    found = request.scope.get(_INCIDENT_ID, incident_id)
+    return found if isinstance(found, str) else incident_id
+
+
+IncidentId = Annotated[str, Depends(_incident_id)]
+
+
+class _Head:
+    """HEAD answered as GET is, without the body (FastAPI routes answer GET only)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        # A scope of its own: the server reads the method in the one it gave (uvicorn sends no body for
+        # HEAD, and counts the body against Content-Length for GET); the route the router sets is copied
+        # back, for the metrics.
+        inner = {**scope, "method": "GET"}
+        try:
+            await self.app(inner, receive, headers_only)
+        finally:
+            if "route" in inner:
+                scope["route"] = inner["route"]
 
 
 # --- the app --------------------------------------------------------------------------------------------
@@ -449,20 +639,8 @@ class Service:
             self.library, self.seq = library, seq
             return loaded
 
-    def caller(self, needed: Role) -> Callable[..., Coroutine[Any, Any, Token]]:
-        # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request for a
-        # comparison of a few bytes (it does no I/O)
-        async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> Token:
-            if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-                raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN)",
-                                    headers={"WWW-Authenticate": "Bearer"})
-            token = self.tokens.role_of(credentials.credentials)
-            if token is None:
-                raise HTTPException(401, "the token is not valid", headers={"WWW-Authenticate": "Bearer"})
-            if not allows(token.role, needed):
-                raise HTTPException(403, f"this call needs a token with the {needed} role")
-            return token
-        return check
+    def caller(self, needed: Role) -> _Caller:
+        return _Caller(self.tokens, needed)
 
     def decide(self, library: Library, ref: str, data: dict[str, Any] | Incident, as_of: str | None) -> str:
         """Decide, record in the log, and return the decision's JSON (recorded before it is returned)."""
@@ -510,15 +688,20 @@ class Service:
 # --- the OpenAPI document: every error a route may answer, as a problem document --------------------
 
 _WHY = {400: "The body is not JSON as the engine reads it (a key twice, NaN, nesting past 64 levels, a lone "
-             "surrogate): `detail` says where.",
+             "surrogate), or the path is not UTF-8 once its %-escapes are decoded: `detail` says where.",
+        408: "The body did not arrive in time (30 seconds from the request's start); the connection is closed.",
         401: "No bearer token, or one the service does not know.",
         403: "The token's role does not allow this call.",
         404: "An unknown ruleset, version, incident, decision or replay.",
         409: "Other content for an id already stored (an incident's facts, an event id).",
         413: "The body is larger than `--max-body` (or a batch holds more than 1,000 incidents).",
-        422: "The request lacks the expected fields (`errors`: where and why), or the incident does not fit the "
+        415: "The body is compressed (Content-Encoding), or a ruleset is not sent as YAML text.",
+        422: "The request lacks the expected fields (`errors`: where and why), its body is not sent as JSON "
+             "(Content-Type: application/json), or the incident does not fit the "
              "vocabulary (`problems`).",
-        503: "The store cannot be reached: nothing was recorded."}
+        503: "The store cannot be reached: nothing was recorded, unless `detail` says otherwise (a batch recorded "
+             "in part lists the decisions recorded in `recorded`; an append whose events were stored gives "
+             "`appended`)."}
 _PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -545,7 +728,9 @@ def _install_openapi(app: FastAPI) -> None:
         schemas["Problem"] = problem_schema
         for operations in doc.get("paths", {}).values():
             for op in operations.values():
-                shared = [*((401, 403) if op.get("security") else ()), *((400, 413) if "requestBody" in op else ())]
+                path_params = any(p.get("in") == "path" for p in op.get("parameters", ()))
+                shared = [*((401, 403) if op.get("security") else ()),
+                          *((400, 408, 413, 415) if "requestBody" in op else (400,) if path_params else ())]
                 if op.get("parameters") or "requestBody" in op:
                     shared.append(422)
                 answers = op.setdefault("responses", {})
@@ -563,6 +748,17 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _check_as_of(as_of: str | None, where: str) -> None:
+    """Refuses an `as_of` that is not a time (422), naming the parameter, where the engine's own message
+    would name the command line's `--as-of`, or call it a misfit of the incident."""
+    if as_of is None or as_of == "now":
+        return
+    try:
+        parse_timestamp(as_of)
+    except ValueError as exc:
+        raise HTTPException(422, f"`as_of` (in the {where}): {exc}, or `now`") from None
+
+
 def _holding(library: Library, ref: str) -> Library:
     """`library`, once it is known to hold the ruleset `ref` names (SelectionError otherwise)."""
     library.select(ref)
@@ -574,9 +770,10 @@ def _json(text: str, status: int = 200) -> Response:
 
 
 def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int = MAX_BODY,
-               replay_workers: int = 0) -> FastAPI:
+               replay_workers: int = 0, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     """The service over `library` (compiled once, here) and `store`, admitting `tokens`. Replays run
-    with `replay_workers` processes (0: one per CPU)."""
+    with `replay_workers` processes (0: one per CPU). A request's body must arrive within
+    `body_timeout` seconds of its start."""
     stored = store.rulesets()
     service = Service(compiled(adding(library, stored)), store, tokens, replay_workers,
                       loaded_seq=stored[-1][0] if stored else 0)
@@ -590,15 +787,20 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
             service.stop()
 
     app = FastAPI(title="bwc-policy decision service", version="1", openapi_url="/v1/openapi.json",
-                  docs_url=None, redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None, lifespan=lifespan,
+                  redirect_slashes=False)  # a redirect would be built from the client's Host header
     app.router.route_class = _StrictRoute
     app.state.service = service
     _install_errors(app, service.metrics)
     metrics = service.metrics
 
+    # outermost last: _BodyLimit, _Measure, _Internal, _FastDecide, _Paths, _Head, then FastAPI's own
+    app.add_middleware(_Head)
+    app.add_middleware(_Paths)
     app.add_middleware(_FastDecide, service=service, router=app.router)
+    app.add_middleware(_Internal, metrics=metrics)
     app.add_middleware(_Measure, metrics=metrics)
-    app.add_middleware(_BodyLimit, limit=max_body)
+    app.add_middleware(_BodyLimit, limit=max_body, timeout=body_timeout)
 
     read, write, admin = service.caller("read"), service.caller("write"), service.caller("admin")
     decision_response: dict[int | str, dict[str, Any]] = {200: {"model": DecisionDocument,
@@ -634,6 +836,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     async def decide(body: DecideRequest) -> Response:
         """Decide one incident under `policy` (`id`: the version in force on its date; `id@version`: that
         version), as of `as_of` (default: its last event). The decision is recorded in the log."""
+        _check_as_of(body.as_of, "body")
         try:
             return _json(await service.decide_async(service.library, body.policy, body.incident, body.as_of))
         except (SelectionError, RulesetLookupError):  # a version another worker loaded a moment ago?
@@ -649,15 +852,16 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         others are decided. Each decision is recorded in the log."""
         if len(body.incidents) > MAX_BATCH:
             raise HTTPException(413, f"a batch holds at most {MAX_BATCH:,} incidents, not {len(body.incidents):,}")
+        _check_as_of(body.as_of, "body")
         library = service.fresh(lambda library: _holding(library, body.policy))
         # this batch is decided by one library, whatever is swapped meanwhile
         decisions: list[str] = []
         refused: list[dict[str, Any]] = []
-        entries: list[tuple[dict[str, str], Future[LogEntry]]] = []
+        entries: list[tuple[int, dict[str, str], Future[LogEntry]]] = []
         for k, data in enumerate(body.incidents):
             try:
                 text, fields = service.decided(library, body.policy, data, body.as_of)
-                entries.append((fields, service.log.submit(fields)))  # committed together, in this order
+                entries.append((k, fields, service.log.submit(fields)))  # committed together, in this order
                 decisions.append(text)
             except IncidentError as exc:
                 decisions.append("null")
@@ -666,9 +870,24 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
             except CalendarOverflow as exc:
                 decisions.append("null")
                 refused.append({"index": k, "detail": f"its dates run past the calendar: {exc}"})
-        for fields, done in entries:  # every decision recorded before any is returned
-            done.result()
+        # Every decision recorded before any is returned. The log commits up to 256 entries at a time, so
+        # a store failing midway may leave some recorded and some not: the answer says which were.
+        recorded: list[int] = []
+        failed = False
+        for k, fields, done in entries:
+            try:
+                done.result()
+            except StoreError:
+                failed = True
+                continue
+            recorded.append(k)
             service.logged(fields)
+        if failed:
+            metrics.store_errors.inc()
+            detail = (f"the store failed: {len(recorded)} of the {len(entries)} decisions were recorded (`recorded` "
+                      "lists their indexes in `incidents`); send the others again" if recorded else
+                      "the store cannot be reached; nothing was recorded")
+            return problem(503, _TITLES[503], detail, recorded=recorded)
         return _json('{"decisions":[' + ",".join(decisions) + '],"refused":' + dumps_canonical(refused) + "}")
 
     @app.post("/v1/explain", tags=["decide"], dependencies=[Depends(read)], response_model=None,
@@ -677,6 +896,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         """For every rule of every version the decision weighs (the one that judges the incident, then
         the versions it extends and any amendment or conduct layer): whether it applies, and why (or why
         not); what `bwc explain --format json` prints for the same incident."""
+        _check_as_of(body.as_of, "body")
         return service.fresh(lambda library: library.explain(body.policy, body.incident, body.as_of)).to_dict()
 
     # --- rulesets -------------------------------------------------------------------------------------
@@ -744,6 +964,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         """Start a replay: the stored incidents whose first event falls in [since, until), decided under
         the baseline and the candidate, and what would change (the `bwc impact` report). It runs in the
         background, one replay at a time; follow it at the URL in `Location`."""
+        _check_as_of(body.as_of, "body")
         job = service.fresh(lambda _: service.replays.start(body.candidate, body.baseline, body.since, body.until,
                                                             body.as_of))
         return JSONResponse(job_dict(job, report=False), status_code=202,
@@ -770,7 +991,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
              responses={201: {"model": models.IncidentOpened, "description": "Opened."},
                         200: {"model": models.IncidentOpened, "description": "The same incident was there already."},
                         **problems(404, 409, 503)})
-    def create_incident(incident_id: str, body: IncidentRequest) -> Response:
+    def create_incident(incident_id: IncidentId, body: IncidentRequest) -> Response:
         """Open an incident: the policy that judges it, its time zone and its facts (fixed from now on).
         Sending the same again is harmless; other content for the same id is a conflict."""
         library = service.fresh(lambda library: _holding(library, body.policy))  # unknown: refused, nothing stored
@@ -787,7 +1008,7 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     @app.post("/v1/incidents/{incident_id}/events", tags=["incidents"], dependencies=[Depends(write)],
               response_class=Response, responses={200: {"model": models.Appended, "description": "Committed."},
                                                   **problems(404, 409, 503)})
-    def append(incident_id: str, body: AppendRequest) -> Response:
+    def append(incident_id: IncidentId, body: AppendRequest) -> Response:
         """Append events, each with the client's `event_id` (a retry of an event already stored is
         skipped, so retries are safe). The events are checked with the incident before anything is
         stored; the answer comes after they are committed, with the incident's decision as of its last
@@ -801,11 +1022,13 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         if unkept:
             raise IncidentError(unkept)
 
-        def append_with(library: Library) -> tuple[int, tuple[Incident, Policy, str]] | None:
-            def check(stored: StoredIncident, new: list[dict[str, Any]]) -> tuple[Incident, Policy, str]:
-                # the incident as it will be once these are committed: refused here, nothing is stored
+        def append_with(library: Library) -> tuple[int, tuple[Decision, Incident]] | None:
+            def check(stored: StoredIncident, new: list[dict[str, Any]]) -> tuple[Decision, Incident]:
+                # The incident as it will be once these are committed, read and decided: whatever reading
+                # or deciding refuses (a date whose deadline runs past the calendar, say) refuses the
+                # events here, before anything is stored; stored, it would make the incident undecidable.
                 incident, policy = library.read(stored.policy, {**stored.data(), "events": [*stored.events, *new]})
-                return incident, policy, stored.policy
+                return library.judge(stored.policy, incident, policy), incident
             return service.store.append_events(incident_id, [(e.event_id, e.event) for e in body.events],
                                                now_text(), check)
 
@@ -820,14 +1043,22 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
         if done is None:
             raise HTTPException(404, f"no incident `{quoted(incident_id)}`: open it first "
                                      f"(PUT /v1/incidents/{quoted(incident_id)})")
-        added, (incident, policy, ref) = done
-        text = service.record(library.judge(ref, incident, policy), incident)
+        added, (decision, incident) = done
+        try:
+            text = service.record(decision, incident)
+        except StoreError:  # the events are committed: the client must not read "nothing was recorded"
+            metrics.store_errors.inc()
+            return problem(503, _TITLES[503], f"the events were stored ({added} new), but the store failed before "
+                           "the decision was recorded in the log: ask for it with GET /v1/incidents/"
+                           f"{quoted(incident_id)}/decision (sending the same events again is safe: they are "
+                           "skipped)", appended=added)
         return _json(f'{{"appended":{added},"decision":{text}}}')
 
     @app.get("/v1/incidents/{incident_id}/decision", tags=["incidents"], dependencies=[Depends(read)],
              responses={**decision_response, **problems(404, 503)}, response_class=Response)
-    def current(incident_id: str, as_of: str | None = None) -> Response:
+    def current(incident_id: IncidentId, as_of: str | None = None) -> Response:
         """The incident's decision from the events stored, as of `as_of` (default: its last event)."""
+        _check_as_of(as_of, "query")
         stored = service.store.incident(incident_id)
         if stored is None:
             raise HTTPException(404, f"no incident `{quoted(incident_id)}`")

@@ -132,6 +132,10 @@ class Problem(BaseModel):
     problems: list[IncidentProblem | RulesetProblem] | None = Field(
         default=None, description="422: why the incident does not fit the vocabulary, or what is wrong with a "
         "ruleset sent to be loaded.")
+    recorded: list[int] | None = Field(default=None, description="503 to a batch: the indexes (in `incidents`) "
+                                       "of the decisions that were recorded before the store failed.")
+    appended: int | None = Field(default=None, description="503 to an append: its events were stored (this many "
+                                 "new), but its decision was not recorded in the log.")
 
 
 class Ready(BaseModel):

@@ -37,10 +37,20 @@ class Token:
 class Tokens:
     """The tokens the service accepts."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], where: list[str] | None = None) -> None:
+        """`where`: where each token was given, for messages (default: its name)."""
         if not tokens:
             raise TokenError("no token is configured: the service would refuse every call (give --tokens FILE "
                              f"or set {ENV})")
+        # A token has one role: given twice (with two roles, say), which one a caller gets would depend
+        # on the order of the list. Refused at start, naming the entries, never the token itself.
+        named = where if where is not None else [repr(t.name) for t in tokens]
+        first: dict[str, int] = {}
+        for k, t in enumerate(tokens):
+            seen = first.setdefault(t.secret, k)
+            if seen != k:
+                raise TokenError(f"{named[k]}: the same token as {named[seen]}: give each token once, with one "
+                                 "role (a token may call what its role and the roles below it may)")
         self.tokens = tokens
 
     def role_of(self, secret: str) -> Token | None:
@@ -66,19 +76,20 @@ class Tokens:
         if not isinstance(entries, list):
             raise TokenError(f"`{quoted_path(path)}`: expected {{\"tokens\": [{{\"name\": ..., \"role\": ..., "
                              "\"token\": ...}, ...]}")
-        return cls([_token(e, f"{quoted_path(path)}: tokens[{k}]") for k, e in enumerate(entries)])
+        where = [f"{quoted_path(path)}: tokens[{k}]" for k in range(len(entries))]
+        return cls([_token(e, w) for e, w in zip(entries, where, strict=True)], where)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Tokens | None:
         text = environ.get(ENV)
         if text is None:
             return None
-        out = []
+        out, where = [], []
         for k, part in enumerate(p for p in text.split(",") if p.strip()):
             role, sep, secret = part.strip().partition(":")
-            out.append(_token({"name": f"{ENV}[{k}]", "role": role, "token": secret if sep else ""},
-                              f"{ENV} entry {k + 1}"))
-        return cls(out)
+            where.append(f"{ENV} entry {k + 1}")
+            out.append(_token({"name": f"{ENV}[{k}]", "role": role, "token": secret if sep else ""}, where[-1]))
+        return cls(out, where)
 
 
 def _token(entry: object, where: str) -> Token:
