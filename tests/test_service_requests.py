@@ -344,3 +344,41 @@ def test_a_slow_client_is_disconnected_by_a_real_server(library: Any, store: Sto
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+# --- a store changed behind bwc's back, as the service answers it -------------------------------------------
+
+def _behind_the_back(store: Store, statement: str, trigger: str) -> None:
+    from test_service import _around_trigger, _database
+
+    with _database(store.url).connect() as db:
+        _around_trigger(db, trigger)
+        db.exec_driver_sql(statement)
+        db.commit()
+
+
+def test_a_damaged_row_is_said_as_such_not_as_a_store_out_of_reach(client: TestClient, store: Store) -> None:
+    """A damaged incident was answered 503 "the store cannot be reached", which a retry never mends; a
+    decision edited into text that is not JSON cut the log's export at that line; and the verify call
+    did not say where a saved head is in a log that has grown."""
+    for k in range(3):
+        assert client.post("/v1/decide", headers=auth(READ), json={"policy": CO, "incident": {
+            **INCIDENT, "id": f"D-{k}"}}).status_code == 200
+    head = client.get("/v1/decisions-log/verify", headers=auth(ADMIN)).json()["head"]
+    assert client.post("/v1/decide", headers=auth(READ), json={"policy": CO, "incident": INCIDENT}).status_code == 200
+    checked = client.get("/v1/decisions-log/verify", params={"head": head}, headers=auth(ADMIN)).json()
+    assert checked["ok"] and checked["head_at"] == 3 and checked["added_since_head"] == 1, checked
+
+    _behind_the_back(store, "UPDATE decisions SET decision = 'not json' WHERE seq = 2", "decisions_append_only_u")
+    lines = client.get("/v1/decisions", headers=auth(READ)).text.splitlines()
+    entries = [json.loads(line) for line in lines]  # every line stays JSON
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
+    assert entries[1]["decision"] == "not json" and "its decision is not JSON" in entries[1]["problem"]
+    assert "problem" not in entries[0] and isinstance(entries[2]["decision"], dict)
+
+    assert _open(client, "CAL-9").status_code in (200, 201)
+    events = [{"event_id": "e1", "event": INCIDENT["events"][0]}]
+    assert client.post("/v1/incidents/CAL-9/events", headers=auth(WRITE), json={"events": events}).status_code == 200
+    _behind_the_back(store, "UPDATE events SET event = 'not json' WHERE incident_id = 'CAL-9'", "events_append_only_u")
+    body = _problem(client.get("/v1/incidents/CAL-9/decision", headers=auth(READ)), 500)
+    assert "CAL-9" in body["detail"] and "not JSON" in body["detail"] and "cannot be reached" not in body["detail"]

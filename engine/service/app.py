@@ -72,6 +72,7 @@ from engine.service.replay import KEPT as REPLAYS_KEPT
 from engine.service.replay import ReplayError, Replays, job_dict
 from engine.service.store import (
     Conflict,
+    DamagedRow,
     LogEntry,
     Store,
     StoredIncident,
@@ -173,6 +174,14 @@ def _install_errors(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
         return problem(409, _TITLES[409], str(exc))
+
+    @app.exception_handler(DamagedRow)
+    async def damaged(request: Request, exc: DamagedRow) -> Response:
+        # Not a store out of reach (503, try again later): a row changed behind bwc's back, which no
+        # retry mends. Said to the caller and to the operator, whose store it is.
+        print(f"bwc serve: {exc}", file=sys.stderr)
+        return problem(500, _TITLES[500], f"{exc}; nothing was recorded (the operator must restore the row "
+                                          "from a backup)")
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> Response:
@@ -1095,15 +1104,24 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
     def verify(head: str | None = None) -> dict[str, Any]:
         """Walk the whole chain; `head` (a hash saved earlier) also catches entries removed from the end."""
         result = service.store.verify(head)
-        return {"ok": result.ok, "entries": result.entries, "head": result.head, "problems": result.problems}
+        return {"ok": result.ok, "entries": result.entries, "head": result.head, "problems": result.problems,
+                "head_at": result.head_at, "added_since_head": result.added_since_head}
 
     _install_openapi(app)
     return app
 
 
 def _entry_json(fields: dict[str, Any]) -> str:
-    """A log entry as JSON, its decision embedded as the very bytes that were returned."""
+    """A log entry as JSON, its decision embedded as the very bytes that were returned. A decision that
+    is no longer JSON (its row changed behind bwc's back) is given as text, with the entry's `problem`
+    saying so: pasted in, it would break the line, and every line after it for a reader of the export."""
     decision: str = fields.pop("decision")
+    try:
+        orjson.loads(decision)
+    except orjson.JSONDecodeError:
+        said = "its decision is not JSON (the row was changed in the database behind bwc's back)"
+        fields["problem"] = f"{fields['problem']}; {said}" if fields.get("problem") else said
+        return dumps_canonical({**fields, "decision": decision})
     head = dumps_canonical(fields)
     return head[:-1] + ',"decision":' + decision + "}"
 

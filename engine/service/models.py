@@ -204,7 +204,10 @@ class LogEntryDocument(BaseModel):
     recorded_at: str
     prev: str = Field(description="The hash of the entry before (empty for the first).")
     hash: str
-    decision: DecisionDocument = Field(description="The decision, as it was returned.")
+    decision: DecisionDocument | str = Field(description="The decision, as it was returned (text, when the "
+                                             "row was changed and it is no longer JSON: see `problem`).")
+    problem: str | None = Field(default=None, description="Set only for an entry whose row was changed in the "
+                                "database behind bwc's back: what is wrong with it.")
 
 
 class Verification(BaseModel):
@@ -212,3 +215,6 @@ class Verification(BaseModel):
     entries: int
     head: str = Field(description="The newest entry's hash (save it, and pass it as `head` later).")
     problems: list[str]
+    head_at: int | None = Field(default=None, description="The number of the entry whose hash is the `head` "
+                                "given, when it is in the chain.")
+    added_since_head: int = Field(default=0, description="Entries recorded after that one since it was saved.")
