@@ -430,3 +430,19 @@ def test_import_makes_no_store_for_an_unknown_ruleset_or_a_missing_export(tmp_pa
     result = CliRunner().invoke(cli.main, ["import", "--rulesets", RULESETS, "--policy", POLICY, "--store", store,
                                            str(path)])
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_ruleset_file_is_read_where_there_is_no_rulesets_folder(tmp_path: Path) -> None:
+    """Outside a repository, `render FILE`, `score FILE` and `diff FILE FILE` ended with "Path 'rulesets' does
+    not exist" (exit 2), though a file needs no folder; an id says why it cannot be found."""
+    old, new = (str(ROOT / "rulesets" / "colorado-24-31-902" / f"{v}.yaml") for v in ("2021.1.0", "2021.2.0"))
+    for argv in (["render", new, "--format", "markdown"], ["score", new], ["diff", old, new]):
+        done = bwc(*argv, cwd=tmp_path)
+        assert done.returncode == 0 and "colorado-24-31-902@2021.2.0" in done.stdout, (argv, done.stderr)
+    done = bwc("decide", "--policy", POLICY, str(SAMPLE), cwd=tmp_path)
+    assert done.returncode == 1 and "no --rulesets was given, and there is no `rulesets` folder here" in done.stderr
+    done = bwc("decide", "--rulesets", "nope", "--policy", POLICY, str(SAMPLE), cwd=tmp_path)
+    assert done.returncode == 2 and "Path 'nope' does not exist" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    here = CliRunner().invoke(cli.main, ["decide", "--policy", f"{POLICY}-typo", str(SAMPLE)])  # in the repository
+    assert here.exit_code == 1 and "no --rulesets" not in here.stderr

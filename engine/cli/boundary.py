@@ -31,6 +31,7 @@ from engine.api import (
     WorkerError,
 )
 from engine.cli.lazy import LazyGroup
+from engine.cli.options import NoRulesets
 from engine.cli.text.console import say, say_diagnostic, say_error
 from engine.io.jsondoc import JsonError
 from engine.io.output import save_traceback
@@ -152,7 +153,9 @@ def _exit_code(run: Callable[[], Any]) -> int:
         say_error(_os_error_text(exc))
         return EXIT_FAILED
     except EXPECTED as exc:
-        say_error(str(exc))
+        hint = f" ({NoRulesets.HINT})" if NoRulesets.here and isinstance(exc, SelectionError | RulesetLookupError) \
+            else ""
+        say_error(str(exc) + hint)
         return EXIT_FAILED
     except Exception as exc:
         say_error(internal_error(exc, _Position.current))
@@ -226,6 +229,7 @@ class Bwc(LazyGroup):
                 signal.signal(signal.SIGTERM, previous)
             _Position.current = None
             _Interruption.left = _Interruption.default
+            NoRulesets.here = False
         if not standalone_mode:
             return code
         sys.exit(code)

@@ -27,8 +27,33 @@ def as_of_option(help: str) -> Callable[[F], F]:
     return click.option("--as-of", "as_of", default=None, callback=_as_of_option, help=help)
 
 
-RULESETS = click.option("--rulesets", "rulesets", multiple=True, type=click.Path(exists=True, path_type=Path),
-                        default=[Path("rulesets")], show_default=True, help="Folder(s) of rulesets.")
+DEFAULT_RULESETS = Path("rulesets")
+
+
+class NoRulesets:
+    """Set when `--rulesets` was not given and there is no `rulesets` folder where bwc runs: then none is
+    loaded, so that a ruleset file named on its own (`bwc render FILE`, `diff`, `score`) is still read,
+    and an id that cannot be found says why (the boundary adds `HINT` to the message)."""
+
+    here = False
+    HINT = "no --rulesets was given, and there is no `rulesets` folder here to read rulesets from"
+
+
+def _rulesets_option(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> tuple[Path, ...]:
+    if ctx.get_parameter_source("rulesets") is click.core.ParameterSource.DEFAULT:
+        if not DEFAULT_RULESETS.exists():
+            NoRulesets.here = True
+            return ()
+        return value
+    for path in value:  # as click's `exists=True` says it, for the folders given
+        if not path.exists():
+            raise click.BadParameter(f"Path '{path}' does not exist.", ctx, param)
+    return value
+
+
+RULESETS = click.option("--rulesets", "rulesets", multiple=True, type=click.Path(path_type=Path),
+                        default=[DEFAULT_RULESETS], show_default=True, callback=_rulesets_option,
+                        help="Folder(s) of rulesets.")
 POLICY = click.option("--policy", "ref", required=True, help="Ruleset id, optionally @version.")
 AS_OF = as_of_option("Decide as of this time (ISO 8601 with offset, or `now`); default: the last event.")
 BACKEND = click.option("--backend", type=click.Choice(["native", "rete"]), default="native", show_default=True)
@@ -66,5 +91,5 @@ def load_library_for(rulesets: tuple[Path, ...], ref: str, backend: str = "nativ
     return loaded
 
 
-__all__ = ["ALLOW_EMPTY", "AS_OF", "BACKEND", "CLUSTER", "OVERWRITE", "POLICY", "RULESETS", "as_of_option",
-           "input_format_option", "load_library", "load_library_for"]
+__all__ = ["ALLOW_EMPTY", "AS_OF", "BACKEND", "CLUSTER", "DEFAULT_RULESETS", "OVERWRITE", "POLICY", "RULESETS",
+           "NoRulesets", "as_of_option", "input_format_option", "load_library", "load_library_for"]
