@@ -324,3 +324,20 @@ def test_a_csv_row_reads_back_as_its_cells_whatever_they_hold(cells: list[Any]) 
         guarded = isinstance(c, str) and text.startswith(("=", "+", "-", "@", "\t", "\r", "'"))
         expected.append("'" + text if guarded else text)
     assert row == expected
+
+
+@pytest.mark.parametrize("names", [64, 65])
+def test_many_grouping_names_are_one_json_column_not_a_column_each(tmp_path: Path, names: int) -> None:
+    """Incidents each naming a group of their own made findings.csv rows x names cells (66 MB from 2.4 MB);
+    up to 64 names keep a column each, more are one `groups` column of JSON objects."""
+    summary = _summary()
+    summary["counts"]["by_group"] = {f"g{k:02}": {"x": {"violation": 1}} for k in range(names)}
+    findings = [{**_findings()[0], "incident_id": f"A-{k}", "groups": {f"g{k:02}": "x,\"y\""}} for k in range(names)]
+    write_reports(tmp_path, summary, findings)
+    rows = list(csv.reader(io.StringIO((tmp_path / "findings.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == names + 1 and {len(r) for r in rows} == {len(rows[0])}
+    if names <= 64:
+        assert rows[0][-names:] == [f"group.g{k:02}" for k in range(names)] and rows[1][-names] == "x,\"y\""
+    else:
+        assert rows[0][-1] == "groups" and len(rows[0]) == 12
+        assert [json.loads(r[-1]) for r in rows[1:]] == [{f"g{k:02}": "x,\"y\""} for k in range(names)]

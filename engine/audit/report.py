@@ -81,16 +81,28 @@ def _group_columns(summary: Mapping[str, Any]) -> list[str]:
     return sorted(by_group)
 
 
+MAX_GROUP_COLUMNS = 64
+"""Grouping columns findings.csv gives one column each. A JSON Lines export may give each incident groups
+of its own names: with a column per name, the file would grow as rows x names (8,000 incidents, each with
+a group of its own, wrote 66 MB from 2.4 MB). Past this many names, one `groups` column holds each
+finding's groups as a JSON object instead."""
+
+
 def _write_findings(path: Path, summary: Mapping[str, Any], findings: Iterable[dict[str, Any]]) -> None:
     """Streamed (findings can be many) into a temporary file renamed over the target when complete."""
     groups = _group_columns(summary)
+    as_one = len(groups) > MAX_GROUP_COLUMNS
     with open_atomic(path) as fh:
-        fh.write(csv_row((*FINDING_COLUMNS, *(f"group.{g}" for g in groups))))
+        fh.write(csv_row((*FINDING_COLUMNS, *(("groups",) if as_one else (f"group.{g}" for g in groups)))))
         for f in findings:
             if f.get("severity") not in ("violation", "at_risk"):
                 continue
             fgroups = f.get("groups") or {}
-            fh.write(csv_row([*map(f.get, FINDING_COLUMNS), *map(fgroups.get, groups)]))
+            if as_one:
+                fh.write(csv_row([*map(f.get, FINDING_COLUMNS),
+                                  json.dumps(fgroups, sort_keys=True, ensure_ascii=False, separators=(",", ":"))]))
+            else:
+                fh.write(csv_row([*map(f.get, FINDING_COLUMNS), *map(fgroups.get, groups)]))
 
 
 # A cell a spreadsheet would read as a formula (`=HYPERLINK(...)`, `+1+1`, `-2+3`, `@SUM(...)`, or one
