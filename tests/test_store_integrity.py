@@ -17,7 +17,7 @@ import test_service
 from cli_runner import run_cli
 from test_service import CO, INCIDENT, ROOT, _around_trigger, _database
 
-from engine.service.store import Store
+from engine.service.store import Store, StoreError
 
 store_url = test_service.store_url  # each test that asks for it runs on SQLite and on PostgreSQL
 
@@ -276,3 +276,35 @@ def test_a_store_at_an_older_revision_is_read_as_it_is_or_refused_in_plain_words
     Store(url).close()  # as `bwc serve` opens it: upgraded
     code, out, err = _verify(url)
     assert code == 0 and "1 entries, the chain holds" in out, err
+
+
+# --- the store's file removed or replaced while in use ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["removed", "replaced"])
+def test_a_store_file_removed_or_replaced_while_in_use_takes_no_more_writes(tmp_path: Path, how: str) -> None:
+    """The service went on answering 200 into a file whose folder had been deleted (and /readyz said
+    ready): everything acknowledged since was lost at the next start."""
+    folder = tmp_path / "store"
+    folder.mkdir()
+    with Store(f"sqlite:///{folder / 'bwc.db'}") as store:
+        _incidents_in(store, 1)
+        assert store.reachable()
+        if how == "removed":
+            shutil.rmtree(folder)
+        else:
+            (folder / "bwc.db").rename(folder / "old.db")
+            shutil.copy(folder / "old.db", folder / "bwc.db")
+        assert not store.reachable()
+        with pytest.raises(StoreError, match=f"was {how}"):
+            _incidents_in(store, 2)
+        with pytest.raises(StoreError, match=f"was {how}"):
+            store.record_many([_fields(9)])
+    if how == "replaced":
+        with Store(f"sqlite:///{folder / 'bwc.db'}") as again:  # a new start uses the file there now
+            assert again.reachable() and again.incident("I-1") is None and again.incident("I-0") is not None
+
+
+def _incidents_in(store: Store, n: int) -> None:
+    for k in range(n):
+        store.create_incident(f"I-{k}", CO, INCIDENT["timezone"], INCIDENT["facts"], NOW)

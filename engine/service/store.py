@@ -538,6 +538,7 @@ class Store:
         self.url = url
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
+        self._file: tuple[int, int] | None = None  # SQLite: the file opened (device, inode), see `_same_file`
         self._lock: AbstractContextManager[Any]
         self._turn: _WriterTurn | None
         if url.startswith("sqlite:"):
@@ -575,6 +576,9 @@ class Store:
                 fairy = self._engine.raw_connection()
                 self._sqlite = fairy.driver_connection
                 fairy.close()  # back to the pool, which keeps this one connection open (StaticPool)
+            assert self.path is not None
+            found = os.stat(self.path)
+            self._file = (found.st_dev, found.st_ino)
 
     def _check_postgres_schema(self, existing: bool) -> None:
         """PostgreSQL: the schema bwc's tables go in (the first of the search path that exists, `public` by
@@ -679,11 +683,30 @@ class Store:
 
     def reachable(self) -> bool:
         try:
+            self._same_file()
             with self._session() as db:
                 db.execute(_sql("SELECT 1")).fetchone()
             return True
         except StoreError:
             return False
+
+    def _same_file(self) -> None:
+        """SQLite: the store's file is still the one opened. Removed or replaced while the service runs (its
+        folder deleted, a backup restored over it), the open connection would go on writing into a file
+        no path names any more, and everything acknowledged since would be lost at the next start: such a
+        write is refused instead (a stat, a microsecond beside the commit's flush to disk)."""
+        if self._file is None or self.path is None:
+            return
+        try:
+            found = os.stat(self.path)
+        except OSError as exc:
+            raise StoreError(f"the store {quoted_path(self.path)} was removed while in use ({exc.strerror}): "
+                             "nothing more is written into the file that was opened, which no path names now; "
+                             "restart the service on a store that is there") from None
+        if (found.st_dev, found.st_ino) != self._file:
+            raise StoreError(f"the store {quoted_path(self.path)} was replaced by another file while in use: "
+                             "nothing more is written into the file that was opened; restart the service to "
+                             "use the file there now")
 
     # --- incidents and events ------------------------------------------------------------------------
 
@@ -1075,6 +1098,8 @@ class Store:
         from sqlalchemy.exc import SQLAlchemyError
 
         with self._lock, (self._turn if write and self._turn is not None else nullcontext()):
+            if write:
+                self._same_file()
             try:
                 with self._engine.connect() as db:
                     db.execution_options(bwc_write=write)  # read by the SQLite begin hook: BEGIN IMMEDIATE
@@ -1100,6 +1125,7 @@ class Store:
 
         errors: tuple[type[Exception], ...] = (SQLAlchemyError, *self._driver_errors())
         with self._lock, (self._turn if self._turn is not None else nullcontext()):
+            self._same_file()
             try:
                 if self.postgres:
                     fairy = self._engine.raw_connection()  # from the pool, checked as `_session`'s are
