@@ -9,7 +9,7 @@ from datetime import date, datetime, tzinfo
 from engine.audit.checks.actions import Actions
 from engine.audit.findings import Finding, FindingSeverity
 from engine.core.decision import Moment, Obligation
-from engine.core.incident import Incident
+from engine.core.incident import Event, Incident
 from engine.core.intervals import Span, subtract, union
 
 _new_tuple = tuple.__new__  # (see `CheckContext.add`)
@@ -25,8 +25,8 @@ def _month_text(year: int, month: int) -> str:
 class CheckContext:
     """One incident under audit: the checks add findings and recording seconds here."""
 
-    __slots__ = ("_as_of_day", "_as_of_text", "_deleted_day", "_times", "actions", "as_of", "findings", "groups",
-                 "inc", "month", "recorded", "required", "zone")
+    __slots__ = ("_as_of_day", "_as_of_text", "_by_index", "_deleted_day", "_times", "actions", "as_of", "findings",
+                 "groups", "inc", "month", "recorded", "required", "zone")
 
     def __init__(self, inc: Incident, as_of: datetime, groups: dict[str, str], zone: tzinfo) -> None:
         self.inc = inc
@@ -43,6 +43,7 @@ class CheckContext:
         self._times: dict[str, float] = {}  # `time`'s answers
         self._deleted_day: date | None = None
         self._as_of_day: date | None = None
+        self._by_index: dict[int, Event] | None = None  # events by input position, when not in input order
 
     def add(self, o: Obligation, check: str, severity: FindingSeverity, expected: str, actual: str,
             missed_by: str | None = None) -> None:
@@ -115,7 +116,15 @@ class CheckContext:
         if 0 <= index < len(events) and events[index].index == index:
             officer = events[index].attributes.get("officer")
         else:
-            officer = next((e.attributes.get("officer") for e in events if e.index == index), None)
+            # Otherwise looked up in a map of input position to event, made once for the incident (searching
+            # the events for each obligation would take time obligations times events).
+            by_index = self._by_index
+            if by_index is None:
+                by_index = self._by_index = {}
+                for e in reversed(events):  # the first event at a position wins, as a search would find it
+                    by_index[e.index] = e
+            found = by_index.get(index)
+            officer = found.attributes.get("officer") if found is not None else None
         return officer if isinstance(officer, str) else None
 
     # The days below are asked for by each retention or release obligation of an incident: worked out once.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.audit.checks.context import CheckContext
 from engine.audit.findings import duration_text
 from engine.core.decision import Obligation
-from engine.core.intervals import Span, length, overlap
+from engine.core.intervals import Span, length
 
 GRACE_SECONDS = 30.0  # recording may start or stop this late without a finding
 
@@ -21,7 +21,7 @@ def _recording_in_window(c: CheckContext, o: Obligation, check: str,
     spans, text = got
     officer = c.officer(o)
     who = f" (officer {officer})" if officer else ""
-    return spans, text, who, overlap(spans, c.actions.recorded(officer))
+    return spans, text, who, c.actions.recorded_in(officer, spans)
 
 
 def camera_off_in_mandatory_window(c: CheckContext, o: Obligation) -> None:

@@ -9,18 +9,30 @@ from engine.audit.checks.context import AT_RISK_DAYS, CheckContext
 from engine.audit.findings import days_text, pending_text
 from engine.core.decision import Obligation, Pending
 
+FEW_RELEASES = 16  # an incident's releases looked through for each release obligation; more are indexed
+Release = tuple[datetime, str | None, Any]  # when, to whom, `redacted` (as `Actions.releases` gives them)
 
-def _released(c: CheckContext, o: Obligation) -> list[tuple[datetime, str | None, Any]]:
-    to = set(o.to or ())
-    return [r for r in c.actions.releases if r[1] in to]
+
+def _released(c: CheckContext, o: Obligation) -> tuple[Release | None, Release | None]:
+    """The first release to whom the obligation names, and the first of those released unredacted (None:
+    there is none). From an index of the incident's releases per recipient: an incident may have thousands
+    of releases and of release obligations."""
+    releases = c.actions.releases
+    if len(releases) <= FEW_RELEASES:  # most incidents (none at all, mostly): looked through
+        to = set(o.to or ())
+        released = [r for r in releases if r[1] in to]
+        return (released[0], next((r for r in released if r[2] is False), None)) if released else (None, None)
+    first, bad = c.actions.first_release(o.to or ())
+    n = len(releases)
+    return releases[first] if first < n else None, releases[bad] if bad < n else None
 
 
 def not_released(c: CheckContext, o: Obligation) -> None:
     """Reported as `released_late` once something was released, `not_released` before."""
     recipients = ", ".join(o.to or ())
-    released = _released(c, o)
+    released, _ = _released(c, o)
     check = "released_late" if released else "not_released"
-    first = released[0][0].astimezone(c.zone).date() if released else None
+    first = released[0].astimezone(c.zone).date() if released else None
     by = o.by
     if o.promptly_after is not None:
         _released_promptly(c, o, check, recipients, first)
@@ -104,10 +116,9 @@ def _released_promptly(c: CheckContext, o: Obligation, check: str, recipients: s
 def unredacted_release(c: CheckContext, o: Obligation) -> None:
     check = "unredacted_release"
     expected = "release redacted: " + "; ".join(o.redact or ())
-    released = _released(c, o)
-    bad = [r for r in released if r[2] is False]
+    released, bad = _released(c, o)
     if bad:
-        c.add(o, check, "violation", expected, f"released unredacted to {bad[0][1]} on "
-              f"{bad[0][0].astimezone(c.zone).date()}")
+        c.add(o, check, "violation", expected, f"released unredacted to {bad[1]} on "
+              f"{bad[0].astimezone(c.zone).date()}")
     else:
         c.add(o, check, "compliant", expected, "released redacted" if released else "not released")

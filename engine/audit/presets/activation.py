@@ -10,6 +10,7 @@ A recording that names no officer counts for every officer, as in the audit's ch
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -47,15 +48,34 @@ def activation(incident: Mapping[str, Any], measure: ActivationMeasure) -> tuple
         elif kind in measure.cleared and ("cleared" not in seen or at > seen["cleared"]):
             seen["cleared"] = at
     eligible = False
+    by_officer: dict[str | None, list[datetime]] | None = None
     for officer, seen in sorted(officers.items()):
         arrived, cleared = seen.get("arrived"), seen.get("cleared")
         if arrived is None or cleared is None or (cleared - arrived).total_seconds() < measure.min_on_scene_seconds:
             continue
         eligible = True
         opened = min(seen.get("dispatched", arrived), arrived)
-        if any((who is None or who == officer) and opened <= at <= cleared for who, at in starts):
-            return 1, 1
+        if len(starts) <= _FEW_STARTS:
+            if any((who is None or who == officer) and opened <= at <= cleared for who, at in starts):
+                return 1, 1
+            continue
+        # Many recordings (and perhaps many officers): the starts of each officer, and of cameras with no
+        # officer, sorted once, and the first at or after `opened` found by bisect; scanning them all for
+        # each officer would take time officers times recordings.
+        if by_officer is None:
+            by_officer = {}
+            for who, at in starts:
+                by_officer.setdefault(who, []).append(at)
+            for times in by_officer.values():
+                times.sort()
+        for times in (by_officer.get(None, []), by_officer.get(officer, [])):
+            i = bisect_left(times, opened)
+            if i < len(times) and times[i] <= cleared:
+                return 1, 1
     return (1, 0) if eligible else (0, 0)
+
+
+_FEW_STARTS = 16  # recording starts scanned for each officer, as most calls have
 
 
 __all__ = ["activation"]
