@@ -6,7 +6,9 @@ Codes are stable (tools and docs refer to them); messages may be reworded.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -149,13 +151,32 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     edits from `public` and `approved` five from `proposed`: guessing those would suggest a value
     that means something else (for a role, the opposite of the rule intended), so no guess is made
     and the caller lists the valid values. The name itself is never suggested as its own fix.
+
+    Inside `hint_budget` (a file being loaded), guesses among many names are limited: see there.
     """
+    pool = candidates if isinstance(candidates, (list, tuple, set, frozenset)) else list(candidates)
+    budget = _BUDGET.get()
+    if budget is None or len(pool) <= LIST_LIMIT:  # a few names: cheap however many times it is asked
+        return _closest(name, pool)
+    return budget.closest(name, pool)
+
+
+def _closest(name: str, candidates: Iterable[str]) -> str | None:
     allowed = max(1, len(name) // 4) if len(name) > 2 else 0
+    lowered = name.lower()
+    letters = set(lowered)
     best: tuple[int, float, str] | None = None
-    for candidate in sorted(set(candidates)):
+    # Every candidate is compared (the best one wins, ties broken by name), in any order.
+    for candidate in candidates:
         if candidate == name or abs(len(candidate) - len(name)) > allowed:
             continue
-        distance = edit_distance(name.lower(), candidate.lower(), allowed)
+        other = candidate.lower()
+        # A quick bound first: one edit adds or removes at most two letters to or from the set of
+        # letters used (a swap none), so letter sets differing by more than 2 * allowed are further
+        # apart than allowed. It spares the edit distance for most names of a large vocabulary.
+        if len(letters.symmetric_difference(other)) > 2 * allowed:
+            continue
+        distance = edit_distance(lowered, other, allowed)
         if distance > allowed:
             continue
         key = (distance, -difflib.SequenceMatcher(None, name, candidate).ratio(), candidate)
@@ -164,18 +185,65 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     return best[2] if best is not None else None
 
 
+# Guesses worked out against a large vocabulary (more than LIST_LIMIT names) per file loaded. Each
+# guess compares the misspelt name with every valid one, so a file with thousands of misspelt names
+# among thousands of declared ones cost millions of comparisons (2,000 of each: 62 s). Past this many
+# per file, a misspelt name not already guessed gets no guess: its hint lists the valid names or
+# points to the document that does (`did_you_mean`), and `bwc check` still reports every error.
+HINT_LIMIT = 200
+
+
+class _Budget:
+    """The guesses left to work out, and those worked out (by misspelt name, then vocabulary), in one file."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.answers: dict[str, list[tuple[frozenset[str], str | None]]] = {}
+
+    def closest(self, name: str, pool: Collection[str]) -> str | None:
+        known = self.answers.get(name)
+        if known is None and self.left <= 0:
+            return None  # over the limit: no guess (without even reading the vocabulary)
+        vocabulary = frozenset(pool)
+        for seen, answer in known or ():
+            if seen == vocabulary:  # the same misspelling against the same names: the same answer
+                return answer
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        answer = _closest(name, vocabulary)
+        self.answers.setdefault(name, []).append((vocabulary, answer))
+        return answer
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("hint_budget", default=None)
+
+
+@contextmanager
+def hint_budget(limit: int = HINT_LIMIT) -> Iterator[None]:
+    """Within it (one file being loaded), at most `limit` "did you mean" guesses are worked out
+    against more than LIST_LIMIT names; repeated ones are answered from memory. Outside it, every
+    guess is worked out."""
+    token = _BUDGET.set(_Budget(limit))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 LIST_LIMIT = 30  # valid names listed in a hint at most; beyond that the hint points to a document
 
 
 def did_you_mean(name: str, candidates: Iterable[str], noun: str = "names",
                  see: str = "docs/vocabulary.md") -> str:
     """A fix hint: the closest valid name, or else the list of valid names (or where to find them)."""
-    pool = sorted(set(candidates) - {name})
+    pool = set(candidates)
+    pool.discard(name)
     best = closest(name, pool)
     if best is not None:
         return f"did you mean `{best}`?"
     if not pool:
         return f"see {see}"
-    if len(pool) <= LIST_LIMIT:
-        return f"valid {noun}: " + ", ".join(pool)
+    if len(pool) <= LIST_LIMIT:  # sorted only here: a long vocabulary is never listed
+        return f"valid {noun}: " + ", ".join(sorted(pool))
     return f"see {see} for the valid {noun}"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import calendar
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -229,18 +229,36 @@ def _add_business_days(start: datetime, n: int, holidays: Collection[date]) -> d
 def _add_business_days_to(d0: date, n: int, holidays: Collection[date]) -> date:
     """The n-th day after `d0` that is a weekday and not a holiday.
 
-    Whole weeks are counted at once and holidays found by bisection in a sorted tuple, so the cost
-    grows with the number of holidays passed, not with the number of days counted."""
+    Whole weeks are counted at once and holidays found by bisection in a sorted tuple (sorted once per
+    holiday collection), so the cost grows with the logarithm of the number of holidays, not with the
+    number of days counted nor with the holidays passed."""
     skipped = _weekday_holidays(holidays)
     before = bisect_right(skipped, d0)
-    wanted = n
-    while True:
-        end = _nth_weekday_after(d0, wanted)
-        # Every weekday holiday in (d0, end] used up one of the weekdays counted: count that many more.
-        found = bisect_right(skipped, end) - before
-        if wanted == n + found:
-            return end
-        wanted = n + found
+
+    def found(extra: int) -> int:
+        """The weekday holidays in (d0, the (n + extra)-th weekday after d0]."""
+        return bisect_right(skipped, _nth_weekday_after(d0, n + extra)) - before
+
+    # The answer is the (n + j)-th weekday after d0 for the least j with found(j) == j: every weekday
+    # holiday up to it used up one of the weekdays counted. found(j) - j never grows with j (one more
+    # weekday adds at most one holiday), so that j is also the least with found(j) <= j.
+    # Counting on by the holidays found reaches it in a round or two with a few holidays; a long run
+    # of holidays (a list of every day for years) would take a round per n of them, so after a few
+    # rounds bisect for it instead: found(j) <= j holds for j = all the holidays after d0.
+    extra = 0
+    for _ in range(4):
+        more = found(extra)
+        if more == extra:
+            return _nth_weekday_after(d0, n + extra)
+        extra = more  # still at most the least such j
+    lo, hi = extra, len(skipped) - before
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if found(mid) <= mid:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _nth_weekday_after(d0, n + lo)
 
 
 def _nth_weekday_after(day: date, n: int) -> date:
@@ -254,12 +272,30 @@ def _nth_weekday_after(day: date, n: int) -> date:
     return day + timedelta(days=days)
 
 
+# The sorted weekday holidays of the collections passed most recently, by identity. A caller passes
+# the same ruleset's holiday list to every deadline it counts; sorting it, or even copying it to a
+# tuple to hash for a cache key, costs O(holidays) per deadline (64,000 holidays and 4,000 requests took
+# 19 s). Each entry keeps its collection, so that no other object can take its id while it is cached,
+# and the collection's length, so that a list grown or shrunk in place is sorted again. (A list changed
+# in place to the same length is not noticed: a ruleset's holidays are not changed once loaded.)
+_SORTED: dict[int, tuple[Collection[date], int, tuple[date, ...]]] = {}
+_SORTED_LOCK = threading.Lock()
+_SORTED_MAX = 64  # collections remembered: a process holds a few rulesets, each with one list
+
+
 def _weekday_holidays(holidays: Collection[date]) -> tuple[date, ...]:
-    key = holidays if isinstance(holidays, tuple) else tuple(holidays)
-    return _sorted_weekdays(key)
+    key = id(holidays)
+    hit = _SORTED.get(key)
+    if hit is not None and hit[0] is holidays and hit[1] == len(holidays):
+        return hit[2]
+    skipped = _sorted_weekdays(holidays)
+    with _SORTED_LOCK:  # the service counts deadlines on several threads
+        while len(_SORTED) >= _SORTED_MAX:  # forget the oldest (dicts keep insertion order)
+            del _SORTED[next(iter(_SORTED))]
+        _SORTED[key] = (holidays, len(holidays), skipped)
+    return skipped
 
 
-@lru_cache(maxsize=64)
-def _sorted_weekdays(holidays: tuple[date, ...]) -> tuple[date, ...]:
+def _sorted_weekdays(holidays: Collection[date]) -> tuple[date, ...]:
     # Holidays on a weekend change nothing: business days skip the weekend anyway.
     return tuple(sorted({d for d in holidays if d.weekday() < 5}))
