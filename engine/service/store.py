@@ -640,15 +640,11 @@ class Store:
         """A store opened read-only is read at the schema revision it is at, which must be this bwc's
         newest: reading it at another could misread it, and upgrading it is a write (the commands that
         write upgrade it)."""
-        from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
-        from alembic.script import ScriptDirectory
 
-        from engine.service.migrations import HERE
+        from engine.service.migrations import scripts
 
-        config = Config()
-        config.set_main_option("script_location", str(HERE).replace("%", "%%"))  # the option is interpolated
-        script = ScriptDirectory.from_config(config)
+        _, script = scripts()
         newest = script.get_current_head() or "(none)"
         try:
             with self._session(doing="cannot open the store") as db:

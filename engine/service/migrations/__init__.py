@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
     from sqlalchemy import Connection
 
 HERE = Path(__file__).resolve().parent
@@ -26,19 +28,26 @@ class UnknownRevision(Exception):
         self.found, self.newest = found, newest
 
 
+def scripts() -> tuple[Config, ScriptDirectory]:
+    """Alembic's configuration of bwc's migrations, and their scripts (what `upgrade` runs, and what a
+    store opened read-only is compared with)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(HERE).replace("%", "%%"))  # the option is interpolated
+    return config, ScriptDirectory.from_config(config)
+
+
 def upgrade(connection: Connection) -> None:
     """Run every migration the database has not had, on `connection`, inside the transaction the
     caller opened (and commits). Raises UnknownRevision when the database is ahead of this bwc."""
     # Alembic is imported here, not at the top: only opening a store needs it, and `bwc` commands
     # that never open one should not pay for importing it.
     from alembic import command
-    from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(HERE).replace("%", "%%"))  # the option is interpolated
-    script = ScriptDirectory.from_config(config)
+    config, script = scripts()
     known = {rev.revision for rev in script.walk_revisions()}
     for found in MigrationContext.configure(connection).get_current_heads():
         if found not in known:
