@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 from policy import validate
 from policy.base import Name
 from policy.conditions import Comparison, Condition
-from policy.diagnostics import Diagnostic, RulesetError, did_you_mean
+from policy.diagnostics import Diagnostic, RulesetError, did_you_mean, hint_budget
 from policy.model import Declarations, Rule, Ruleset, Source
 from policy.model_errors import described, from_pydantic, rule_id_at
 from policy.model_paths import unwrap
@@ -58,7 +58,13 @@ def check_file(path: Path | str) -> CheckResult:
 
 def load_document(doc: SourceDocument) -> Ruleset:
     """Validate a document read with `partial=True` (or without): its reading problems are reported
-    together with every problem of the ruleset itself."""
+    together with every problem of the ruleset itself. "Did you mean" guesses are bounded per
+    document (`HINT_LIMIT`), however the file is loaded: alone, or among a repository's."""
+    with hint_budget():
+        return _validated(doc)
+
+
+def _validated(doc: SourceDocument) -> Ruleset:
     data = doc.data
     if not isinstance(data, dict):
         line, col = doc.position(()) or (1, 1)

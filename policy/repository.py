@@ -159,8 +159,7 @@ class Repository:
             doc: SourceDocument | None = None
             try:
                 doc = read_yaml_file(path, partial=True)
-                with hint_budget():  # "did you mean" guesses bounded per file (HINT_LIMIT)
-                    ruleset = load_document(doc)
+                ruleset = load_document(doc)
             except RulesetError as exc:
                 results.setdefault(str(path), CheckResult(str(path), None, []))
                 results[str(path)].diagnostics.extend(exc.diagnostics)
@@ -193,8 +192,7 @@ class Repository:
         repository and the entry it holds, when it holds that version with the same content already.
         Raises RulesetError with every problem found."""
         doc = read_yaml_text(text, name, partial=True)
-        with hint_budget():
-            ruleset = load_document(doc)
+        ruleset = load_document(doc)
         new = Entry(ruleset, Path(name), canonical_digest(ruleset), doc)
         first = self._by_id.get(new.id, {}).get(new.version)
         if first is not None:

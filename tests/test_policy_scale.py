@@ -20,7 +20,7 @@ import policy.diff as diff_
 import policy.duration as duration
 import policy.repository as repository
 from engine.tools.lint.fast import with_warnings
-from policy.diagnostics import HINT_LIMIT, closest, did_you_mean, hint_budget
+from policy.diagnostics import HINT_LIMIT, RulesetError, closest, did_you_mean, hint_budget
 from policy.diff import diff, history
 from policy.duration import Duration
 from policy.loader import load_ruleset
@@ -312,6 +312,24 @@ def test_hints_are_bounded_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # The first HINT_LIMIT errors of a file get a guess; the rest point to the list of valid names.
     assert more[:HINT_LIMIT] == [f"did you mean `e{i:06d}`?" for i in range(HINT_LIMIT)]
     assert set(more[HINT_LIMIT:]) == {"see docs/vocabulary.md for the valid event types"}
+
+
+def test_hints_are_bounded_for_a_file_loaded_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `bwc render FILE` outside a repository, and the Python API's `load_ruleset`, load one file with no
+    # repository around it: its guesses are bounded as a repository's files are.
+    def distances(count: int) -> tuple[int, list[str]]:
+        file = _typos(tmp_path / f"alone{count}", count) / "typo" / "1.0.0.yaml"
+        with monkeypatch.context() as m:
+            calls = _count(m, diagnostics, "edit_distance")
+            with pytest.raises(RulesetError) as raised:
+                load_ruleset(file)
+        return calls[0], [d.hint or "" for d in raised.value.diagnostics]
+
+    small, _ = distances(300)
+    large, hints = distances(600)
+    assert large <= 2 * small + 50 and large <= 10 * HINT_LIMIT
+    assert hints[:HINT_LIMIT] == [f"did you mean `e{i:06d}`?" for i in range(HINT_LIMIT)]
+    assert set(hints[HINT_LIMIT:]) == {"see docs/vocabulary.md for the valid event types"}
 
 
 def test_a_repeated_misspelling_is_guessed_once(monkeypatch: pytest.MonkeyPatch) -> None:
