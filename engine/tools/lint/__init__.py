@@ -42,9 +42,12 @@ class LintReport:
 
 
 def lint(library: Library, ruleset: Ruleset, *, limit: int = DEFAULT_LIMIT, fast_only: bool = False,
-         checks: tuple[Check, ...] | None = None) -> LintReport:
-    """Run the checks (by default every one; with `fast_only`, those `bwc check` runs, without examples)."""
-    ctx = LintContext(library, ruleset, limit, fast_only=fast_only)
+         checks: tuple[Check, ...] | None = None, _prune: bool = True) -> LintReport:
+    """Run the checks (by default every one; with `fast_only`, those `bwc check` runs, without examples).
+
+    `_prune=False` (for the tests only) searches every candidate pair of rules, even those whose
+    conditions no incident meets together (`solve.Exclusions`): the findings are the same."""
+    ctx = LintContext(library, ruleset, limit, fast_only=fast_only, prune=_prune)
     chosen = checks if checks is not None else (FAST if fast_only else CHECKS)
     findings = [f for c in chosen for f in c.run(ctx)]
     try:

@@ -3,12 +3,18 @@
 A rule's scan decides the incidents of its search space (its own conditions, and those of the rules
 that override it) and keeps, for each thing a check asks about, a count and the first incident that
 shows it. A pair's scan looks for the first incident whose decision shows an unsettled conflict between
-the two rules. Both search through the real engine (`LintContext.search`).
+the two rules. Both search through the real engine (`LintContext.search`, `LintContext.replay`).
+
+The pair checks ask for a scan of every candidate pair, so the number of pairs grows with the square of
+the rules. Two things keep the work in step with the rules: a pair whose conditions no incident can meet
+together (`district: d1` against `district: d2`; `solve.Exclusions`) is not searched, as no decision
+can hold both; and pairs whose searches make the same incidents share their decisions (`replay`), each
+decision read once for every pair (`PairView`). Neither changes a finding or its example (a pair not
+searched adds nothing to the report's `searched`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -29,9 +35,12 @@ class Seen:
     note: str = ""
 
     def add(self, found: Found, note: str = "") -> None:
+        self.saw(found.number, found.incident, note)
+
+    def saw(self, number: int, incident: dict[str, Any], note: str = "") -> None:
         self.count += 1
         if self.first is None:
-            self.first, self.at, self.note = found.incident, found.number, note
+            self.first, self.at, self.note = incident, number, note
 
 
 @dataclass
@@ -170,26 +179,41 @@ def pair_scan(ctx: LintContext, a: LintRule, b: LintRule, kind: str) -> PairScan
     return ctx.memo(key, lambda: _scan_pair(ctx, a, b, kind))
 
 
-def _unsettled(kind: str, a: LintRule, b: LintRule) -> Callable[[Conflict], bool]:
-    return lambda c: c.kind == kind and c.resolution == "unresolved" and set(c.rules) == {a.id, b.id}
+@dataclass(frozen=True)
+class PairView:
+    """What a pair scan reads of a decision, for every pair at once: the rules with an obligation in force
+    (by ruleset and id), and the first unresolved conflict of each kind between each two rules."""
+
+    in_force: frozenset[tuple[str, str]]
+    unsettled: dict[tuple[str, frozenset[str]], Conflict]
 
 
-def _in_force(rule: LintRule, decision: Decision) -> bool:
-    return any(o.overridden_by is None for o in rule.obligations(decision))
+def pair_view(decision: Decision) -> PairView:
+    unsettled: dict[tuple[str, frozenset[str]], Conflict] = {}
+    for c in decision.conflicts:
+        if c.resolution == "unresolved":
+            unsettled.setdefault((c.kind, frozenset(c.rules)), c)
+    # A rule is in force when some obligation of it is not set aside by a rule that overrides it.
+    return PairView(frozenset((o.ruleset, o.rule) for o in decision.obligations if o.overridden_by is None),
+                    unsettled)
 
 
 def _scan_pair(ctx: LintContext, a: LintRule, b: LintRule, kind: str) -> PairScan:
-    run = ctx.search([a, b, *ctx.overriders(a), *ctx.overriders(b)])
-    match = _unsettled(kind, a, b)
+    if ctx.prune and ctx.exclusions.exclusive(a.compiled, b.compiled):
+        # No incident makes both rules apply, so no decision can show them in conflict: nothing to search
+        # (and nothing decided, so the report's `searched` counts none for it).
+        return PairScan(a, b, Seen(), Search(0, 0, True))
+    plan = ctx.plan([a, b, *ctx.overriders(a), *ctx.overriders(b)])
+    wanted = (kind, frozenset((a.id, b.id)))
     seen = Seen()
     conflict = None
-    for f in run.found:
+    for number, incident, view in ctx.replay(plan, "pair", pair_view):
         # Both rules in force: a third rule that sets one of them aside settles the matter for this incident.
-        if not (_in_force(a, f.decision) and _in_force(b, f.decision)):
+        if (a.ref, a.id) not in view.in_force or (b.ref, b.id) not in view.in_force:
             continue
-        hit = next((c for c in f.decision.conflicts if match(c)), None)
+        hit = view.unsettled.get(wanted)
         if hit is not None:
-            seen.add(f, hit.detail)
+            seen.saw(number, incident, hit.detail)
             conflict = hit
             break
-    return PairScan(a, b, seen, run.summary(seen.at), conflict)
+    return PairScan(a, b, seen, Search(plan.planned, plan.space.size, plan.complete, seen.at), conflict)
