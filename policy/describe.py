@@ -61,9 +61,15 @@ def anchor(event: str | Earliest) -> str:
     return "the incident" if event == INCIDENT else name(event)
 
 
+def article(n: str) -> str:
+    """`an` before a name read with a vowel first (`an arrest`), else `a` (`a use_of_force`: most names
+    starting with `u` are read with a `y` sound)."""
+    return "an" if n[:1] in "aeio" else "a"
+
+
 def a(n: str) -> str:
     """`a `arrest`` is `an `arrest``."""
-    return ("an " if n[:1] in "aeio" else "a ") + name(n)
+    return f"{article(n)} {name(n)}"
 
 
 def value(v: Any) -> str:

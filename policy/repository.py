@@ -477,7 +477,8 @@ class Repository:
         if versions is None:
             partial = [i for i in self.ids() if ruleset_id and ruleset_id in i]
             hint = (f"did you mean `{partial[0]}`?" if len(partial) == 1
-                    else did_you_mean(ruleset_id, self.ids(), "rulesets"))
+                    else "it holds no ruleset at all" if not self.ids()
+                    else did_you_mean(ruleset_id, self.ids(), "rulesets", see="the folder of rulesets"))
             raise UnknownRuleset(f"no ruleset `{ruleset_id}` in the repository; {hint}")
         return versions
 

@@ -441,6 +441,7 @@ def test_a_ruleset_file_is_read_where_there_is_no_rulesets_folder(tmp_path: Path
         assert done.returncode == 0 and "colorado-24-31-902@2021.2.0" in done.stdout, (argv, done.stderr)
     done = bwc("decide", "--policy", POLICY, str(SAMPLE), cwd=tmp_path)
     assert done.returncode == 1 and "no --rulesets was given, and there is no `rulesets` folder here" in done.stderr
+    assert "it holds no ruleset at all" in done.stderr and "vocabulary" not in done.stderr  # not a list of events
     done = bwc("decide", "--rulesets", "nope", "--policy", POLICY, str(SAMPLE), cwd=tmp_path)
     assert done.returncode == 2 and "Path 'nope' does not exist" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []

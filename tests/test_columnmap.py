@@ -358,3 +358,12 @@ def test_a_vendor_row_with_values_past_its_last_heading_refuses_its_incident(tmp
     assert summary["input"]["incidents"] == 1  # E3
     assert summary["input"]["errors"] == [{"incident": "E1", "line": 2, "message": (
         "7 fields where the header has 5, the last of them not empty (a comma in a cell that is not quoted?)")}]
+
+
+def test_one_recording_is_counted_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.commands.audit import say_map_and_preset
+
+    for rows, said in ((1, "recordings: 1 row, "), (2, "recordings: 2 rows, ")):
+        say_map_and_preset({"input": {"map": {"recordings": {"rows": rows, "matched": rows, "unmatched": 0,
+                                                             "skipped": 0}}}})
+        assert capsys.readouterr().out.startswith(said)

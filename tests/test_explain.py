@@ -140,3 +140,11 @@ def test_a_bad_event_row_of_a_csv_is_named_by_its_own_line(tmp_path: Path) -> No
     assert code == 0, err
     errors = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))["input"]["errors"]
     assert [e["line"] for e in errors] == [5]
+
+
+def test_event_checks_read_as_english() -> None:
+    code, out, _ = run_cli(["explain", "--rulesets", str(RULESETS), "--policy", "colorado-24-31-902",
+                            str(ROOT / "examples" / "colorado-complaint.json")])
+    assert code == 0
+    assert "an anticipated_force_task event" in out and "a anticipated" not in out
+    assert "a complaint_filed event" in out

@@ -179,3 +179,15 @@ def test_data_is_literal_text_in_text_and_markdown(library: Library, tmp_path: P
     # escaped as every Markdown output escapes data (policy.markdown): shown as written, nothing live
     assert "\\<img" in md and "\\*b\\*" in md and "\\[/bold\\]" in md and "\\|" in md and "\x1b" not in md
     assert_inert_markdown(md, "<img src=x onerror=alert(1)> *b* [/bold] \\x1b[2J|")
+
+
+def test_a_side_named_by_its_id_alone_is_reported_as_the_version_it_stands_for(library: Library,
+                                                                                  tmp_path: Path) -> None:
+    # The report said `… → illinois-50-ilcs-706-10-20`: which version was compared was not said anywhere.
+    path = _write(tmp_path / "e.jsonl", [_incident("I-1", *SHOT)])
+    newest = library.repository.versions(IL)[-1]
+    report = _run(library, path, A, IL)
+    assert (report.a, report.b) == (A, f"{IL}@{newest}")
+    assert json.loads(render_json(report))["b"] == f"{IL}@{newest}"
+    assert f"{A} → {IL}@{newest}:" in render_text(report)
+    assert _run(library, path, A, str(ROOT / "rulesets" / IL / "2021.1.0.yaml")).b.endswith("2021.1.0.yaml")

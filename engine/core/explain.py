@@ -26,6 +26,7 @@ from policy.conditions import (
     NotCondition,
     SequenceCondition,
 )
+from policy.describe import article
 
 
 @dataclass
@@ -231,7 +232,7 @@ class Explainer:
         match = found[0] if found else None
         events = ctx.by_type.get(cond.event, ())
         where = ", ".join(_describe(n, c) for n, c in cond.where.items())
-        text = f"a {cond.event} event" + (f" where {where}" if where else "")
+        text = f"{article(cond.event)} {cond.event} event" + (f" where {where}" if where else "")
         if match is not None:
             detail = _when(match)
         elif events:

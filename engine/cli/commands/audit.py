@@ -159,8 +159,8 @@ def say_map_and_preset(summary: dict[str, Any]) -> None:
     mapped = summary["input"].get("map")
     if mapped and mapped.get("recordings"):
         r = mapped["recordings"]
-        say(f"recordings: {r['rows']:,} rows, {r['matched']:,} matched to an incident, {r['unmatched']:,} matched "
-            f"to none, {r['skipped']:,} unreadable"
+        say(f"recordings: {r['rows']:,} row{'' if r['rows'] == 1 else 's'}, {r['matched']:,} matched to an incident, "
+            f"{r['unmatched']:,} matched to none, {r['skipped']:,} unreadable"
             + (f", {r['ambiguous']:,} matching too many calls to tell" if r.get("ambiguous") else ""))
     chosen = summary.get("preset")
     if not chosen:

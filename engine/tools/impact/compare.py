@@ -204,5 +204,5 @@ def impact(a: Side, b: Side, incidents: Path | str, *, as_of: datetime | str | N
     if tally.empty and not allow_empty:
         raise ExportError(f"{quoted(str(incidents), 200)}: the input holds no incident (it is empty); nothing was "
                           "compared (pass --allow-empty to accept an empty input)")
-    return ImpactReport(a.ref, b.ref, when.isoformat() if when is not None else None, tally,
+    return ImpactReport(a.shown(library), b.shown(lib_b), when.isoformat() if when is not None else None, tally,
                         time.perf_counter() - start, workers)

@@ -34,6 +34,12 @@ class Side:
     def policy(self, library: Library) -> Policy:
         return policy_of(library, library.repository.resolve(self.ref), dates=self.dates)
 
+    def shown(self, library: Library) -> str:
+        """The side as a report names it: as given, but an `ID` alone as the version it stands for
+        (`ID@VERSION`, the newest), so that the report says what was compared."""
+        ruleset = library.repository.resolve(self.ref)
+        return ruleset.ref if self.ref == ruleset.ruleset else self.ref
+
 
 ALWAYS = Effective.model_validate({"from": date(1, 1, 1)})
 

@@ -229,7 +229,7 @@ class Scenario(_Strict):
 
 
 class ScenarioFile(_Strict):
-    """A file of scenarios for one ruleset (its JSON Schema: `bwc schema --scenarios`)."""
+    """A file of scenarios for one ruleset (its JSON Schema: `bwc schema --kind scenarios`)."""
 
     ruleset: str = Field(description="The ruleset id, optionally @version.")
     scenarios: Annotated[list[Scenario], Field(min_length=1)]
