@@ -119,8 +119,8 @@ _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
 BODY_TIMEOUT = 30.0
 """Seconds a client has, from the start of a request, to send its whole body: a client that declares a
 body and then sends it slowly, or not at all, is answered 408 and its connection closed, rather than
-holding a connection (and the memory of what it sent) for ever. uvicorn bounds the rest (see
-docs/service.md, "Limits")."""
+holding a connection (and the memory of what it sent) for ever. The request line and headers have a
+deadline of their own (engine.service.protocol); see docs/service.md, "Limits"."""
 
 
 def _install_errors(app: FastAPI, metrics: Metrics) -> None:
@@ -824,10 +824,11 @@ def create_app(library: Library, store: Store, tokens: Tokens, *, max_body: int 
 
     @app.get("/readyz", tags=["health"], responses={200: {"model": models.Ready}, **problems(503)})
     def readyz() -> Response:
-        """Rulesets loaded and the store reachable."""
-        if not service.store.reachable():
+        """Rulesets loaded, and the store can be read and can take writes (`detail` says why not)."""
+        why = service.store.unready()
+        if why is not None:
             metrics.store_errors.inc()
-            return problem(503, _TITLES[503], "the store cannot be reached")
+            return problem(503, _TITLES[503], why)
         return JSONResponse({"status": "ready", "rulesets": len(service.library.repository.ids())})
 
     @app.get("/metrics", tags=["health"], dependencies=[Depends(read)], response_class=Response,

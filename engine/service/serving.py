@@ -44,8 +44,10 @@ def run_worker(make_app: Callable[[], object], sock: socket.socket) -> None:
     """Serve on `sock` in this process until SIGTERM or SIGINT (uvicorn's graceful shutdown)."""
     import uvicorn  # the web stack is loaded only by the command that serves
 
+    from engine.service.protocol import TimedHeadProtocol
+
     config = uvicorn.Config(make_app(), log_level="warning", access_log=False,  # type: ignore[arg-type]
-                            timeout_graceful_shutdown=30)
+                            timeout_graceful_shutdown=30, http=TimedHeadProtocol)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -523,10 +523,12 @@ def _insert(table: str, columns: tuple[str, ...], tail: str = "") -> TextClause:
 class Store:
     """The store at `url`: `sqlite:///FILE` or `postgresql://USER:PASSWORD@HOST:PORT/DATABASE`.
 
-    SQLite: one connection, shared by the service's threads under a lock (SQLite allows one writer at a
-    time anyway, and a write is a few milliseconds); writes begin with `BEGIN IMMEDIATE`, so a second
-    process on the same file waits for its turn instead of failing. PostgreSQL: a pool of connections,
-    one per thread at work, and locks in the database (see the module's docstring)."""
+    SQLite: two connections, each shared by the service's threads under a lock of its own. Writes go
+    through one (SQLite allows one writer at a time anyway, and a write is a few milliseconds) and begin
+    with `BEGIN IMMEDIATE`, so a second process on the same file waits for its turn instead of failing.
+    Reads go through the other, which never writes (`query_only`): in WAL mode a reader reads beside a
+    writer, so a write waiting for another process's write lock holds up no read. PostgreSQL: a pool of
+    connections, one per thread at work, and locks in the database (see the module's docstring)."""
 
     def __init__(self, url: str, *, existing: bool = False, read_only: bool = False) -> None:
         """`existing`: the store must be one bwc made already (what `bwc log verify` and `bwc replay`
@@ -539,7 +541,9 @@ class Store:
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
         self._file: tuple[int, int] | None = None  # SQLite: the file opened (device, inode), see `_same_file`
-        self._lock: AbstractContextManager[Any]
+        self.read_only = read_only
+        self._lock: AbstractContextManager[Any]  # held around every write (and every read on PostgreSQL)
+        self._read_lock: AbstractContextManager[Any]  # held around every read
         self._turn: _WriterTurn | None
         if url.startswith("sqlite:"):
             self.path = sqlite_path(url)
@@ -555,6 +559,9 @@ class Store:
             self._turn = None
         else:
             raise StoreError(f"`{quoted_path(self.shown)}` is not a store URL: {_URL_HELP}")
+        # Reads go through the same engine until the store is open (and for good on PostgreSQL, whose pool
+        # gives each thread a connection, and on a store opened read-only, which is never written).
+        self._reader, self._read_lock = self._engine, self._lock
         self.postgres = self._engine.dialect.name == "postgresql"
         if self.postgres:
             self._check_postgres_schema(existing)
@@ -570,15 +577,38 @@ class Store:
         mark = "%s" if self.postgres else "?"  # the drivers' own parameter styles (psycopg, sqlite3)
         self._record_insert = (f"INSERT INTO decisions ({', '.join(_LOG_COLUMNS)}) "
                                f"VALUES ({', '.join(mark for _ in _LOG_COLUMNS)})")
-        self._sqlite: Any = None  # SQLite's one connection, as its driver's object, for `_driver`
+        self._sqlite: Any = None  # SQLite's write connection, as its driver's object, for `_driver`
         if not self.postgres:
+            assert self.path is not None
             with self._lock:
                 fairy = self._engine.raw_connection()
                 self._sqlite = fairy.driver_connection
                 fairy.close()  # back to the pool, which keeps this one connection open (StaticPool)
-            assert self.path is not None
             found = os.stat(self.path)
             self._file = (found.st_dev, found.st_ino)
+            if not read_only:
+                self._open_reader()
+
+    def _open_reader(self) -> None:
+        """SQLite: open the readers' connection, now that the schema is made (it never writes, so it never
+        migrates). A file missing by now is refused rather than made by it (`mode=rw`), and one replaced
+        since the file opened was recorded (`_file`) is caught by `_same_file` after: reads and writes go
+        to one file."""
+        import sqlite3
+
+        from sqlalchemy.exc import SQLAlchemyError
+
+        assert self.path is not None
+        reader = _sqlite_engine(self.path, reader=True)
+        try:
+            reader.raw_connection().close()  # back to its pool, which keeps it open (StaticPool)
+            self._same_file()
+        except (SQLAlchemyError, sqlite3.Error, StoreError) as exc:
+            reader.dispose()
+            self.close()
+            why = str(exc) if isinstance(exc, StoreError) else self._reason(exc)
+            raise StoreError(f"cannot open the store {quoted_path(self.shown)}: {why}") from None
+        self._reader, self._read_lock = reader, threading.Lock()
 
     def _check_postgres_schema(self, existing: bool) -> None:
         """PostgreSQL: the schema bwc's tables go in (the first of the search path that exists, `public` by
@@ -670,6 +700,9 @@ class Store:
             self._engine.dispose()
             if self._turn is not None:
                 self._turn.close()
+        if self._reader is not self._engine:
+            with self._read_lock:
+                self._reader.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -678,31 +711,76 @@ class Store:
         self.close()  # a command's store is closed when it ends, not when the interpreter collects it
 
     def reachable(self) -> bool:
+        return self.unready() is None
+
+    def unready(self) -> str | None:
+        """Why the service should not be sent requests now, in words an operator can act on, or None: the
+        store cannot be read, or cannot take writes. The words name the store's files by their names
+        alone, never the folder or the server they are on (/readyz answers anyone who asks). Cheap, for a
+        readiness probe polled every few seconds: a few stat calls and one query on the readers'
+        connection (so it never waits behind a write), and nothing written."""
+        moved = self._moved()
+        if moved is not None:
+            assert self.path is not None
+            return f"the store's file `{quoted(self.path.name)}` {moved}"
+        if not self.read_only:
+            why = self._unwritable()
+            if why is not None:
+                return why
         try:
-            self._same_file()
-            with self._session() as db:
-                db.execute(_sql("SELECT 1")).fetchone()
-            return True
+            with self._session(doing="cannot reach the store") as db:
+                if self.postgres and not self.read_only:
+                    # on when the server takes no writes: a standby, or default_transaction_read_only
+                    if db.execute(_sql("SELECT current_setting('transaction_read_only')")).scalar() == "on":
+                        return ("the store cannot take writes: its database is read-only (a standby server, or "
+                                "default_transaction_read_only is on); point the service at the primary server, "
+                                "or make the database writable")
+                else:
+                    db.execute(_sql("SELECT 1")).fetchone()
         except StoreError:
-            return False
+            return "the store cannot be reached"
+        return None
+
+    def _unwritable(self) -> str | None:
+        """SQLite: why this process could not write the store, or None. Its file, and the `-wal` and `-shm`
+        files SQLite keeps beside it in WAL mode, must be writable: one that is not (its permissions, an
+        immutable attribute, a disk mounted read-only) refuses writes, at once or once it is opened again
+        (a worker started anew). The folder is not looked at: SQLite makes nothing in it while the store
+        is open, as the `-wal` and `-shm` files are there then (the writers' lock file may not be made in
+        a read-only folder, and writers then take turns without it)."""
+        if self.path is None:
+            return None
+        real = self.path.resolve()  # SQLite keeps `-wal` and `-shm` beside the file a link names
+        for file in (real, real.with_name(real.name + "-wal"), real.with_name(real.name + "-shm")):
+            if not os.access(file, os.W_OK) and os.path.lexists(file):
+                return (f"the store cannot take writes: this process may not write its file `{quoted(file.name)}` "
+                        "(its permissions, an immutable attribute, or a disk mounted read-only); make it writable "
+                        "by the user the service runs as")
+        return None
 
     def _same_file(self) -> None:
         """SQLite: the store's file is still the one opened. Removed or replaced while the service runs (its
         folder deleted, a backup restored over it), the open connection would go on writing into a file
         no path names any more, and everything acknowledged since would be lost at the next start: such a
         write is refused instead (a stat, a microsecond beside the commit's flush to disk)."""
+        moved = self._moved()
+        if moved is not None:
+            raise StoreError(f"the store {quoted_path(self.path)} {moved}")
+
+    def _moved(self) -> str | None:
+        """SQLite: how the store's file was removed or replaced since it was opened, in words that follow
+        its name, or None while it is the file opened (and on PostgreSQL)."""
         if self._file is None or self.path is None:
-            return
+            return None
         try:
             found = os.stat(self.path)
         except OSError as exc:
-            raise StoreError(f"the store {quoted_path(self.path)} was removed while in use ({exc.strerror}): "
-                             "nothing more is written into the file that was opened, which no path names now; "
-                             "restart the service on a store that is there") from None
+            return (f"was removed while in use ({exc.strerror}): nothing more is written into the file that was "
+                    "opened, which no path names now; restart the service on a store that is there")
         if (found.st_dev, found.st_ino) != self._file:
-            raise StoreError(f"the store {quoted_path(self.path)} was replaced by another file while in use: "
-                             "nothing more is written into the file that was opened; restart the service to "
-                             "use the file there now")
+            return ("was replaced by another file while in use: nothing more is written into the file that was "
+                    "opened; restart the service to use the file there now")
+        return None
 
     # --- incidents and events ------------------------------------------------------------------------
 
@@ -1093,14 +1171,16 @@ class Store:
         the readers that report a damaged row and go on: the log's walk, a replay)."""
         from sqlalchemy.exc import SQLAlchemyError
 
-        with self._lock, (self._turn if write and self._turn is not None else nullcontext()):
+        # A read takes neither the write lock nor the writers' turn: on SQLite it has a connection of its own.
+        engine, lock = (self._engine, self._lock) if write else (self._reader, self._read_lock)
+        with lock, (self._turn if write and self._turn is not None else nullcontext()):
             if write:
                 self._same_file()
             try:
-                with self._engine.connect() as db:
+                with engine.connect() as db:
                     db.execution_options(bwc_write=write)  # read by the SQLite begin hook: BEGIN IMMEDIATE
                     driver: Any = db.connection.driver_connection if lenient and not self.postgres else None
-                    if driver is not None:  # the one connection, under the lock: no other reader sees this
+                    if driver is not None:  # SQLite's connection, used under its lock: no other thread sees this
                         driver.text_factory = _lenient_text
                     try:
                         with db.begin():
@@ -1116,7 +1196,7 @@ class Store:
         """One write transaction on the database driver's own connection, for the hottest write (`record`):
         yields `run(sql, params)` (the driver's parameter style: `?` on SQLite, `%s` on PostgreSQL);
         committed when the block ends, rolled back on any error, which becomes a StoreError as in
-        `_session`. On SQLite, the connection SQLAlchemy uses, under the same lock: never both at once."""
+        `_session`. On SQLite, the write connection SQLAlchemy uses, under the same lock: never both at once."""
         from sqlalchemy.exc import SQLAlchemyError
 
         errors: tuple[type[Exception], ...] = (SQLAlchemyError, *self._driver_errors())
@@ -1288,30 +1368,36 @@ def _read_only_uri(path: Path) -> str:
     return path.absolute().as_uri() + ("?mode=ro" if in_use else "?mode=ro&immutable=1")
 
 
-def _sqlite_engine(path: Path, *, read_only: bool = False) -> Engine:
+def _sqlite_engine(path: Path, *, read_only: bool = False, reader: bool = False) -> Engine:
     """An engine on the SQLite file `path`: one connection (StaticPool), in WAL mode with
     `synchronous=FULL` and foreign keys on, where a transaction begins as the Store asks. `read_only`:
-    opened read-only (`_read_only_uri`), its settings left as they are (changing them is a write)."""
+    opened read-only (`_read_only_uri`), its settings left as they are (changing them is a write).
+    `reader`: the readers' connection beside the writers' one, on a store that one has opened and put in
+    WAL mode (which the file keeps): opened without creating the file, and refusing every write
+    (`query_only`), so that nothing but the writers' connection ever writes."""
     import sqlite3
 
     from sqlalchemy import URL, create_engine, event
     from sqlalchemy.pool import StaticPool
 
-    # timeout: how long a write waits for another process's write to finish before it fails.
+    # timeout: how long a write waits for another process's write to finish before it fails (a reader
+    # waits only in the rare cases WAL makes one wait, e.g. another process in EXCLUSIVE locking mode).
     connect: dict[str, Any] = {"check_same_thread": False, "timeout": 30}
-    if read_only:
-        uri = _read_only_uri(path)
+    if read_only or reader:
+        uri = _read_only_uri(path) if read_only else path.absolute().as_uri() + "?mode=rw"
         engine = create_engine("sqlite://", poolclass=StaticPool,
                                creator=lambda: sqlite3.connect(uri, uri=True, **connect))
     else:
         engine = create_engine(URL.create("sqlite", database=str(path)), poolclass=StaticPool, connect_args=connect)
+    pragmas = (() if read_only else ("query_only=ON",) if reader else
+               ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"))
 
     @event.listens_for(engine, "connect")
     def _settings(dbapi: Any, _record: Any) -> None:
         # The driver's own transaction handling off: it would begin transactions late and deferred;
         # `_begin` below begins them.
         dbapi.isolation_level = None
-        for pragma in () if read_only else ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        for pragma in pragmas:
             dbapi.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
