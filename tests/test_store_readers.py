@@ -231,3 +231,28 @@ def test_readyz_says_a_read_only_postgres_database_is_not_ready() -> None:
             assert why is not None and "read-only" in why and name not in why, why
         finally:
             store.close()
+
+
+@pytest.mark.parametrize("how", ["removed", "replaced"])
+def test_a_write_ahead_log_removed_while_in_use_stops_writes(tmp_path: Path, library: Any, how: str) -> None:
+    """The log holds the last commits until SQLite copies them into the file: removed while the service ran,
+    writes went on into a file no path names, to be lost when the service stopped, and /readyz said ready."""
+    from engine.service.store import StoreError
+
+    with Store(_url(tmp_path)) as store, TestClient(create_app(library, store, TOKENS, replay_workers=1)) as client:
+        assert store.create_incident("I-0", CO, INCIDENT["timezone"], {}, NOW)
+        assert client.get("/readyz").status_code == 200
+        wal = tmp_path / "bwc.db-wal"
+        if how == "removed":
+            wal.unlink()
+        else:
+            shutil.copyfile(wal, tmp_path / "copy")
+            os.replace(tmp_path / "copy", wal)
+        with pytest.raises(StoreError, match=r"lost its write-ahead log `bwc\.db-wal`"):
+            store.create_incident("I-1", CO, INCIDENT["timezone"], {}, NOW)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "write-ahead log `bwc.db-wal`" in ready.json()["detail"]
+        assert str(tmp_path) not in ready.json()["detail"]
+        put = client.put("/v1/incidents/I-2", headers={"Authorization": f"Bearer {WRITE}"},
+                         json={"policy": CO, "timezone": INCIDENT["timezone"], "facts": {}})
+        assert put.status_code == 503, put.text

@@ -19,6 +19,7 @@ too, so servers started together do not race to create the schema.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -541,6 +542,7 @@ class Store:
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
         self._file: tuple[int, int] | None = None  # SQLite: the file opened (device, inode), see `_same_file`
+        self._wal: tuple[Path, tuple[int, int]] | None = None  # SQLite: its write-ahead log as opened, the same
         self.read_only = read_only
         self._lock: AbstractContextManager[Any]  # held around every write (and every read on PostgreSQL)
         self._read_lock: AbstractContextManager[Any]  # held around every read
@@ -588,6 +590,12 @@ class Store:
             self._file = (found.st_dev, found.st_ino)
             if not read_only:
                 self._open_reader()
+                # Made by now (the reader's first query opened it); SQLite keeps it beside the file a link names.
+                real = self.path.resolve()
+                wal = real.with_name(real.name + "-wal")
+                with contextlib.suppress(OSError):
+                    log = os.stat(wal)
+                    self._wal = (wal, (log.st_dev, log.st_ino))
 
     def _open_reader(self) -> None:
         """SQLite: open the readers' connection, now that the schema is made (it never writes, so it never
@@ -780,6 +788,21 @@ class Store:
         if (found.st_dev, found.st_ino) != self._file:
             return ("was replaced by another file while in use: nothing more is written into the file that was "
                     "opened; restart the service to use the file there now")
+        if self._wal is not None:
+            # The write-ahead log holds the last commits until SQLite copies them into the file. Removed (or
+            # replaced) while open, it is in no file any more: what it holds is lost when the service stops,
+            # and every write acknowledged from then on would be too. SQLite itself removes it only when the
+            # last connection closes, and this one is open.
+            wal, opened = self._wal
+            try:
+                log = os.stat(wal)
+            except OSError:
+                log = None
+            if log is None or (log.st_dev, log.st_ino) != opened:
+                return (f"lost its write-ahead log `{quoted(wal.name)}` while in use (removed or replaced): the "
+                        "commits it held since SQLite last copied it into the file are lost when the service "
+                        "stops, and nothing more is written; stop the service, then check the log with "
+                        "`bwc log verify`")
         return None
 
     # --- incidents and events ------------------------------------------------------------------------
