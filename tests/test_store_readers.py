@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -234,24 +235,29 @@ def test_readyz_says_a_read_only_postgres_database_is_not_ready() -> None:
 
 
 @pytest.mark.parametrize("how", ["removed", "replaced"])
-def test_a_write_ahead_log_removed_while_in_use_stops_writes(tmp_path: Path, library: Any, how: str) -> None:
-    """The log holds the last commits until SQLite copies them into the file: removed while the service ran,
-    writes went on into a file no path names, to be lost when the service stopped, and /readyz said ready."""
+@pytest.mark.parametrize(("suffix", "said"), [("-wal", "write-ahead log"), ("-shm", "shared-memory index")])
+def test_a_file_beside_the_store_removed_while_in_use_stops_writes(tmp_path: Path, library: Any, how: str,
+                                                                   suffix: str, said: str) -> None:
+    """The write-ahead log holds the last commits until SQLite copies them into the file: removed while the
+    service ran, writes went on into a file no path names, to be lost when the service stopped, and /readyz
+    said ready. The shared-memory index is where the service's workers take turns at the log: removed, a
+    worker started afterwards made a new one and took its locks there, apart from the others'."""
     from engine.service.store import StoreError
 
     with Store(_url(tmp_path)) as store, TestClient(create_app(library, store, TOKENS, replay_workers=1)) as client:
         assert store.create_incident("I-0", CO, INCIDENT["timezone"], {}, NOW)
         assert client.get("/readyz").status_code == 200
-        wal = tmp_path / "bwc.db-wal"
+        beside = tmp_path / f"bwc.db{suffix}"
         if how == "removed":
-            wal.unlink()
+            beside.unlink()
         else:
-            shutil.copyfile(wal, tmp_path / "copy")
-            os.replace(tmp_path / "copy", wal)
-        with pytest.raises(StoreError, match=r"lost its write-ahead log `bwc\.db-wal`"):
+            shutil.copyfile(beside, tmp_path / "copy")
+            os.replace(tmp_path / "copy", beside)
+        name = re.escape(beside.name)
+        with pytest.raises(StoreError, match=rf"lost its {said} `{name}` while in use"):
             store.create_incident("I-1", CO, INCIDENT["timezone"], {}, NOW)
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and "write-ahead log `bwc.db-wal`" in ready.json()["detail"]
+        assert ready.status_code == 503 and f"{said} `{beside.name}`" in ready.json()["detail"]
         assert str(tmp_path) not in ready.json()["detail"]
         put = client.put("/v1/incidents/I-2", headers={"Authorization": f"Bearer {WRITE}"},
                          json={"policy": CO, "timezone": INCIDENT["timezone"], "facts": {}})

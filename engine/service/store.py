@@ -542,7 +542,8 @@ class Store:
         self.shown = without_password(url)  # what messages name
         self.path: Path | None = None  # the SQLite file; None on PostgreSQL
         self._file: tuple[int, int] | None = None  # SQLite: the file opened (device, inode), see `_same_file`
-        self._wal: tuple[Path, tuple[int, int]] | None = None  # SQLite: its write-ahead log as opened, the same
+        # SQLite: its write-ahead log and shared-memory index as opened (path, device, inode), checked the same way
+        self._beside: tuple[tuple[Path, tuple[int, int]], ...] = ()
         self.read_only = read_only
         self._lock: AbstractContextManager[Any]  # held around every write (and every read on PostgreSQL)
         self._read_lock: AbstractContextManager[Any]  # held around every read
@@ -590,12 +591,14 @@ class Store:
             self._file = (found.st_dev, found.st_ino)
             if not read_only:
                 self._open_reader()
-                # Made by now (the reader's first query opened it); SQLite keeps it beside the file a link names.
+                # Made by now (the reader's first query opened them); SQLite keeps them beside the file a link names.
                 real = self.path.resolve()
-                wal = real.with_name(real.name + "-wal")
-                with contextlib.suppress(OSError):
-                    log = os.stat(wal)
-                    self._wal = (wal, (log.st_dev, log.st_ino))
+                beside = []
+                for file in (real.with_name(real.name + "-wal"), real.with_name(real.name + "-shm")):
+                    with contextlib.suppress(OSError):
+                        found = os.stat(file)
+                        beside.append((file, (found.st_dev, found.st_ino)))
+                self._beside = tuple(beside)
 
     def _open_reader(self) -> None:
         """SQLite: open the readers' connection, now that the schema is made (it never writes, so it never
@@ -788,21 +791,28 @@ class Store:
         if (found.st_dev, found.st_ino) != self._file:
             return ("was replaced by another file while in use: nothing more is written into the file that was "
                     "opened; restart the service to use the file there now")
-        if self._wal is not None:
-            # The write-ahead log holds the last commits until SQLite copies them into the file. Removed (or
-            # replaced) while open, it is in no file any more: what it holds is lost when the service stops,
-            # and every write acknowledged from then on would be too. SQLite itself removes it only when the
-            # last connection closes, and this one is open.
-            wal, opened = self._wal
+        # SQLite removes these two files only when the last connection closes, and this one is open.
+        for file, opened in self._beside:
             try:
-                log = os.stat(wal)
+                now = os.stat(file)
             except OSError:
-                log = None
-            if log is None or (log.st_dev, log.st_ino) != opened:
-                return (f"lost its write-ahead log `{quoted(wal.name)}` while in use (removed or replaced): the "
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == opened:
+                continue
+            if file.name.endswith("-wal"):
+                # The log holds the last commits until SQLite copies them into the file: removed (or replaced)
+                # while open, it is in no file any more, and what it holds is lost when the service stops.
+                return (f"lost its write-ahead log `{quoted(file.name)}` while in use (removed or replaced): the "
                         "commits it held since SQLite last copied it into the file are lost when the service "
                         "stops, and nothing more is written; stop the service, then check the log with "
                         "`bwc log verify`")
+            # The index is where processes take their turns at the log (its locks are on this file): a worker
+            # that opens the store now makes a new one, takes its locks there, and could write the log over
+            # what this process writes.
+            return (f"lost its shared-memory index `{quoted(file.name)}` while in use (removed or replaced): a "
+                    "process that opens the store now would not take turns with this one, and their writes could "
+                    "overwrite each other's; nothing more is written; stop every worker of the service, then check "
+                    "the log with `bwc log verify`")
         return None
 
     # --- incidents and events ------------------------------------------------------------------------
