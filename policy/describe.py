@@ -10,6 +10,7 @@ Names from the vocabulary are shown in backticks, as a drafter writes them in th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from policy.base import Effect
@@ -61,10 +62,22 @@ def anchor(event: str | Earliest) -> str:
     return "the incident" if event == INCIDENT else name(event)
 
 
+# Which names are read with a vowel sound first. Spelling decides it for most words; these are the
+# usual exceptions, after the rules of the `inflect` library (a `u` read as "you", an `eu`, a `one`; a
+# silent `h`). Names are vocabulary words joined by `_`, so a word ends at anything not a letter.
+_SAID_WITH_A = re.compile(r"e[uw]|onc?e(?![a-z])|onetime|uni(?:[^nmd]|mo)|u[bcfghjkqrst][aeiou]|ukr|ura[lnm]")
+_SAID_WITH_AN = re.compile(r"hours?(?![a-z])|heir|honest|hono[ur]")
+
+
 def article(n: str) -> str:
-    """`an` before a name read with a vowel first (`an arrest`), else `a` (`a use_of_force`: most names
-    starting with `u` are read with a `y` sound)."""
-    return "an" if n[:1] in "aeio" else "a"
+    """`an` before a name read with a vowel sound first (`an arrest`, `an unlawful_stop`, `an hour`), else
+    `a` (`a use_of_force`, `a unit`, `a one_party_consent`, `a hearing`)."""
+    low = n.lower()
+    if _SAID_WITH_AN.match(low):
+        return "an"
+    if low[:1] in ("a", "e", "i", "o", "u") and not _SAID_WITH_A.match(low):
+        return "an"
+    return "a"
 
 
 def a(n: str) -> str:

@@ -17,7 +17,7 @@ from test_render import _inert, _markdown_html, _page, _text
 
 from engine.tools.render.amendment import amendment_html
 from policy.canonical import canonical_json
-from policy.describe import describe_condition, describe_obligation, describe_rule
+from policy.describe import article, describe_condition, describe_obligation, describe_rule
 from policy.diff import RulesetDiff, diff, history, render_json, render_markdown, render_text
 from policy.loader import load_ruleset, load_ruleset_text
 from policy.model import Ruleset
@@ -101,6 +101,18 @@ def test_describe_rules() -> None:
     assert describe_condition(flag.when) == (
         "any of: a `death_or_great_bodily_harm` event happened; a `use_of_force` event where `injury` is at "
         "least `great_bodily_injury` happened")
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("arrest", "an"), ("encounter_ended", "an"), ("incident", "an"), ("officer_involved", "an"),
+    ("use_of_force", "a"), ("unit_assigned", "a"), ("uniform_check", "a"), ("usual_route", "a"),
+    ("unlawful_stop", "an"), ("unarmed_subject", "an"), ("unidentified_caller", "an"), ("upload", "an"),
+    ("hour", "an"), ("honest_belief", "an"), ("hearing", "a"), ("one_party_consent", "a"), ("eu_request", "a"),
+    ("dispatched", "a"), ("x", "a"), ("", "a"),
+])
+def test_an_before_a_vowel_sound(name: str, said: str) -> None:
+    """By sound, not letter: the first letter alone gave "a unlawful_stop" and "a hour"."""
+    assert article(name) == said
 
 
 def test_every_bundled_rule_can_be_described() -> None:
