@@ -6,13 +6,13 @@ uvicorn held a connection that sent nothing, or sent its headers a byte at a tim
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import uvicorn
+from served import served
 
 from engine.service import serving
 from engine.service.protocol import TimedHeadProtocol
@@ -32,20 +32,8 @@ async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture
 def port() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(hello, http=QuickHead, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(hello, http=QuickHead) as port:
+        yield port
 
 
 def _until_closed(conn: socket.socket) -> bytes:

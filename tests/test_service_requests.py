@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from served import served
 from test_service import ADMIN, CO, INCIDENT, READ, ROOT, WRITE
 
 from engine.cli.options import load_library
@@ -318,16 +317,7 @@ def test_a_body_that_does_not_arrive_is_answered_408(library: Any, store: Store)
 
 def test_a_slow_client_is_disconnected_by_a_real_server(library: Any, store: Store,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(library, store, TOKENS, body_timeout=0.5), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with served(create_app(library, store, TOKENS, body_timeout=0.5)) as port:
         head = httpx.head(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert head.status_code == 200 and head.content == b""
         start = time.monotonic()
@@ -340,10 +330,6 @@ def test_a_slow_client_is_disconnected_by_a_real_server(library: Any, store: Sto
         assert received.startswith(b"HTTP/1.1 408 "), received
         assert time.monotonic() - start < 8
         assert capsys.readouterr().err == ""  # no error of the server's, nor of the app's
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 # --- a store changed behind bwc's back, as the service answers it -------------------------------------------
