@@ -15,11 +15,12 @@ docs/api.md describes it all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, get_args, overload
 from zoneinfo import ZoneInfo
 
 from engine.core.backends import BackendName, make_backend
@@ -57,7 +58,7 @@ from engine.core.incident import Event, Incident, IncidentError, Problem
 from engine.core.program import Program, compile_ruleset
 from engine.executor import WorkerError
 from engine.io.export import ExportError, Record, RowError, read_export
-from engine.io.incident import IncidentReader
+from engine.io.incident import IncidentReader, shown
 from engine.io.jsondoc import JsonError
 from engine.io.output import OutputError
 from policy.diagnostics import Diagnostic, RulesetError
@@ -66,13 +67,51 @@ from policy.in_force import DaySpan, in_force_during, judging, judging_version, 
 from policy.loader import load_ruleset
 from policy.model import Ruleset
 from policy.repository import Repository, RulesetLookupError, UnknownFile, UnknownRuleset, UnknownVersion, split_ref
-from policy.values import parse_timestamp
+from policy.values import parse_timestamp, quoted
 from policy.vocabulary import Vocabulary
 
 
 class SelectionError(LookupError):
     """`Library.select` (and the calls taking a ruleset reference) named a ruleset or version the
-    library does not hold. The message says which, with the closest name."""
+    library does not hold, or a backend that does not exist. The message says which, with the closest name."""
+
+
+_BACKENDS: tuple[str, ...] = get_args(BackendName)
+
+
+def _backend(name: object, argument: str = "backend") -> BackendName:
+    """A backend's name, or SelectionError naming the argument (a name `make_backend` would refuse)."""
+    if isinstance(name, str) and name in _BACKENDS:
+        return name  # type: ignore[return-value]
+    raise SelectionError(f"{argument}: no backend {shown(name)}; backends: {', '.join(_BACKENDS)}")
+
+
+def _ref(ref: object, argument: str = "ref") -> str:
+    """A ruleset reference given as text, or SelectionError naming the argument."""
+    if isinstance(ref, str):
+        return ref
+    raise SelectionError(f"{argument}: a ruleset reference is text, ID or ID@VERSION, not {shown(ref)}")
+
+
+def _ruleset_paths(paths: tuple[object, ...]) -> list[str | Path]:
+    """The paths `Library.load` was given, each text or a path naming a file or folder; RulesetError
+    (BWC001, the file cannot be read) for any other value, an empty name, or one holding a NUL."""
+    problems: list[Diagnostic] = []
+    for k, p in enumerate(paths, 1):
+        name = os.fspath(p) if isinstance(p, os.PathLike) else p
+        if not isinstance(name, str):
+            plural = isinstance(p, list | tuple | set | frozenset)
+            problems.append(Diagnostic(
+                "BWC001", f"a ruleset path is text or a path, not {shown(p)}", f"(path {k})",
+                hint="pass each path as its own argument: Library.load(*paths)" if plural else None))
+        elif not name:
+            problems.append(Diagnostic("BWC001", "an empty path names no file or folder", f"(path {k})",
+                                       hint="name a ruleset file or a folder of them; `.` for this folder"))
+        elif "\0" in name:
+            problems.append(Diagnostic("BWC001", "a file name cannot hold a NUL character", quoted(name, 500)))
+    if problems:
+        raise RulesetError(problems)
+    return list(paths)  # type: ignore[arg-type]
 
 
 class Library:
@@ -80,15 +119,17 @@ class Library:
 
     def __init__(self, repository: Repository, backend: BackendName = "native") -> None:
         self.repository = repository
-        self.backend: BackendName = backend
+        self.backend: BackendName = _backend(backend)
         self._policies: dict[tuple[str, str], Policy] = {}  # by content digest and backend
         self._families: dict[tuple[str, str], Family] = {}
         self._alike: dict[tuple[Policy, Policy], bool] = {}
 
     @classmethod
     def load(cls, *paths: Path | str, backend: BackendName = "native") -> Library:
-        """Load every ruleset under `paths`; raises RulesetError if any file, or the set of them, has errors."""
-        return cls(Repository.load(*paths), backend)
+        """Load every ruleset under `paths`; raises RulesetError if any file, or the set of them, has errors
+        (or a path is not text or a path), SelectionError for a backend that does not exist."""
+        _backend(backend)
+        return cls(Repository.load(*_ruleset_paths(paths)), backend)
 
     @property
     def rulesets(self) -> dict[str, dict[str, Ruleset]]:
@@ -99,6 +140,10 @@ class Library:
         """The compiled policy of one version, with the rulesets it extends as its base layers. Compiled
         once per content: a ruleset read from a file outside the repository, with the id and version of
         one inside it but other rules, is a policy of its own."""
+        if not isinstance(ruleset, Ruleset):
+            raise TypeError(f"Library.policy: ruleset is a Ruleset (load_ruleset), not {shown(ruleset)}")
+        if backend is not None:
+            _backend(backend)
         key = (self.repository.digest(ruleset), backend or self.backend)
         if key not in self._policies:
             # Every version the range accepts: each incident is judged by the one in force on its date.
@@ -108,14 +153,21 @@ class Library:
 
     def select(self, ref: str, version: str | None = None, *, backend: BackendName | None = None) -> Policy:
         """`ref` is `id` or `id@version`; without a version the newest is chosen."""
+        if version is not None and not (isinstance(version, str) and version.strip()):
+            raise SelectionError(f"version: a version is text such as 2021.1.0, not {shown(version)}")
+        if backend is not None:
+            _backend(backend)
         try:
-            rid, pinned = split_ref(ref)
+            rid, pinned = split_ref(_ref(ref))
             return self.policy(self.repository.get(rid, version or pinned), backend)
         except RulesetLookupError as exc:
             raise SelectionError(str(exc)) from None
 
     def versions_of(self, ruleset_id: str, backend: BackendName | None = None) -> Family:
         """Every version of a ruleset, oldest first, compiled."""
+        _ref(ruleset_id, "ruleset_id")
+        if backend is not None:
+            _backend(backend)
         key = (ruleset_id, backend or self.backend)
         family = self._families.get(key)
         if family is None:
@@ -131,7 +183,7 @@ class Library:
         """Every event, fact and attribute a version that may judge an incident under `ref` declares
         (the newest version's spec wins a clash): what an export's columns may name. Whether one
         incident fits is checked by `read`, against the version that judges it."""
-        rid, at, _ = ref.partition("@")
+        rid, at, _ = _ref(ref).partition("@")
         family = [self.select(ref)] if at else self.versions_of(rid)  # `select` refuses `id@`
         vocab = family[-1].program.vocabulary
         for p in reversed(family[:-1]):
@@ -151,7 +203,7 @@ class Library:
         it is read again with that version's, which raises IncidentError if that version does not
         declare what it uses.
         """
-        rid, at, _ = ref.partition("@")
+        rid, at, _ = _ref(ref).partition("@")
         if at:  # pinned (`select` refuses `id@`, which pins nothing)
             policy = self.select(ref, backend=backend)
             return policy.read(data), policy
@@ -178,7 +230,7 @@ class Library:
         """Decide an incident `read` returned under the version it returned (with the amendment
         layer of a later version in force at `as_of`, unless `ref` pins a version)."""
         when = resolve_as_of(as_of, incident)
-        if "@" in ref:
+        if "@" in _ref(ref):
             return policy.decide(incident, when, explain=explain)
         family = self.versions_of(ref, policy.backend.name)  # type: ignore[arg-type]
         return policy.decide(incident, when, amendment=family.amendment(policy, when), explain=explain,
@@ -219,7 +271,25 @@ def _read_with_any(family: Family, incident: Mapping[str, Any]) -> tuple[Policy,
 
 def choose_version(family: Sequence[Policy], incident: Incident) -> Policy:
     """The version of `family` (every version of one ruleset, oldest first) that judges the incident."""
-    return Family.of(family).judging(incident)
+    if not isinstance(incident, Incident):
+        raise IncidentError([Problem("?", "(incident)", "choose_version needs an Incident (read with "
+                                     f"policy.read), not {shown(incident)}")])
+    members = Family.of(family)
+    if not members:
+        raise SelectionError("family: no version to choose from (the family is empty)")
+    return members.judging(incident)
+
+
+def _policies(members: object, argument: str) -> tuple[Policy, ...]:
+    """`members` as a tuple of policies, or TypeError naming the argument (a programming error)."""
+    try:
+        found: tuple[Any, ...] = tuple(members)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{argument} is a sequence of Policy, not {shown(members)}") from None
+    for member in found:
+        if not isinstance(member, Policy):
+            raise TypeError(f"{argument} is a sequence of Policy; it holds {shown(member)}")
+    return found
 
 
 class Family(Sequence["Policy"]):
@@ -230,7 +300,7 @@ class Family(Sequence["Policy"]):
     __slots__ = ("_amended_after", "_by_ruleset", "_judges", "_members", "_rulesets", "conduct")
 
     def __init__(self, members: Iterable[Policy]) -> None:
-        self._members = tuple(members)
+        self._members = _policies(members, "family")
         self._rulesets = [p.program.ruleset for p in self._members]
         self._judges = judging(self._rulesets)
         self._by_ruleset = {id(p.program.ruleset): p for p in self._members}
@@ -303,8 +373,10 @@ class Policy:
     """One compiled ruleset version (with the rulesets it extends), ready to decide incidents."""
 
     def __init__(self, program: Program, backend: BackendName = "native", bases: Sequence[Policy] = ()) -> None:
+        if not isinstance(program, Program):
+            raise TypeError(f"Policy: program is a compiled Program, not {shown(program)}")
         self.program = program
-        self.backend = make_backend(program, backend)
+        self.backend = make_backend(program, _backend(backend))
         self.reader = IncidentReader(program.vocabulary)
         self.zone = ZoneInfo(program.ruleset.timezone)
         self.bases = Family(bases)  # the versions of the ruleset it extends
@@ -324,7 +396,9 @@ class Policy:
 
     @classmethod
     def from_ruleset(cls, ruleset: Ruleset, backend: BackendName = "native") -> Policy:
-        return cls(compile_ruleset(ruleset), backend)
+        if not isinstance(ruleset, Ruleset):
+            raise TypeError(f"Policy.from_ruleset: ruleset is a Ruleset (load_ruleset), not {shown(ruleset)}")
+        return cls(compile_ruleset(ruleset), _backend(backend))
 
     def read(self, data: Mapping[str, Any] | Incident) -> Incident:
         return data if isinstance(data, Incident) else self.reader.read(data)
@@ -363,6 +437,8 @@ class Policy:
         plan: list[tuple[Policy, LayerRole, int]] = [
             (p, "selected" if k == 0 else "base", len(chain) - 1 - k) for k, p in enumerate(chain)]
         if amendment is not None:
+            if not isinstance(amendment, Policy):
+                raise TypeError(f"amendment is a Policy (Family.amendment), not {shown(amendment)}")
             plan.append((amendment, "amendment", len(chain) - 1))
         families = [(Family.of(family) if family is not None else self._alone, len(chain) - 1)] + [
             (chain[k - 1].bases, len(chain) - 1 - k) for k in range(1, len(chain))]
@@ -407,7 +483,9 @@ class Policy:
                            selected.in_force, selected.rules, parts[1:])
 
     def session(self, incident_id: str, timezone: str, facts: Mapping[str, Any] | None = None) -> IncidentSession:
-        return IncidentSession(self, incident_id, timezone, dict(facts or {}))
+        # Facts that are not a mapping are kept as given, for the reader to refuse with the first event.
+        return IncidentSession(self, incident_id, timezone,
+                               {} if facts is None else dict(facts) if isinstance(facts, Mapping) else facts)
 
 
 @overload
@@ -425,9 +503,14 @@ def resolve_as_of(as_of: datetime | str | None, incident: Incident | None = None
     if as_of is None:
         if incident is None:
             return None
-        if not incident.events:
+        try:
+            events = incident.events
+        except AttributeError:  # not an Incident: found here, at no cost to the calls that pass one
+            raise IncidentError([Problem("?", "(incident)", "resolve_as_of needs an Incident (read with "
+                                         f"policy.read), not {shown(incident)}")]) from None
+        if not events:
             raise IncidentError([Problem(incident.id, "events", "an incident needs at least one event")])
-        return incident.events[-1].at
+        return events[-1].at
     if isinstance(as_of, str):
         if as_of == "now":
             return datetime.now(UTC).replace(microsecond=0)
@@ -435,11 +518,20 @@ def resolve_as_of(as_of: datetime | str | None, incident: Incident | None = None
             return parse_timestamp(as_of)
         except ValueError as exc:
             raise IncidentError([Problem("(as of)", "--as-of", f"{exc}; or `now`") if incident is None
-                                 else Problem(incident.id, "as_of", str(exc))]) from None
+                                 else Problem(_incident_id(incident), "as_of", str(exc))]) from None
+    if not isinstance(as_of, datetime):
+        raise IncidentError([Problem("(as of)" if incident is None else _incident_id(incident), "as_of",
+                                     "as_of is a time in ISO 8601 with its offset, `now`, or an aware "
+                                     f"datetime, not {shown(as_of)}")])
     if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise IncidentError([Problem("(as of)" if incident is None else incident.id, "as_of",
+        raise IncidentError([Problem("(as of)" if incident is None else _incident_id(incident), "as_of",
                                      "as_of needs a time zone offset")])
     return as_of
+
+
+def _incident_id(incident: object) -> str:
+    """The id an as-of problem names: the incident's, or `?` for a value that is not an Incident."""
+    return incident.id if isinstance(incident, Incident) else "?"
 
 
 @dataclass(frozen=True)
@@ -463,7 +555,7 @@ class IncidentSession:
     """Events arrive one at a time; each call returns what changed. The final decision equals the
     batch decision for the same events."""
 
-    def __init__(self, policy: Policy, incident_id: str, timezone: str, facts: dict[str, Any]) -> None:
+    def __init__(self, policy: Policy, incident_id: str, timezone: str, facts: Any) -> None:
         self.policy = policy
         self.id = incident_id
         self.timezone = timezone
@@ -476,11 +568,13 @@ class IncidentSession:
         return {"id": self.id, "timezone": self.timezone, "facts": self.facts, "events": self.raw_events}
 
     def add(self, event: Mapping[str, Any]) -> Change:
-        """Add one event (checked against the vocabulary; a bad event is refused and not kept)."""
-        candidate = [*self.raw_events, dict(event)]
+        """Add one event (checked against the vocabulary; a bad event is refused and not kept, also one
+        whose decision is refused, such as a date past the calendar)."""
+        # An event that is not a mapping is kept as given, for the reader to refuse naming `events[N]`.
+        candidate = [*self.raw_events, dict(event) if isinstance(event, Mapping) else event]
         incident = self.policy.read({**self.data(), "events": candidate})
-        self.raw_events = candidate
         decision = self.policy.decide(incident)
+        self.raw_events = candidate
         now = {_key(o): o for o in decision.obligations}
         change = Change(
             added=[o for k, o in now.items() if k not in self._last],

@@ -38,6 +38,11 @@ class IncidentError(ValueError):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
 
+    def __reduce__(self) -> tuple[type[IncidentError], tuple[list[Problem]], dict[str, Any]]:
+        # Pickled (to or from a worker process) as its problems, and whatever else was set on it (notes):
+        # rebuilt from its message, its text would be cut into one problem per character.
+        return (type(self), (self.problems,), self.__dict__)
+
 
 class Event(NamedTuple):
     """One event of an incident. A named tuple, immutable and the cheapest record to make: a reader
