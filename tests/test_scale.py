@@ -300,6 +300,22 @@ def test_a_scheduler_that_cannot_be_reached_is_a_clear_error(exports: dict[str, 
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("address", ["garbage", "http://127.0.0.1:8786", "tcp://[::1", "inproc://x"])
+def test_an_address_dask_cannot_use_is_said_and_the_command_ends(exports: dict[str, Path], tmp_path: Path,
+                                                                 address: str) -> None:
+    """Dask's client, failing while it was made, was closed by its finalizer at exit, which waited twice the
+    connection timeout (a minute) for a reply that never came: the error was said, then the command hung.
+    Run as the user runs it, in a process of its own, given less than that minute."""
+    need_dask()
+    argv = [sys.executable, "-m", "engine.cli", "audit", "--rulesets", str(ROOT / "rulesets"), "--policy", IL,
+            "--cluster", address, "--out", str(tmp_path / "r"), str(exports["jsonl"])]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=45, cwd=tmp_path, check=False)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot use the Dask cluster at `{address}`"), lines
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_cluster_without_workers_is_a_clear_error(exports: dict[str, Path], library: Library, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A scheduler with no worker would take the chunks and never answer: bwc says so instead."""

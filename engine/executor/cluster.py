@@ -116,6 +116,22 @@ def _ignoring_interrupts(hold: bool) -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held meanwhile is raised now
 
 
+def _connect(client_class: Any, address: str) -> Any:
+    """A client of the scheduler at `address`. One that fails while it is made (an address with no port,
+    a scheme Dask does not know, TLS with no certificates set) is closed by its finalizer, which waits for
+    a reply that never comes, twice the connection timeout: the command would hang a minute after
+    saying the address is wrong. It is kept here instead, and marked closed."""
+    client = client_class.__new__(client_class)
+    try:
+        client.__init__(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except BaseException:
+        client.status = "closed"  # what Client.close checks first: nothing to wait for
+        with contextlib.suppress(Exception):
+            client._loop_runner.stop()  # its event loop's thread, started before the failure
+        raise
+    return client
+
+
 class DaskBackend:
     """A client of a Dask cluster (started here when the address is `local`); use as a context manager."""
 
@@ -147,7 +163,7 @@ class DaskBackend:
                                                       silence_logs=logging.CRITICAL)
                     self._client = dist.Client(self._cluster, set_as_default=False)
             else:
-                self._client = dist.Client(self.address, timeout=CONNECT_SECONDS, set_as_default=False)
+                self._client = _connect(dist.Client, self.address)
         except BaseException as exc:
             self.close()
             if isinstance(exc, KeyboardInterrupt | SystemExit):
