@@ -118,6 +118,11 @@ class RulesetError(Exception):
         self.diagnostics = sorted(diagnostics, key=sort_key)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[RulesetError], tuple[list[Diagnostic]], dict[str, Any]]:
+        # Pickled (to or from a worker process) as its diagnostics, and whatever else was set on it:
+        # rebuilt from its message, each character of the text would be taken for a diagnostic.
+        return (type(self), (self.diagnostics,), self.__dict__)
+
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.file, d.line or 0, d.column or 0, d.code)

@@ -29,6 +29,8 @@ from policy.model import Ruleset
 from policy.source import SourceDocument, read_yaml_file, read_yaml_text
 from policy.values import quoted
 
+SHOWN_REF = 200  # characters of a ruleset id or version a message shows (a reference may be of any length)
+
 
 class RulesetLookupError(LookupError):
     """A ruleset, version or file that is not in the repository. The message says what is."""
@@ -451,6 +453,8 @@ class Repository:
 
     def _ordered(self, ruleset_id: str) -> tuple[Entry, ...]:
         """Every version of a ruleset, oldest first: sorted once (semantic versions are slow to compare)."""
+        if not isinstance(ruleset_id, str):  # before any lookup: a list cannot even be looked up
+            raise UnknownRuleset(_not_text(ruleset_id))
         ordered = self._sorted.get(ruleset_id)
         if ordered is None:
             versions = self._versions_of(ruleset_id)
@@ -473,25 +477,29 @@ class Repository:
         return None if real is None else self._files.get(real)
 
     def _versions_of(self, ruleset_id: str) -> dict[str, Entry]:
+        if not isinstance(ruleset_id, str):  # before any lookup: a list cannot even be looked up
+            raise UnknownRuleset(_not_text(ruleset_id))
         versions = self._by_id.get(ruleset_id)
         if versions is None:
             partial = [i for i in self.ids() if ruleset_id and ruleset_id in i]
             hint = (f"did you mean `{partial[0]}`?" if len(partial) == 1
                     else "it holds no ruleset at all" if not self.ids()
                     else did_you_mean(ruleset_id, self.ids(), "rulesets", see="the folder of rulesets"))
-            raise UnknownRuleset(f"no ruleset `{ruleset_id}` in the repository; {hint}")
+            raise UnknownRuleset(f"no ruleset `{quoted(ruleset_id, SHOWN_REF)}` in the repository; {hint}")
         return versions
 
     def _entry(self, ruleset_id: str, version: str | None) -> Entry:
         versions = self._versions_of(ruleset_id)
         if version is None:
             return self._ordered(ruleset_id)[-1]  # the newest
+        if not isinstance(version, str):
+            raise UnknownVersion(f"a version is text such as 2021.1.0, not a value of type {type(version).__name__}")
         entry = versions.get(version.strip())
         if entry is None:
             ordered = self.versions(ruleset_id)
             best = closest(version, ordered)
             hint = f"did you mean `{best}`?" if best else "versions: " + ", ".join(ordered)
-            raise UnknownVersion(f"`{ruleset_id}` has no version `{version}`; {hint}")
+            raise UnknownVersion(f"`{ruleset_id}` has no version `{quoted(version, SHOWN_REF)}`; {hint}")
         return entry
 
     def _satisfying(self, ruleset_id: str, spec: str) -> list[str]:
@@ -509,6 +517,11 @@ def check_paths(paths: Iterable[Path | str]) -> list[CheckResult]:
     them against each other (overlapping versions, `extends` that nothing satisfies or that goes round
     in a circle: BWC301-306), each problem attached to the file that has to change."""
     return Repository.check(ruleset_files(paths))
+
+
+def _not_text(ruleset_id: object) -> str:
+    """Why a ruleset id that is not text names no ruleset (its value is not shown: it may be anything)."""
+    return f"a ruleset id is text, not a value of type {type(ruleset_id).__name__}"
 
 
 def _suggest(ruleset_id: str, ids: list[str]) -> str:

@@ -172,6 +172,10 @@ class ColumnMapError(ExportError):
         super().__init__("\n".join(f"{d.location()}: {d.message}" + (f" ({d.hint})" if d.hint else "")
                                    for d in problems))
 
+    def __reduce__(self) -> tuple[type[ColumnMapError], tuple[list[Diagnostic]], dict[str, Any]]:
+        # Pickled as its problems (rebuilt from its message, each character would be taken for one).
+        return (type(self), (self.problems,), self.__dict__)
+
 
 # --- reading a map -----------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 import shutil
 import sys
@@ -857,17 +858,34 @@ def _pyarrow_parquet() -> Any:
 
 def open_export(path: Path | str, vocabulary: Vocabulary, fmt: str | None = None) -> Export:
     """Open an export (format from `fmt`, else from the extension; `-` is standard input, JSON Lines
-    unless `fmt` says otherwise); raises ExportError if it cannot be read at all."""
-    p = Path(path)
-    return Export(p, detect_format(path, fmt), vocabulary)
+    unless `fmt` says otherwise); raises ExportError if it cannot be read at all, or if `path` is not
+    text or an os.PathLike, or `fmt` neither text nor None."""
+    return _opened(path, vocabulary, fmt, "open_export: path")
 
 
 def read_export(source: Path | str, vocabulary: Vocabulary, fmt: str | None = None) -> Iterator[Record | RowError]:
     """Stream the incidents of an export, in input order, as Records or RowErrors.
 
-    Raises ExportError (at once) only when the source cannot be read at all."""
-    export = open_export(source, vocabulary, fmt)
+    Raises ExportError (at once) only when the source cannot be read at all (also when `source` is not
+    text or an os.PathLike, or `fmt` neither text nor None)."""
+    export = _opened(source, vocabulary, fmt, "read_export: source")
     return _read(export)
+
+
+def _opened(source: object, vocabulary: Vocabulary, fmt: object, argument: str) -> Export:
+    """The one way in, for both: the arguments' types checked once, at open (never per line); a value
+    of another type is an ExportError naming `argument` (or `fmt`), not an error from pathlib."""
+    try:
+        named = source if isinstance(source, str) else os.fspath(source) if isinstance(source, os.PathLike) else None
+    except Exception:  # a PathLike whose __fspath__ fails: it names no file either
+        named = None
+    if not isinstance(named, str):
+        raise ExportError(f"{argument} is the export's path, as text or an os.PathLike, not a value of type "
+                          f"{type(source).__name__}")
+    if fmt is not None and not isinstance(fmt, str):
+        raise ExportError(f"{argument.partition(':')[0]}: fmt is an export format (jsonl, json, csv or parquet) "
+                          f"or None, not a value of type {type(fmt).__name__}")
+    return Export(Path(named), detect_format(named, fmt), vocabulary)
 
 
 def _read(export: Export) -> Iterator[Record | RowError]:

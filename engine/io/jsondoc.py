@@ -65,6 +65,11 @@ class JsonError(ValueError):
         self.line = line
         self.column = column
 
+    def __reduce__(self) -> tuple[type[JsonError], tuple[str, int, int], dict[str, Any]]:
+        # Pickled (to or from a worker process) as the arguments it was made with: rebuilt from its
+        # message alone, it could not be made again.
+        return (type(self), (self.message, self.line, self.column), self.__dict__)
+
 
 class _Refused(Exception):
     """Raised by a decoding hook; `_locate` then finds where in the text the offence is."""
