@@ -316,6 +316,40 @@ def test_an_address_dask_cannot_use_is_said_and_the_command_ends(exports: dict[s
     assert not (tmp_path / "r").exists()
 
 
+_LOSES_ITS_SCHEDULER = """
+import time
+from distributed import LocalCluster
+from engine.executor.cluster import ClusterError, DaskBackend
+
+def work(state, item):
+    time.sleep(0.2)
+    return item
+
+cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address="127.0.0.1:0")
+with DaskBackend(str(cluster.scheduler_address), 0) as backend:
+    results = backend.map(work, None, range(40))
+    assert next(results) == 0
+    cluster.close()  # its scheduler with it, while chunks are in flight
+    try:
+        list(results)
+    except ClusterError as exc:
+        print("said:", exc)
+"""
+
+
+def test_a_scheduler_lost_while_working_is_said_in_plain_words() -> None:
+    """The scheduler stopped mid-run: the client's reconnect logged an ERROR with a traceback, and the run
+    ended on Dask's own words (`in <TCP (closed) ConnectionPool.gather local=… remote=…>: Stream is closed`)."""
+    need_dask()
+    proc = subprocess.run([sys.executable, "-c", _LOSES_ITS_SCHEDULER], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stdout.splitlines() if line.startswith("said: ")]
+    assert said and "lost the Dask cluster at `tcp://127.0.0.1:" in said[0], proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_a_cluster_without_workers_is_a_clear_error(exports: dict[str, Path], library: Library, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A scheduler with no worker would take the chunks and never answer: bwc says so instead."""

@@ -141,6 +141,7 @@ class DaskBackend:
         self.window = window
         self._client: Any = None
         self._cluster: Any = None
+        self._quiet = contextlib.ExitStack()
 
     def __enter__(self) -> DaskBackend:
         try:
@@ -148,16 +149,19 @@ class DaskBackend:
         except ImportError:
             raise ClusterError(f"--cluster needs Dask, which is not installed: {INSTALL_HINT}") from None
         dist: Any = distributed  # untyped: its calls are checked by the tests, not by mypy
+        # Dask's own log lines, tracebacks included, are kept off the terminal while bwc uses the cluster
+        # (a client that loses its scheduler logs an ERROR with a traceback, and so does a local cluster's
+        # worker whose heartbeat finds the scheduler gone): every failure that matters reaches this process
+        # as an exception, and is said in plain words. Only Dask's own handlers are changed, until `close`.
+        self._quiet.enter_context(dist.utils.silence_logging_cmgr(logging.CRITICAL))
         try:
             if self.address == LOCAL:
                 # multiprocessing's resource tracker, started on first use, unblocks SIGINT in the thread
                 # that starts it: started now, before the block, it cannot drop a Ctrl-C held in there.
                 multiprocessing.resource_tracker.ensure_running()
                 with _ignoring_interrupts(hold=True):
-                    # One thread per worker process: the work is pure Python, held by the GIL. Dask's own
-                    # logs are silenced below CRITICAL: while the cluster closes, a worker whose heartbeat
-                    # finds the scheduler gone logs an ERROR with a traceback (seen in CI), and every
-                    # failure that matters reaches this process as an exception, said in plain words.
+                    # One thread per worker process: the work is pure Python, held by the GIL. Its workers'
+                    # logs are silenced below CRITICAL too (see above; seen in CI while the cluster closed).
                     self._cluster = dist.LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                                       silence_logs=logging.CRITICAL)
@@ -216,9 +220,13 @@ class DaskBackend:
                 if part is not None:
                     with contextlib.suppress(Exception):
                         part.close()
+            self._quiet.close()
 
     def map(self, work: Callable[[Any, Any], Any], state: Any, items: Iterable[Any]) -> Iterator[Any]:
         """`work(state, item)` for every item on the cluster's workers, results in input order."""
+        from concurrent.futures import CancelledError
+
+        from distributed.comm.core import CommClosedError
         from distributed.scheduler import KilledWorker
 
         client = self._client
@@ -237,6 +245,9 @@ class DaskBackend:
         except KilledWorker as exc:
             raise WorkerError(f"a Dask worker died while working (out of memory?): {exc}; the run was stopped: "
                               "run again, or with more memory per worker") from None
+        except (CommClosedError, CancelledError):  # the scheduler stopped, or this machine lost it
+            raise ClusterError(f"lost the Dask cluster at `{self.address}` while working (its scheduler stopped or "
+                               "cannot be reached): the run was stopped; check the scheduler, then run again") from None
         except ImportError as exc:  # the work's own failures are per record; this one is the worker's setup
             raise ClusterError(f"a Dask worker cannot run bwc ({exc}): install bwc-policy, the same version as "
                                "here, on every worker") from None
