@@ -66,7 +66,7 @@ def run(policy: str, incidents: int, fmt: str, workers: int, seed: int) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"{QUICK:,} incidents instead of {FULL:,}")
     ap.add_argument("--incidents", type=int, default=None)
     ap.add_argument("--policy", default="illinois-50-ilcs-706-10-20")

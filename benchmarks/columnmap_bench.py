@@ -45,7 +45,7 @@ def write_files(folder: Path, calls: int, layout: str) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--layout", choices=["apart", "overlapping"], default="apart")
     parser.add_argument("--policy", default="boston-bpcat-draft")

@@ -75,7 +75,7 @@ def _count(tree: Path, policy: str, export: Path, stage: str, passes: int) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tree", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
     ap.add_argument("--policy", default="illinois-50-ilcs-706-10-20")
     ap.add_argument("--stage", choices=[*STAGES, "all"], default="all")

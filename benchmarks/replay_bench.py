@@ -89,7 +89,7 @@ def run(incidents: int, workers: int, seed: int, store: str | None) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"{QUICK:,} incidents instead of {FULL:,}")
     ap.add_argument("--incidents", type=int, default=None)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)

@@ -152,7 +152,7 @@ def run(policy: str, incidents: int, workers: int, seed: int, export: Path | Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"{QUICK:,} incidents instead of {FULL:,}")
     ap.add_argument("--incidents", type=int, default=None)
     ap.add_argument("--export", type=Path, default=None, help="audit this JSON Lines export instead of generating one")

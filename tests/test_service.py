@@ -375,7 +375,8 @@ def test_log_verify_catches_an_edited_or_removed_entry(tmp_path: Path, store_url
     for k in range(3):
         server.call("POST", "/v1/decide", json={"policy": CO, "incident": {**INCIDENT, "id": f"I-{k}"}})
     head = server.call("GET", "/v1/decisions-log/verify", token=ADMIN).json()["head"]
-    server.stop()
+    # It said "every request answered before it was stored", the opposite of what the service promises.
+    assert "bwc: terminated; every write it answered was stored before its answer" in server.stop()
     store = server.store
     code, out, _ = run_cli(["log", "verify", "--store", store, "--head", head], cwd=tmp_path)
     assert code == 0 and "3 entries" in out
@@ -399,6 +400,19 @@ def test_log_verify_catches_an_edited_or_removed_entry(tmp_path: Path, store_url
     assert code == 1 and "removed from the end" in err  # ... but not the one whose head was saved
 
 
+def test_log_verify_refuses_a_mistyped_head_before_reading_the_log(tmp_path: Path) -> None:
+    """A head that is not 64 hexadecimal digits was reported as a problem of the log, and the command went on
+    to say "the decision log … was altered" of a log that was whole."""
+    store = f"sqlite:///{tmp_path / 'bwc.db'}"
+    Store(store).close()
+    for head in ("deadbeef", "g" * 64, "\x1b[31m"):
+        code, out, err = run_cli(["log", "verify", "--store", store, "--head", head], cwd=tmp_path)
+        assert code == 2 and out == "" and "is not a head" in err and "altered" not in err, err
+        assert "\x1b" not in err
+    code, out, _ = run_cli(["log", "verify", "--store", store, "--head", "0" * 64], cwd=tmp_path)
+    assert code == 1  # well formed, so the log is read: no entry has that hash
+
+
 def test_verify_and_replay_refuse_a_store_that_is_not_there(tmp_path: Path, store_url: str) -> None:
     """`log verify` and `replay` read a store: on a mistyped path (a new SQLite file, a PostgreSQL database
     bwc never used) they once made an empty store and said "0 entries, the chain holds"."""
@@ -420,6 +434,7 @@ def test_serve_refuses_to_start_without_tokens_or_with_a_bad_store(tmp_path: Pat
     done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
                            "--port", "0"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "BWC_TOKENS" in done.stderr and "Traceback" not in done.stderr
+    assert "every call but /healthz, /readyz and /v1/openapi.json needs a bearer token" in done.stderr
     done = subprocess.run([sys.executable, "-m", "engine.cli", "serve", "--rulesets", str(ROOT / "rulesets"),
                            "--store", "postgres://nowhere", "--port", "0"], cwd=tmp_path,
                           env={**env, "BWC_TOKENS": f"read:{READ}"}, capture_output=True, text=True, timeout=120)

@@ -179,6 +179,11 @@ _ALTERED = "the row was changed in the database behind bwc's back"
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
+def is_head(text: str) -> bool:
+    """Whether `text` can be a head of the decision log (an entry's hash, as `verify` prints it)."""
+    return _HASH.fullmatch(text.strip().lower()) is not None
+
+
 def _bindable(value: object) -> object:
     """A value read from the database as it can be given back in a query (to page on from it)."""
     return value.data if isinstance(value, NotText) else value
@@ -1070,7 +1075,7 @@ class Store:
         wanted: str | None = None
         if head is not None:
             wanted = head.strip().lower()
-            if not _HASH.fullmatch(wanted):
+            if not is_head(wanted):
                 problem(f"the head given, `{quoted(head, 200)}`, is not a hash of the log: a head is 64 "
                         "hexadecimal digits, as `bwc log verify` prints it")
                 wanted = None

@@ -17,7 +17,7 @@ from engine.cli.options import ALLOW_EMPTY, BACKEND, CLUSTER, POLICY, RULESETS, 
 from engine.cli.text.console import say, say_error, say_line_problem
 from engine.io.export import FORMATS, STDIN, open_export
 from engine.service.models import MAX_BODY
-from engine.service.store import Store, StoreError
+from engine.service.store import Store, StoreError, is_head
 from engine.service.tokens import ENV, TokenError, Tokens
 from policy.values import quoted
 
@@ -55,7 +55,8 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
 
     tokens = Tokens.from_file(tokens_file) if tokens_file is not None else Tokens.from_env(os.environ)
     if tokens is None:
-        raise TokenError(f"give --tokens FILE or set {ENV}: every call but /healthz needs a bearer token")
+        raise TokenError(f"give --tokens FILE or set {ENV}: every call but /healthz, /readyz and /v1/openapi.json "
+                         "needs a bearer token")
     # The store is opened here once (its schema made or upgraded, the versions loaded through the
     # service read back and checked), then closed: each worker opens its own connection to it.
     with Store(store_url) as store:
@@ -77,7 +78,8 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
         return create_app(library, opened[-1], tokens, max_body=max_body, replay_workers=replay_workers)
 
     try:
-        with committing("every request answered before it was stored"):
+        with committing("every write it answered was stored before its answer; a request it had not answered "
+                        "may not have been: send it again"):
             return serve_on(make_app, sock, workers, say=lambda text: say(text, err=True))
     finally:
         for store in opened:
@@ -93,6 +95,9 @@ def serve(rulesets: tuple[Path, ...], store_url: str, host: str, port: int, toke
 def log_verify(store_url: str, head: str | None) -> int:
     """Check the decision log's chain: every entry's hash and link, no entry missing. The store is only
     read (opened read-only, never upgraded): an archived copy in a read-only folder can be checked."""
+    if head is not None and not is_head(head):  # a mistyped head is the command line's mistake, not the log's
+        raise click.BadParameter(f"`{quoted(head, 200)}` is not a head: a head is the 64 hexadecimal digits "
+                                 "`bwc log verify` prints after `head`", param_hint="--head")
     with Store(store_url, existing=True, read_only=True) as store:
         result = store.verify(head)
     for problem in result.problems:
