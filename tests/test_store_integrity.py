@@ -71,8 +71,8 @@ def test_a_head_that_is_no_entry_of_the_chain_fails_and_is_shown_whole(store_url
     with Store(store_url) as store:
         result = store.verify(other)
     assert not result.ok and result.head_at is None and any(other in p for p in result.problems)
-    code, _, err = _verify(store_url, "--head", "not a hash")
-    assert code == 1 and "not a hash" in err and "64 hexadecimal digits" in err
+    code, _, err = _verify(store_url, "--head", "not a hash")  # the command line's mistake, not the log's
+    assert code == 2 and "not a hash" in err and "64 hexadecimal digits" in err and "altered" not in err
 
 
 def test_a_head_whose_entries_were_removed_from_the_end_fails(store_url: str) -> None:
