@@ -71,7 +71,7 @@ def test_camera_off_for_five_minutes_of_a_mandatory_window(library: Library) -> 
     found = findings(library, IL, "IL-CAMERA-OFF")
     f = found[("record-calls-for-service", "camera_off_in_mandatory_window")]
     assert (f.severity, f.missed_by, f.actual) == ("violation", "5 min", "recorded 15 min of 20 min")
-    assert f.ruleset == f"{IL}@2016.2.0" and f.month == "2020-03" and f.groups == {"district": "d1"}
+    assert f.ruleset == f"{IL}@2016.3.0" and f.month == "2020-03" and f.groups == {"district": "d1"}
     assert flagged(found) == {("record-calls-for-service", "camera_off_in_mandatory_window"): ("violation", "5 min")}
 
 
@@ -139,7 +139,7 @@ def test_viewing_before_the_report_when_denied_illinois_2021(library: Library) -
     # report; the supervisor's viewing the next day is not concerned.
     found = findings(library, IL, "IL-VIEWED-BEFORE-REPORT")
     f = found[("no-review-after-shooting-or-serious-force", "viewed_while_denied")]
-    assert f.severity == "violation" and f.ruleset == f"{IL}@2021.2.0"
+    assert f.severity == "violation" and f.ruleset == f"{IL}@2021.3.0"
     assert "involved_officer" in f.actual and "2022-05-10T12:00:00-05:00" in f.actual
     assert found[("review-before-report", "viewed_while_denied")].severity == "not_applicable" \
         if ("review-before-report", "viewed_while_denied") in found else True

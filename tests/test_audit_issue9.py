@@ -57,14 +57,15 @@ def test_audit_refuses_what_decide_refuses(library: Library, tmp_path: Path) -> 
 
 def test_one_version_chooser(library: Library) -> None:
     inc, policy = library.read(IL, _incident("a"))
-    # 2016.2.0 and 2021.2.0 correct 2016.1.0 and 2021.1.0 on the same dates: the corrections judge.
-    assert policy.program.ruleset.version == "2016.2.0" and inc.id == "a"
+    # 2016.2.0 and 2021.2.0 correct 2016.1.0 and 2021.1.0 on the same dates, and 2016.3.0 and 2021.3.0
+    # correct them in turn: the newest corrections judge.
+    assert policy.program.ruleset.version == "2016.3.0" and inc.id == "a"
     inc, policy = library.read(IL, _incident("b", "2022-03-02", facility_camera_system_working=True))
-    assert policy.program.ruleset.version == "2021.2.0"
+    assert policy.program.ruleset.version == "2021.3.0"
     _, policy = library.read(f"{IL}@2021.1.0", _incident("c"))  # pinned: judges everything
     assert policy.program.ruleset.version == "2021.1.0"
     auditor = Auditor(library, IL)
-    assert auditor.audit(_incident("d")).rulesets[0] == f"{IL}@2016.2.0"
+    assert auditor.audit(_incident("d")).rulesets[0] == f"{IL}@2016.3.0"
 
 
 # --- the as-of resolver ------------------------------------------------------------------------------

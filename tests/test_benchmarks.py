@@ -67,7 +67,7 @@ def test_replay_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert replay_bench.main(["--incidents", "60", "--workers", "2", "--output", str(out)]) == 0
     result = json.loads(out.read_text())["replay"]
     assert result["replayed"] == result["changed"] == 60
-    assert result["baseline"] == "illinois-50-ilcs-706-10-20@2021.2.0"
+    assert result["baseline"] == "illinois-50-ilcs-706-10-20@2021.3.0"
 
 
 @pytest.mark.parametrize("stage", ["read", "decide", "audit"])

@@ -72,7 +72,7 @@ def test_the_export_is_deterministic_and_the_json_fits_its_schema() -> None:
 
 def test_layers_are_included_and_precedence_sets_aside_the_city_deletion() -> None:
     table = compile_table(LIBRARY, "example-city-il")
-    assert table.layers == ("example-city-il@1.0.0", "illinois-50-ilcs-706-10-20@2021.2.0")
+    assert table.layers == ("example-city-il@1.0.0", "illinois-50-ilcs-706-10-20@2021.3.0")
     ids = {c.id for c in table.categories}
     assert {"keep-90-days", "keep-complaint-footage-one-year", "keep-until-final-disposition"} <= ids
     # the city's 60-day deletion loses to the statute's 90-day floor on every recording
@@ -82,8 +82,8 @@ def test_layers_are_included_and_precedence_sets_aside_the_city_deletion() -> No
 def test_as_of_chooses_the_version_in_force() -> None:
     old = compile_table(LIBRARY, "illinois-50-ilcs-706-10-20", _at("2018-05-01T12:00:00-05:00"))
     new = compile_table(LIBRARY, "illinois-50-ilcs-706-10-20")
-    assert old.ruleset == "illinois-50-ilcs-706-10-20@2016.2.0"  # the correction of 2016.1.0, in its place
-    assert new.ruleset == "illinois-50-ilcs-706-10-20@2021.2.0"
+    assert old.ruleset == "illinois-50-ilcs-706-10-20@2016.3.0"  # the newest correction of 2016.1.0, in its place
+    assert new.ruleset == "illinois-50-ilcs-706-10-20@2021.3.0"
     assert old.as_of == "2018-05-01T12:00:00-05:00"
 
 
@@ -381,7 +381,7 @@ def test_cli_export_writes_atomically_and_refuses_to_overwrite(tmp_path: Path) -
     out = tmp_path / "mn.json"
     code, _, err = run_cli(["categories", "export", *rs, "--policy", "minnesota-13-825", "--format", "json",
                             "-o", str(out)])
-    assert code == 0 and json.loads(out.read_text(encoding="utf-8"))["ruleset"] == "minnesota-13-825@2016.1.0"
+    assert code == 0 and json.loads(out.read_text(encoding="utf-8"))["ruleset"] == "minnesota-13-825@2016.2.0"
     code, stdout, _ = run_cli(["categories", "check", *rs, "--policy", "minnesota-13-825", str(out)])
     assert code == 0 and stdout.startswith("ok: ")
 

@@ -64,7 +64,7 @@ def test_a_bad_value_in_a_scenario_is_a_diagnostic_at_its_position(tmp_path: Pat
     assert "Traceback" not in result.output and "internal error" not in result.output
     assert f"hostile.yaml:{line}:" in result.stdout, result.stdout
     assert "BWC112" in result.stdout and says in result.stdout
-    assert "pass  colorado-24-31-902@2021.2.0  a good one" in result.stdout  # the others still ran
+    assert "pass  colorado-24-31-902@2021.3.0  a good one" in result.stdout  # the others still ran
 
 
 # --- times and dates in expectations: checked like an event's `at`, compared as instants and days ---------
@@ -148,7 +148,7 @@ def test_a_bad_time_or_date_in_an_expectation_is_a_diagnostic_at_its_position(
     assert f"hostile.yaml:18:{column}: error BWC112: scenarios[2].{which}[1].{key}" in result.stdout, result.stdout
     assert says in result.stdout, result.stdout
     assert "the bad one" not in result.stdout.replace("error BWC112", "")  # not run: its file is wrong
-    assert "pass  colorado-24-31-902@2021.2.0  a good one" in result.stdout  # the others still ran
+    assert "pass  colorado-24-31-902@2021.3.0  a good one" in result.stdout  # the others still ran
 
 
 # --- which files `bwc test` reads, and which rulesets it loads for them ---------------------------------

@@ -75,7 +75,7 @@ def _ruleset_with_cite(tmp_path: Path, cite: str) -> Path:
     """A copy of the Colorado ruleset whose first rule cites `cite` (and its scenarios, adjusted)."""
     folder = tmp_path / "rulesets" / POLICY
     shutil.copytree(RULESETS / POLICY, folder)
-    version = folder / "2021.2.0.yaml"  # the version that judges (it corrects 2021.1.0, same dates)
+    version = folder / "2021.3.0.yaml"  # the version that judges (it corrects 2021.2.0, same dates)
     text = version.read_text(encoding="utf-8")
     match = re.search(r"^(\s+)cite: (.+)$", text, flags=re.MULTILINE)
     assert match, "the ruleset has a cite"
@@ -101,8 +101,8 @@ def test_markup_in_a_cite_is_printed_literally(tmp_path: Path) -> None:
     assert f"[{CITE}]" in explained.stdout
     tested = _run("test", str(rulesets))
     assert CITE in tested.stdout
-    changed = _run("diff", "--rulesets", str(rulesets), str(RULESETS / POLICY / "2021.2.0.yaml"),
-                   str(rulesets / POLICY / "2021.2.0.yaml"))
+    changed = _run("diff", "--rulesets", str(rulesets), str(RULESETS / POLICY / "2021.3.0.yaml"),
+                   str(rulesets / POLICY / "2021.3.0.yaml"))
     assert changed.exit_code == 0, changed.output
     assert CITE in changed.stdout
     # the cite may wrap inside the table; its words are all there, brackets and all
@@ -113,7 +113,7 @@ def test_a_line_break_in_ruleset_text_cannot_forge_a_line(tmp_path: Path) -> Non
     """A title, author, cite or summary holding a line break is one line of a text report, folded as the
     Markdown and HTML reports fold it; a file name holding one is shown escaped."""
     rulesets = _ruleset_with_cite(tmp_path, "crs 1\nFAKE: cite")
-    version = rulesets / POLICY / "2021.2.0.yaml"
+    version = rulesets / POLICY / "2021.3.0.yaml"
     text = version.read_text(encoding="utf-8")
     for key in ("title", "drafted_by"):
         value = json.dumps("A " + key + "\nFAKE: " + key)
@@ -123,7 +123,7 @@ def test_a_line_break_in_ruleset_text_cannot_forge_a_line(tmp_path: Path) -> Non
     version.write_text(text, encoding="utf-8")
     outputs = {"explain": _run("explain", "--rulesets", str(rulesets), "--policy", POLICY, str(SAMPLE)),
                "test": _run("test", str(rulesets)), "log": _run("log", "--rulesets", str(rulesets), POLICY),
-               "score": _run("score", "--rulesets", str(rulesets), f"{POLICY}@2021.2.0")}
+               "score": _run("score", "--rulesets", str(rulesets), f"{POLICY}@2021.3.0")}
     for command, result in outputs.items():
         assert result.exit_code == 0, (command, result.output)
         assert not any(line.startswith("FAKE") for line in result.stdout.splitlines()), (command, result.stdout)

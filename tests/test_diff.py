@@ -322,13 +322,18 @@ def test_history_of_illinois() -> None:
     entries = history(Repository.load(RULESETS), IL)
     assert [(e.version, e.status, e.previous, e.corrects) for e in entries] == [
         ("2016.1.0", "superseded", None, None), ("2016.2.0", "superseded", "2016.1.0", "2016.1.0"),
-        ("2021.1.0", "adopted", "2016.1.0", None), ("2021.2.0", "adopted", "2021.1.0", "2021.1.0")]
+        ("2016.3.0", "superseded", "2016.2.0", "2016.2.0"),
+        ("2021.1.0", "adopted", "2016.1.0", None), ("2021.2.0", "adopted", "2021.1.0", "2021.1.0"),
+        ("2021.3.0", "adopted", "2021.2.0", "2021.2.0")]
     assert entries[0].summary == "first version (25 rules)"
-    assert entries[0].corrected_by == ["2016.2.0"] and entries[2].corrected_by == ["2021.2.0"]
-    assert entries[2].summary == (
+    assert entries[0].corrected_by == ["2016.2.0"] and entries[3].corrected_by == ["2021.2.0"]
+    assert entries[1].corrected_by == ["2016.3.0"] and entries[4].corrected_by == ["2021.3.0"]  # a correction corrected
+    assert entries[3].summary == (
         "+2 rules: added may-stop-in-courthouse-or-jail, no-review-after-shooting-or-serious-force")
-    assert entries[3].summary.startswith("+1 rule, -1 rule")  # the correction, against what it corrects
-    assert str(entries[0].effective_until) == "2021-06-30" and entries[2].effective_until is None
+    assert entries[4].summary.startswith("+1 rule, -1 rule")  # the correction, against what it corrects
+    assert entries[5].summary == "1 changed: changed flag-firearm-or-force"  # notes only
+    assert str(entries[0].effective_until) == "2021-06-30" == str(entries[2].effective_until)
+    assert entries[3].effective_until is None
     json.dumps([e.to_dict() for e in entries])
 
 

@@ -29,19 +29,21 @@ def _errors(folder: str) -> list[tuple[str, str, int | None]]:
 
 def test_bundled_rulesets_load(repo: Repository) -> None:
     assert IL in repo.ids()
-    # 2016.2.0 and 2021.2.0 correct the reading of 2016.1.0 and 2021.1.0 (same dates; issue 10).
-    assert repo.versions(IL) == ["2016.1.0", "2016.2.0", "2021.1.0", "2021.2.0"]
-    assert repo.get(IL).version == "2021.2.0"
+    # 2016.2.0 and 2021.2.0 correct the reading of 2016.1.0 and 2021.1.0 (same dates; issue 10), and
+    # 2016.3.0 and 2021.3.0 correct those corrections in turn (notes only).
+    assert repo.versions(IL) == ["2016.1.0", "2016.2.0", "2016.3.0", "2021.1.0", "2021.2.0", "2021.3.0"]
+    assert repo.get(IL).version == "2021.3.0"
     assert repo.get(IL, "2016.1.0").status == "superseded"
     assert repo.get(IL, "2021.2.0").corrects == "2021.1.0"
+    assert repo.get(IL, "2021.3.0").corrects == "2021.2.0"
     assert len(repo) == len(list(repo)) >= 7
 
 
 @pytest.mark.parametrize(("day", "version"), [
-    (date(2021, 6, 30), "2016.2.0"),  # the corrections, not the versions they correct
-    (date(2021, 7, 1), "2021.2.0"),
-    (date(2016, 1, 1), "2016.2.0"),
-    (date(2030, 1, 1), "2021.2.0"),
+    (date(2021, 6, 30), "2016.3.0"),  # the newest corrections, not the versions they correct
+    (date(2021, 7, 1), "2021.3.0"),
+    (date(2016, 1, 1), "2016.3.0"),
+    (date(2030, 1, 1), "2021.3.0"),
     (date(2015, 12, 31), None),
 ])
 def test_in_effect_illinois(repo: Repository, day: date, version: str | None) -> None:
@@ -60,7 +62,7 @@ def test_draft_and_proposed_are_never_in_effect(repo: Repository) -> None:
 
 
 def test_resolve(repo: Repository) -> None:
-    assert repo.resolve(IL).version == "2021.2.0"
+    assert repo.resolve(IL).version == "2021.3.0"
     assert repo.resolve(f"{IL}@2016.1.0").version == "2016.1.0"
     path = ROOT / "rulesets" / IL / "2016.1.0.yaml"
     r = repo.resolve(path)

@@ -75,7 +75,7 @@ scenarios:
 """)
     result = CliRunner().invoke(main, ["test", str(tmp_path), "--rulesets", str(root / "rulesets")])
     assert result.exit_code == 1
-    assert "`release-after-misconduct-complant` is not a rule of colorado-24-31-902@2021.2.0" in result.output
+    assert "`release-after-misconduct-complant` is not a rule of colorado-24-31-902@2021.3.0" in result.output
 
 
 def test_a_malformed_scenario_file_is_reported_in_plain_words(root: Path, tmp_path: Path) -> None:

@@ -353,7 +353,7 @@ def test_cli_json_is_one_document(repo: Repository, card: Scorecard) -> None:
     code, out, err = run_cli(["score", "--rulesets", str(RULESETS), "--format", "json", "california-pc-832-19"])
     assert code == 0, err
     doc = json.loads(out)
-    assert [r["ruleset"] for r in doc["reports"]] == ["california-pc-832-19@2020.2.0"]
+    assert [r["ruleset"] for r in doc["reports"]] == ["california-pc-832-19@2020.3.0"]
     assert doc["reports"][0]["criteria"][7]["grade"] == "full"
     assert out == render_json(card, [_report(repo, card, "california-pc-832-19")])
 
@@ -362,7 +362,7 @@ def test_cli_two_rulesets_side_by_side() -> None:
     code, out, err = run_cli(["score", "--rulesets", str(RULESETS), "boston-bpcat-draft", "boston-rule-405"])
     assert code == 0, err
     header = next(line for line in out.splitlines() if line.startswith("criterion"))
-    assert "boston-bpcat-draft@2016.2.0" in header and "boston-rule-405@2019.2.0" in header
+    assert "boston-bpcat-draft@2016.3.0" in header and "boston-rule-405@2019.2.0" in header
     review = next(line for line in out.splitlines() if line.startswith("Officer Review "))
     assert review.split()[2:] == ["partial", "none"]
     code, md, err = run_cli(["score", "--rulesets", str(RULESETS), "--format", "markdown", "boston-bpcat-draft",

@@ -140,9 +140,9 @@ def test_a_load_is_refused_with_the_reason(tmp_path: Path) -> None:
         not_text = server.call("PUT", f"/v1/rulesets/{IL}/versions/2026.1.0", token=ADMIN, content=b"\xff\xfe",
                                headers=YAML)
         assert not_text.status_code == 400
-        enacted = _candidate().replace("status: draft", "status: adopted", 1)  # overlaps 2021.2.0
+        enacted = _candidate().replace("status: draft", "status: adopted", 1)  # overlaps 2021.3.0
         assert "BWC301" in {p["code"] for p in _load(server, enacted).json()["problems"]}
-        assert [v["version"] for v in server.call("GET", f"/v1/rulesets/{IL}").json()["versions"]][-1] == "2021.2.0"
+        assert [v["version"] for v in server.call("GET", f"/v1/rulesets/{IL}").json()["versions"]][-1] == "2021.3.0"
     finally:
         server.stop()
 
@@ -153,7 +153,7 @@ def test_replay_reports_what_bwc_impact_reports(stored: Server, export: Path, tm
     assert started.status_code == 202, started.text
     job = _finished(stored, started.headers["location"])
     assert job["state"] == "done", job["error"]
-    assert job["baseline"] is None and job["report"]["a"] == f"{IL}@2021.2.0"
+    assert job["baseline"] is None and job["report"]["a"] == f"{IL}@2021.3.0"
     assert job["progress"]["scanned"] == job["progress"]["decided"] == job["progress"]["incidents_in_period"] == 40
     report = job["report"]
     assert report["incidents"] == 40 and report["changed"] > 0  # the longer minimum moves retention dates
@@ -161,7 +161,7 @@ def test_replay_reports_what_bwc_impact_reports(stored: Server, export: Path, tm
     candidate.parent.mkdir()
     candidate.write_text(_candidate(), encoding="utf-8")
     code, out, err = run_cli(["impact", "--rulesets", str(ROOT / "rulesets"), "--format", "json", "--workers", "1",
-                              f"{IL}@2021.2.0", str(candidate), str(export)])
+                              f"{IL}@2021.3.0", str(candidate), str(export)])
     assert code == 0, err
     expected = json.loads(out)
     assert _unordered({k: v for k, v in report.items() if k != "b"}) == \
@@ -244,7 +244,7 @@ def test_import_an_export_then_replay_it(export: Path, tmp_path: Path, store_url
                                   cwd=tmp_path)
     assert code == 0, err
     assert f"incidents/s, {default_workers()} worker(s))" in err  # not `0`, the option's "one per CPU"
-    code, impact, err = run_cli(["impact", *rulesets, "--format", "json", f"{IL}@2021.2.0", f"{IL}@2026.1.0",
+    code, impact, err = run_cli(["impact", *rulesets, "--format", "json", f"{IL}@2021.3.0", f"{IL}@2026.1.0",
                                  str(export)], cwd=tmp_path)
     assert code == 0, err
     assert _unordered(json.loads(replayed)) == _unordered(json.loads(impact)) and json.loads(replayed)["changed"] > 0

@@ -68,15 +68,16 @@ def _ruleset(rid: str, version: str, rules: list[dict[str, Any]], **header: Any)
 
 # --- as-of selection on Illinois -----------------------------------------------------------------------
 
-# 2016.2.0 and 2021.2.0 correct 2016.1.0 and 2021.1.0 (`corrects`, same dates): they judge those days.
+# 2016.2.0 and 2021.2.0 correct 2016.1.0 and 2021.1.0, and 2016.3.0 and 2021.3.0 correct them in turn
+# (`corrects`, same dates): the newest corrections judge those days.
 @pytest.mark.parametrize(("first", "version"), [
-    ("2021-06-30T12:00:00-05:00", "2016.2.0"),
-    ("2021-06-30T23:59:59-05:00", "2016.2.0"),
-    ("2021-07-01T03:00:00Z", "2016.2.0"),        # 22:00 on 30 June in Chicago
-    ("2021-07-01T05:00:00Z", "2021.2.0"),        # midnight in Chicago
-    ("2021-07-01T00:00:00-05:00", "2021.2.0"),
-    ("2016-01-01T00:00:00-06:00", "2016.2.0"),
-    ("2030-01-01T10:00:00-06:00", "2021.2.0"),
+    ("2021-06-30T12:00:00-05:00", "2016.3.0"),
+    ("2021-06-30T23:59:59-05:00", "2016.3.0"),
+    ("2021-07-01T03:00:00Z", "2016.3.0"),        # 22:00 on 30 June in Chicago
+    ("2021-07-01T05:00:00Z", "2021.3.0"),        # midnight in Chicago
+    ("2021-07-01T00:00:00-05:00", "2021.3.0"),
+    ("2016-01-01T00:00:00-06:00", "2016.3.0"),
+    ("2030-01-01T10:00:00-06:00", "2021.3.0"),
 ])
 def test_the_version_in_force_on_the_incident_day_judges_it(library: Library, first: str, version: str) -> None:
     end = (datetime.fromisoformat(first.replace("Z", "+00:00")) + timedelta(minutes=30)).isoformat()
@@ -91,7 +92,7 @@ def test_the_version_in_force_on_the_incident_day_judges_it(library: Library, fi
 def test_the_day_is_the_first_event_not_the_last(library: Library) -> None:
     # Dispatched on 30 June, encounter ended after midnight: still the 2016 version.
     d = library.decide(IL, _il_incident("2021-06-30T23:50:00-05:00", "2021-07-01T00:20:00-05:00"))
-    assert d.ruleset.version == "2016.2.0"
+    assert d.ruleset.version == "2016.3.0"
 
 
 def test_a_pinned_version_is_used_whatever_the_date(library: Library) -> None:
@@ -99,16 +100,16 @@ def test_a_pinned_version_is_used_whatever_the_date(library: Library) -> None:
     pinned = library.decide(f"{IL}@2016.1.0", inc)
     assert (pinned.ruleset.version, pinned.in_force) == ("2016.1.0", False)
     assert pinned.obligations == [] and pinned.conflicts == []
-    assert library.decide(f"{IL}@2021.2.0", inc).to_json() == library.decide(IL, inc).to_json()
+    assert library.decide(f"{IL}@2021.3.0", inc).to_json() == library.decide(IL, inc).to_json()
     assert library.decide(f"{IL}@2021.1.0", inc).ruleset.version == "2021.1.0"  # the corrected reading, pinned
     old = _il_incident("2020-02-20T13:00:00-06:00", "2020-02-20T13:30:00-06:00")
-    assert library.decide(f"{IL}@2016.2.0", old).to_json() == library.decide(IL, old).to_json()
+    assert library.decide(f"{IL}@2016.3.0", old).to_json() == library.decide(IL, old).to_json()
     assert library.decide(f"{IL}@2021.1.0", old).in_force is False
 
 
 def test_an_incident_before_every_version_is_in_force_under_none(library: Library) -> None:
     d = library.decide(IL, _il_incident("2015-12-31T23:00:00-06:00", "2016-01-01T00:30:00-06:00"))
-    assert (d.ruleset.version, d.in_force) == ("2016.2.0", False)
+    assert (d.ruleset.version, d.in_force) == ("2016.3.0", False)
     assert d.obligations == [] and d.summary.retention.minimum is None
 
 
@@ -213,11 +214,12 @@ def test_both_layers_apply_each_naming_its_ruleset(layered: Library) -> None:
     d = layered.decide(CITY, _example())
     assert (d.ruleset.id, d.ruleset.version, d.in_force) == (CITY, "1.0.0", True)
     [base] = d.layers
-    # The range >=2021.1.0 <2022.0.0 accepts 2021.1.0 and its correction 2021.2.0; the correction judges.
-    assert (base.id, base.version, base.role, base.in_force) == (IL, "2021.2.0", "base", True)
-    assert base.digest == layered.select(f"{IL}@2021.2.0").program.digest
+    # The range >=2021.1.0 <2022.0.0 accepts 2021.1.0 and its corrections 2021.2.0 and 2021.3.0 (which
+    # corrects 2021.2.0); the newest correction judges.
+    assert (base.id, base.version, base.role, base.in_force) == (IL, "2021.3.0", "base", True)
+    assert base.digest == layered.select(f"{IL}@2021.3.0").program.digest
     rulesets = {o.rule: o.ruleset for o in d.obligations}
-    assert rulesets["keep-90-days"] == rulesets["record-calls-for-service"] == f"{IL}@2021.2.0"
+    assert rulesets["keep-90-days"] == rulesets["record-calls-for-service"] == f"{IL}@2021.3.0"
     assert rulesets["delete-unflagged-after-60-days"] == rulesets["report-before-review"] == f"{CITY}@1.0.0"
 
 
@@ -289,7 +291,7 @@ def test_the_base_layer_is_the_statute_version_in_force_on_the_incident_day(tmp_
     lib = Library.load(ROOT / "rulesets", tmp_path)
     d = lib.decide("city-wide", _il_incident("2020-03-01T10:00:00-06:00", "2020-03-01T10:30:00-06:00"))
     [base] = d.layers
-    assert (base.version, base.in_force) == ("2016.2.0", True)
+    assert (base.version, base.in_force) == ("2016.3.0", True)
     assert "keep-90-days" in _rules(d)
 
 
