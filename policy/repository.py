@@ -360,7 +360,7 @@ class Repository:
         return sum(len(v) for v in self._by_id.values())
 
     def __contains__(self, ruleset_id: object) -> bool:
-        return ruleset_id in self._by_id
+        return isinstance(ruleset_id, str) and ruleset_id in self._by_id  # a list is in no repository
 
     def ids(self) -> list[str]:
         """Every ruleset id, sorted."""

@@ -321,6 +321,22 @@ def test_read_export_refuses_a_format_that_is_not_text(vocabulary: Vocabulary, t
         open_export(str(path), vocabulary, fmt)
 
 
+@pytest.mark.parametrize("vocabulary", [None, "bwc-core-1", {"events": {}}], ids=repr)
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_read_export_refuses_a_vocabulary_that_is_not_one(tmp_path: Path, vocabulary: Any, suffix: str) -> None:
+    """A CSV export read against something else than a Vocabulary ended in an AttributeError."""
+    path = tmp_path / f"export{suffix}"
+    path.write_text("id,type,at\n", encoding="utf-8")
+    with pytest.raises(ExportError, match=r"read_export: vocabulary is the Vocabulary"):
+        list(read_export(path, vocabulary))
+
+
+def test_a_value_that_is_no_ruleset_id_is_not_in_the_repository(library: Library) -> None:
+    """`[IL] in repository` raised Python's "unhashable type" instead of answering."""
+    assert IL in library.repository
+    assert [IL] not in library.repository and {IL: 1} not in library.repository and 5 not in library.repository
+
+
 # --- 2. make_backend: a program or `only` of another type --------------------------------------------
 
 @pytest.mark.parametrize("value", [None, "illinois-50-ilcs-706-10-20", 5], ids=repr)

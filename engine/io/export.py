@@ -885,6 +885,9 @@ def _opened(source: object, vocabulary: Vocabulary, fmt: object, argument: str) 
     if fmt is not None and not isinstance(fmt, str):
         raise ExportError(f"{argument.partition(':')[0]}: fmt is an export format (jsonl, json, csv or parquet) "
                           f"or None, not a value of type {type(fmt).__name__}")
+    if not isinstance(vocabulary, Vocabulary):
+        raise ExportError(f"{argument.partition(':')[0]}: vocabulary is the Vocabulary incidents are read against "
+                          f"(library.vocabulary(ref)), not a value of type {type(vocabulary).__name__}")
     return Export(Path(named), detect_format(named, fmt), vocabulary)
 
 
