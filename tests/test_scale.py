@@ -325,8 +325,10 @@ def work(state, item):
     time.sleep(0.2)
     return item
 
+# silence_logs=False: a cluster that sets Dask's log levels sets them back when it closes, over bwc's own
+# setting; a scheduler on another machine touches nothing here.
 cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                       dashboard_address="127.0.0.1:0")
+                       dashboard_address="127.0.0.1:0", silence_logs=False)
 with DaskBackend(str(cluster.scheduler_address), 0) as backend:
     results = backend.map(work, None, range(40))
     assert next(results) == 0
